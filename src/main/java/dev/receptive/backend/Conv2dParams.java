@@ -1,0 +1,45 @@
+package dev.receptive.backend;
+
+import dev.receptive.tensor.Shape;
+
+/**
+ * Geometry of a 2-D cross-correlation (what PyTorch and cuDNN call convolution): stride, zero
+ * padding and dilation per dimension. Output size per dimension:
+ * {@code out = (in + 2·pad − dilation·(kernel − 1) − 1) / stride + 1} (floor division).
+ */
+public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dilationH, int dilationW) {
+
+    public Conv2dParams {
+        if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || padH < 0 || padW < 0) {
+            throw new IllegalArgumentException("conv2d: stride and dilation must be >= 1 and padding >= 0, got " + this);
+        }
+    }
+
+    public static Conv2dParams of(int stride, int pad, int dilation) {
+        return new Conv2dParams(stride, stride, pad, pad, dilation, dilation);
+    }
+
+    public static int outputSize(int in, int kernel, int stride, int pad, int dilation) {
+        return Math.floorDiv(in + 2 * pad - dilation * (kernel - 1) - 1, stride) + 1;
+    }
+
+    /**
+     * Output shape of conv2d for input x: (N, C, H, W) and weights w: (K, C, R, S).
+     *
+     * @throws IllegalArgumentException naming {@code op} and both shapes when they do not fit
+     */
+    public Shape outputShape(String op, Shape x, Shape w) {
+        if (x.rank() != 4 || w.rank() != 4 || x.dim(1) != w.dim(1)) {
+            throw new IllegalArgumentException(op + ": input " + x + " (N, C, H, W) does not fit weights " + w
+                    + " (K, C, R, S)");
+        }
+        int p = outputSize(x.dim(2), w.dim(2), strideH, padH, dilationH);
+        int q = outputSize(x.dim(3), w.dim(3), strideW, padW, dilationW);
+        if (p < 1 || q < 1) {
+            throw new IllegalArgumentException(op + ": input " + x + " is too small for weights " + w + " with " + this
+                    + ": output would be " + p + "x" + q
+                    + " (out = (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1)");
+        }
+        return Shape.of(x.dim(0), w.dim(0), p, q);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.receptive.backend;
+
+import dev.receptive.tensor.Shape;
+
+/**
+ * Geometry of 2-D pooling: window, stride and padding per dimension. Max pooling ignores the
+ * padding; average pooling counts padded zeros in the divisor (PyTorch's
+ * {@code count_include_pad=True}, cuDNN's {@code AVERAGE_COUNT_INCLUDE_PADDING}). Output size:
+ * {@code out = (in + 2·pad − window) / stride + 1} (floor division).
+ */
+public record Pool2dParams(int windowH, int windowW, int strideH, int strideW, int padH, int padW) {
+
+    public Pool2dParams {
+        if (windowH < 1 || windowW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0) {
+            throw new IllegalArgumentException("pool2d: window and stride must be >= 1 and padding >= 0, got " + this);
+        }
+        if (2 * padH > windowH || 2 * padW > windowW) {
+            throw new IllegalArgumentException("pool2d: padding must be at most half the window, got " + this);
+        }
+    }
+
+    public static Pool2dParams of(int window, int stride, int pad) {
+        return new Pool2dParams(window, window, stride, stride, pad, pad);
+    }
+
+    /** Output shape for input x: (N, C, H, W); throws naming {@code op} when the window does not fit. */
+    public Shape outputShape(String op, Shape x) {
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException(op + ": input must be (N, C, H, W), got " + x);
+        }
+        int p = Math.floorDiv(x.dim(2) + 2 * padH - windowH, strideH) + 1;
+        int q = Math.floorDiv(x.dim(3) + 2 * padW - windowW, strideW) + 1;
+        if (p < 1 || q < 1) {
+            throw new IllegalArgumentException(op + ": input " + x + " is too small for " + this);
+        }
+        return Shape.of(x.dim(0), x.dim(1), p, q);
+    }
+}

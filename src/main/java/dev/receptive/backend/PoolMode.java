@@ -1,0 +1,6 @@
+package dev.receptive.backend;
+
+public enum PoolMode {
+    MAX,
+    AVERAGE
+}

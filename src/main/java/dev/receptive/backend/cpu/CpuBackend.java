@@ -1,0 +1,226 @@
+package dev.receptive.backend.cpu;
+
+import dev.receptive.backend.AbstractBackend;
+import dev.receptive.backend.Activation;
+import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.Pool2dParams;
+import dev.receptive.backend.PoolMode;
+import dev.receptive.backend.SgdParams;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * The pure-Java backend: the reference every other backend is checked against, and fast enough
+ * to train on a laptop. Each op lives in a small kernel class that reads like its formula.
+ */
+public final class CpuBackend extends AbstractBackend {
+    private final CpuParallel par;
+    private final CpuConv conv;
+    private final CpuDense dense;
+
+    public CpuBackend() {
+        this(CpuParallel.defaultThreads());
+    }
+
+    public CpuBackend(int threads) {
+        this.par = new CpuParallel(threads);
+        this.conv = new CpuConv(par);
+        this.dense = new CpuDense(par);
+    }
+
+    public int threads() {
+        return par.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String description() {
+        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ")
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
+    }
+
+    private static float[] d(Tensor t) {
+        return ((CpuTensor) t).data();
+    }
+
+    private static float[] dOrNull(Tensor t) {
+        return t == null ? null : d(t);
+    }
+
+    // ---- memory -------------------------------------------------------------------------
+
+    @Override
+    public Tensor allocate(Shape shape) {
+        return new CpuTensor(this, shape);
+    }
+
+    @Override
+    protected void uploadImpl(Tensor dst, float[] data) {
+        System.arraycopy(data, 0, d(dst), 0, data.length);
+    }
+
+    @Override
+    protected void downloadImpl(Tensor src, float[] dst) {
+        System.arraycopy(d(src), 0, dst, 0, dst.length);
+    }
+
+    @Override
+    protected void copyImpl(Tensor dst, Tensor src) {
+        System.arraycopy(d(src), 0, d(dst), 0, src.size());
+    }
+
+    @Override
+    protected void fillImpl(Tensor dst, float value) {
+        Arrays.fill(d(dst), value);
+    }
+
+    @Override
+    public void synchronize() {
+        // Every CPU op has finished when it returns.
+    }
+
+    // ---- conv2d and dense ---------------------------------------------------------------
+
+    @Override
+    protected void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        conv.forward(d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p);
+    }
+
+    @Override
+    protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
+        conv.backwardData(d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p);
+    }
+
+    @Override
+    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p) {
+        conv.backwardFilter(d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p);
+    }
+
+    @Override
+    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy) {
+        conv.backwardBias(d(db), d(dy), dy.shape());
+    }
+
+    @Override
+    protected void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        Shape ws = w.shape();
+        dense.forward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
+    }
+
+    @Override
+    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+        Shape ws = w.shape();
+        dense.backward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1), ws.dim(0));
+    }
+
+    // ---- pooling ------------------------------------------------------------------------
+
+    @Override
+    protected void pool2dForwardImpl(PoolMode mode, Tensor y, Tensor x, Pool2dParams p) {
+        CpuPool.forward(par, mode, d(y), d(x), x.shape(), y.shape(), p);
+    }
+
+    @Override
+    protected void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p) {
+        CpuPool.backward(par, mode, d(dx), d(dy), d(x), d(y), x.shape(), y.shape(), p);
+    }
+
+    // ---- activations and softmax --------------------------------------------------------
+
+    @Override
+    protected void activationForwardImpl(Activation f, Tensor y, Tensor x) {
+        CpuPointwise.activationForward(par, f, d(y), d(x), x.size());
+    }
+
+    @Override
+    protected void activationBackwardImpl(Activation f, Tensor dx, Tensor dy, Tensor y) {
+        CpuPointwise.activationBackward(par, f, d(dx), d(dy), d(y), y.size());
+    }
+
+    @Override
+    protected void softmaxForwardImpl(Tensor y, Tensor x, boolean log) {
+        Shape s = x.shape();
+        CpuPointwise.softmaxForward(par, d(y), d(x), s.dim(0), s.sizePerItem(), log);
+    }
+
+    @Override
+    protected void softmaxBackwardImpl(Tensor dx, Tensor dy, Tensor y) {
+        Shape s = y.shape();
+        CpuPointwise.softmaxBackward(par, d(dx), d(dy), d(y), s.dim(0), s.sizePerItem());
+    }
+
+    // ---- losses -------------------------------------------------------------------------
+
+    @Override
+    protected void softmaxCrossEntropyImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels) {
+        Shape s = z.shape();
+        d(loss)[0] = CpuLosses.softmaxCrossEntropy(dOrNull(dz), d(z), d(labels), s.dim(0), s.dim(1));
+    }
+
+    @Override
+    protected void meanSquaredErrorImpl(Tensor loss, Tensor dp, Tensor p, Tensor t) {
+        d(loss)[0] = CpuLosses.meanSquaredError(dOrNull(dp), d(p), d(t), p.size());
+    }
+
+    @Override
+    protected void hingeLossImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels) {
+        Shape s = z.shape();
+        d(loss)[0] = CpuLosses.hinge(dOrNull(dz), d(z), d(labels), s.dim(0), s.dim(1));
+    }
+
+    // ---- dropout and optimizers ---------------------------------------------------------
+
+    @Override
+    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step) {
+        CpuDropout.apply(par, d(y), d(x), x.size(), p, seed, stream, step);
+    }
+
+    @Override
+    protected void sgdUpdateImpl(Tensor w, Tensor dw, Tensor velocity, SgdParams params) {
+        CpuOptimizers.sgd(par, d(w), d(dw), dOrNull(velocity), w.size(), params);
+    }
+
+    @Override
+    protected void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params) {
+        CpuOptimizers.adam(par, d(w), d(dw), d(m), d(v), w.size(), params);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------
+
+    @Override
+    protected void addImpl(Tensor y, Tensor a, Tensor b) {
+        CpuPointwise.add(par, d(y), d(a), d(b), y.size());
+    }
+
+    @Override
+    protected void scaleImpl(Tensor y, Tensor x, float alpha) {
+        CpuPointwise.scale(par, d(y), d(x), alpha, y.size());
+    }
+
+    @Override
+    protected void axpyImpl(Tensor y, float alpha, Tensor x) {
+        CpuPointwise.axpy(par, d(y), alpha, d(x), y.size());
+    }
+
+    @Override
+    protected void argmaxImpl(Tensor out, Tensor x) {
+        Shape s = x.shape();
+        CpuPointwise.argmax(d(out), d(x), s.dim(0), s.sizePerItem());
+    }
+
+    @Override
+    protected void sumImpl(Tensor out, Tensor x) {
+        d(out)[0] = CpuPointwise.sum(d(x), x.size());
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+}

@@ -1,0 +1,109 @@
+package dev.receptive.backend.cpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A fixed pool of worker threads for data-parallel loops. {@link #forRange} splits [0, n) into
+ * contiguous chunks; callers make every index's result independent of the split, so results
+ * never depend on the thread count.
+ */
+public final class CpuParallel implements AutoCloseable {
+
+    /** Body of a parallel loop over the half-open index range [from, to). */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
+    private final int threads;
+    private final ExecutorService pool;
+
+    public CpuParallel(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
+            Thread t = new Thread(r, "receptive-cpu");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Threads from RECEPTIVE_THREADS (system property receptive.threads wins), else all cores. */
+    public static int defaultThreads() {
+        String v = System.getProperty("receptive.threads", System.getenv("RECEPTIVE_THREADS"));
+        if (v != null && !v.isBlank()) {
+            try {
+                return Math.max(1, Integer.parseInt(v.trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("RECEPTIVE_THREADS must be a whole number, got '" + v + "'", e);
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs body over [0, n), split into at most one chunk per thread; the caller runs the first chunk. */
+    public void forRange(int n, RangeBody body) {
+        forRange(n, 1, body);
+    }
+
+    /**
+     * Like {@link #forRange(int, RangeBody)}, but chunks hold at least {@code grain} indices so
+     * that tiny loops stay on the calling thread.
+     */
+    public void forRange(int n, int grain, RangeBody body) {
+        int chunks = (int) Math.min(threads, Math.max(1, (long) n / Math.max(1, grain)));
+        if (chunks <= 1 || pool == null) {
+            if (n > 0) {
+                body.run(0, n);
+            }
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(chunks - 1);
+        for (int c = 1; c < chunks; c++) {
+            int from = (int) ((long) n * c / chunks);
+            int to = (int) ((long) n * (c + 1) / chunks);
+            futures.add(pool.submit(() -> body.run(from, to)));
+        }
+        Throwable failure = null;
+        try {
+            body.run(0, (int) ((long) n / chunks));
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                failure = failure == null ? e.getCause() : failure;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure = failure == null ? e : failure;
+            }
+        }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        } else if (failure instanceof Error err) {
+            throw err;
+        } else if (failure != null) {
+            throw new IllegalStateException("parallel loop interrupted", failure);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+}
