@@ -59,6 +59,14 @@ public final class Philox {
         return (word >>> 8) * INV_2_24;
     }
 
+    /**
+     * The smallest k with k · 2⁻²⁴ ≥ p, so that keep ⟺ (word &gt;&gt;&gt; 8) ≥ threshold: the same
+     * test as {@code toUniform(word) >= p}, in integers (p · 2²⁴ is exact in double).
+     */
+    public static int keepThreshold(float p) {
+        return (int) Math.ceil(p * 0x1p24);
+    }
+
     /** The uniform number of element {@code index} of a dropout call. */
     public static float uniform(long seed, int stream, int step, long index) {
         int[] out = new int[4];

@@ -58,6 +58,19 @@ class PhiloxTest {
     }
 
     @Test
+    void keepThresholdDecidesLikeTheUniformComparison() {
+        float[] ps = {0.5f, 0.3f, 0.1f, 0.04f, 1e-30f, Float.MIN_VALUE, 0x1p-24f, Math.nextUp(0x1p-24f),
+            Math.nextDown(1f), 0.999f};
+        for (float p : ps) {
+            int threshold = Philox.keepThreshold(p);
+            for (int k = Math.max(0, threshold - 2); k <= Math.min((1 << 24) - 1, threshold + 2); k++) {
+                boolean byUniform = Philox.toUniform(k << 8) >= p;
+                assertEquals(byUniform, k >= threshold, "p " + p + ", k " + k + ", threshold " + threshold);
+            }
+        }
+    }
+
+    @Test
     void dropoutBlockSplitsTheGroupAndSeedIntoCounterAndKey() {
         long group = 0x0000000500000009L;
         int[] viaDropout = new int[4];
