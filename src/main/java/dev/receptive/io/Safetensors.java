@@ -79,7 +79,7 @@ public final class Safetensors {
     }
 
     /** The JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does. */
-    static byte[] header(Map<String, TensorData> tensors, Map<String, String> metadata) {
+    private static byte[] header(Map<String, TensorData> tensors, Map<String, String> metadata) {
         JsonObject header = new JsonObject();
         if (!metadata.isEmpty()) {
             JsonObject meta = new JsonObject();
