@@ -78,6 +78,9 @@ public abstract class Layer implements AutoCloseable {
      */
     public final Tensor forward(Tensor x, Pass pass) {
         checkBuilt();
+        if (pass == null) {
+            throw new IllegalArgumentException(describe() + ": pass must be Pass.train(step) or Pass.EVAL, not null");
+        }
         Shape s = x.shape();
         if (!isBatchOf(s, inputShape)) {
             throw new IllegalArgumentException(describe() + ": expected input " + batchedString(inputShape)
