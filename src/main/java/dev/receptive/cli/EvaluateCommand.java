@@ -1,0 +1,78 @@
+package dev.receptive.cli;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.data.DataFolder;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.Normalization;
+import dev.receptive.data.Split;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Sequential;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.tensor.Shape;
+import dev.receptive.train.Evaluation;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = {"Accuracy, loss and confusion matrix of a model file on a dataset.",
+            "The last line printed is: accuracy=<fraction> loss=<mean cross-entropy>"})
+final class EvaluateCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    Path modelPath;
+
+    @Option(names = "--dataset", description = "mnist or fashion-mnist (default: the one the model was trained on)")
+    String dataset;
+
+    @Option(names = "--split", description = "test or train (default: ${DEFAULT-VALUE})")
+    String split = "test";
+
+    @Option(names = "--data", description = "Data folder holding mnist/ and fashion-mnist/ (default: RECEPTIVE_DATA, "
+            + "else ~/.cache/receptive/datasets)")
+    Path data;
+
+    @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE})")
+    int batch = 256;
+
+    @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
+    String backend;
+
+    @Override
+    public Integer call() throws IOException {
+        ModelFile.Contents contents = Inputs.modelFile(modelPath);
+        String id = dataset != null ? dataset : contents.metadata().getOrDefault(ModelMetadata.DATASET, "mnist");
+        DatasetChoice choice = DatasetChoice.of(id);
+        Split which = switch (split.toLowerCase(Locale.ROOT)) {
+            case "test" -> Split.TEST;
+            case "train" -> Split.TRAIN;
+            default -> throw new UsageException("--split must be test or train, got '" + split + "'");
+        };
+        if (batch < 1) {
+            throw new UsageException("--batch must be >= 1, got " + batch);
+        }
+        Path root = data != null ? data : DataFolder.root();
+        DataFetch.ensure(choice, root, System.err);
+        Normalization norm = ModelMetadata.normalization(contents.metadata());
+        Dataset images = choice.load(root, which, norm != null ? norm : choice.normalization());
+        try (Backend b = Inputs.backend(backend);
+                Sequential model = Inputs.model(contents, b);
+                Loss loss = Loss.softmaxCrossEntropy()) {
+            if (!model.inputShape().equals(images.itemShape())
+                    || !model.outputShape().equals(Shape.of(images.classCount()))) {
+                throw new UsageException(modelPath + ": the model takes " + model.inputShape() + " and gives "
+                        + model.outputShape() + ", but " + choice.id() + " has " + images.itemShape() + " images in "
+                        + images.classCount() + " classes");
+            }
+            System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
+                    + images.size() + " images) on " + b.description());
+            Evaluation e = Evaluation.of(model, loss, images, batch);
+            System.out.print(e.confusionTable(choice.classNames()));
+            System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
+        }
+        return Main.OK;
+    }
+}

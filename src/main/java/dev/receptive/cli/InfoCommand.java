@@ -1,0 +1,73 @@
+package dev.receptive.cli;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.data.DataFolder;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Sequential;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = {"Describe a model file (layers, shapes, parameters, metadata),",
+            "or, without one, this machine: Java, OS, backend and data folder."})
+final class InfoCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    Path modelPath;
+
+    @Override
+    public Integer call() throws IOException {
+        if (modelPath == null) {
+            describeSystem();
+        } else {
+            describeModel();
+        }
+        return Main.OK;
+    }
+
+    private void describeModel() throws IOException {
+        ModelFile.Contents contents = Inputs.modelFile(modelPath);
+        // The summary needs the layers built; the CPU holds them without touching a GPU.
+        try (Backend cpu = new CpuBackend(1); Sequential model = Inputs.model(contents, cpu)) {
+            System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes, "
+                    + "format version " + contents.metadata().get(ModelFile.VERSION) + ")");
+            for (Map.Entry<String, String> e : contents.metadata().entrySet()) {
+                if (!e.getKey().equals(ModelFile.ARCHITECTURE) && !e.getKey().equals(ModelFile.VERSION)) {
+                    System.out.println("meta:    " + e.getKey() + " = " + e.getValue());
+                }
+            }
+            System.out.println("input:   " + model.inputShape() + ", output: " + model.outputShape() + ", seed "
+                    + model.seed());
+            System.out.println();
+            System.out.print(model.summary());
+        }
+    }
+
+    private static void describeSystem() {
+        Runtime rt = Runtime.getRuntime();
+        System.out.println("receptive 0.1.0");
+        System.out.println("java:    " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version")
+                + " (" + System.getProperty("java.vendor") + ")");
+        System.out.println("os:      " + System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        System.out.println("cpus:    " + rt.availableProcessors() + ", max heap " + rt.maxMemory() / (1 << 20) + " MiB");
+        String backend;
+        try (Backend b = Inputs.backend(null)) {
+            backend = b.description();
+        } catch (RuntimeException e) {
+            backend = "unavailable: " + e.getMessage();
+        }
+        System.out.println("backend: " + backend);
+        Path root = DataFolder.root();
+        System.out.println("data:    " + root);
+        for (DatasetChoice d : DatasetChoice.values()) {
+            System.out.println("         " + d.id() + ": "
+                    + (d.missingFiles(root).isEmpty() ? "present" : "missing (scripts/fetch-datasets.sh fetches it)"));
+        }
+    }
+}

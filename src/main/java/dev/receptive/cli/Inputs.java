@@ -1,0 +1,57 @@
+package dev.receptive.cli;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Sequential;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Checks of what the user named on the command line, failing as bad usage (exit code 2). */
+final class Inputs {
+    private Inputs() {
+    }
+
+    static Path existingFile(Path file, String what) {
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException(what + " " + file + (Files.exists(file) ? " is not a file" : " does not exist"));
+        }
+        return file;
+    }
+
+    /** A readable Receptive model file, or bad usage saying why not. */
+    static ModelFile.Contents modelFile(Path file) {
+        existingFile(file, "model file");
+        try {
+            return ModelFile.read(file);
+        } catch (IOException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /** Builds a model file's network on {@code backend}; an invalid architecture or tensor is bad usage. */
+    static Sequential model(ModelFile.Contents contents, Backend backend) {
+        try {
+            return ModelFile.build(contents, backend);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /** "auto", "cpu" or "cuda"; anything else is bad usage. */
+    static Backend backend(String choice) {
+        String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);
+        if (!c.equals("auto") && !c.equals("cpu") && !c.equals("cuda")) {
+            throw new UsageException("unknown backend '" + choice + "': use auto, cpu or cuda");
+        }
+        return Backends.create(choice == null ? null : c);
+    }
+
+    static void positive(String option, double value) {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw new UsageException(option + " must be a positive number, got " + value);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.receptive.cli;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.data.Normalization;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Pass;
+import dev.receptive.nn.Sequential;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = {"Classify PNG or JPEG images with a model file.",
+            "Images are made grayscale, resized to the model's input, inverted when dark on light (mean > 0.5; "
+                + "MNIST is light on dark) and normalized as in training.",
+            "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class"})
+final class PredictCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    Path modelPath;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files")
+    List<Path> images;
+
+    @Option(names = "--no-invert", description = "Never invert, even dark-on-light images")
+    boolean noInvert;
+
+    @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
+    String backend;
+
+    @Override
+    public Integer call() throws IOException {
+        ModelFile.Contents contents = Inputs.modelFile(modelPath);
+        for (Path image : images) {
+            Inputs.existingFile(image, "image");
+        }
+        try (Backend b = Inputs.backend(backend); Sequential model = Inputs.model(contents, b)) {
+            Shape in = model.inputShape();
+            if (in.rank() != 3 || in.dim(0) != 1 || model.outputShape().rank() != 1) {
+                throw new UsageException(modelPath + ": predict feeds grayscale images (1, H, W) to a classifier, "
+                        + "but the model takes " + in + " and gives " + model.outputShape());
+            }
+            int height = in.dim(1);
+            int width = in.dim(2);
+            int classes = model.outputShape().dim(0);
+            Normalization norm = ModelMetadata.normalization(contents.metadata());
+            if (norm == null) {
+                norm = Normalization.UNIT_RANGE;
+                System.err.println("receptive predict: " + modelPath + " does not say how inputs were normalized; "
+                        + "feeding pixels in [0, 1]");
+            }
+            List<String> names = ModelMetadata.classNames(contents.metadata(), classes);
+            float[] x = new float[images.size() * height * width];
+            boolean[] inverted = new boolean[images.size()];
+            for (int i = 0; i < images.size(); i++) {
+                Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
+                inverted[i] = g.inverted();
+                for (int j = 0; j < g.pixels().length; j++) {
+                    x[i * height * width + j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
+                }
+            }
+            float[] p;
+            try (Tensor input = b.upload(x, Shape.of(images.size(), 1, height, width)); // (N, 1, H, W)
+                    Tensor probabilities = b.allocate(Shape.of(images.size(), classes))) { // (N, classes)
+                b.softmaxForward(probabilities, model.forward(input, Pass.EVAL));
+                p = probabilities.toArray();
+            }
+            for (int i = 0; i < images.size(); i++) {
+                int best = 0;
+                for (int c = 1; c < classes; c++) {
+                    best = p[i * classes + c] > p[i * classes + best] ? c : best;
+                }
+                StringBuilder all = new StringBuilder();
+                for (int c = 0; c < classes; c++) {
+                    all.append(c == 0 ? "" : " ").append(names.get(c).replace(' ', '_')).append('=')
+                            .append(String.format(Locale.ROOT, "%.4f", p[i * classes + c]));
+                }
+                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", images.get(i), names.get(best),
+                        p[i * classes + best], all, inverted[i] ? "\t(inverted)" : "");
+            }
+        }
+        return Main.OK;
+    }
+}

@@ -1,0 +1,134 @@
+package dev.receptive.train;
+
+import dev.receptive.io.Safetensors;
+import dev.receptive.io.TensorData;
+import dev.receptive.nn.HostTensor;
+import dev.receptive.nn.optim.OptimizerState;
+import dev.receptive.tensor.Shape;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a run needs to go on exactly where it stopped after {@code epoch} epochs: the
+ * weights, the optimizer's state, the global step (dropout masks are keyed by it), the shuffle
+ * seed (epoch orders are keyed by (seed, epoch)), and the metrics so far.
+ *
+ * <p>Stored as one safetensors file: tensors "model/NAME" (the state dict) and
+ * "optimizer/NAME/SLOT" (e.g. "optimizer/0.weight/m"), the rest as string metadata. It is
+ * written atomically, so a crash leaves the previous checkpoint intact.
+ *
+ * @param architecture the model's architecture JSON
+ * @param optimizer the optimizer's class name, e.g. "Adam"
+ * @param epoch epochs completed
+ * @param step training steps completed (the next step's dropout masks use this number)
+ * @param seed the shuffle seed
+ * @param trainSize images in the training set, which fixes the epoch orders
+ */
+public record Checkpoint(String architecture, Map<String, HostTensor> weights, String optimizer,
+        OptimizerState optimizerState, int epoch, int step, long seed, int batchSize, int trainSize,
+        List<Metrics> history) {
+    static final String VERSION = "1";
+    private static final String MODEL = "model/";
+    private static final String OPTIMIZER = "optimizer/";
+
+    public Checkpoint {
+        weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
+        history = List.copyOf(history);
+    }
+
+    /** Writes the checkpoint atomically to {@code file}. */
+    public void write(Path file) throws IOException {
+        Map<String, TensorData> tensors = new LinkedHashMap<>();
+        weights.forEach((name, t) -> tensors.put(MODEL + name, data(t)));
+        optimizerState.slots().forEach((param, bySlot) ->
+                bySlot.forEach((slot, t) -> tensors.put(OPTIMIZER + param + "/" + slot, data(t))));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("receptive.checkpoint", VERSION);
+        meta.put("architecture", architecture);
+        meta.put("optimizer", optimizer);
+        meta.put("optimizer_step", Integer.toString(optimizerState.step()));
+        meta.put("epoch", Integer.toString(epoch));
+        meta.put("step", Integer.toString(step));
+        meta.put("seed", Long.toString(seed));
+        meta.put("batch_size", Integer.toString(batchSize));
+        meta.put("train_size", Integer.toString(trainSize));
+        meta.put("metrics", Metrics.toCsv(history));
+        Safetensors.write(file, tensors, meta);
+    }
+
+    /**
+     * Reads a checkpoint; nothing else is touched, so a bad file changes nothing.
+     *
+     * @throws IOException naming the file and what is wrong: damaged or truncated safetensors,
+     *     not a checkpoint, a missing or malformed entry
+     */
+    public static Checkpoint read(Path file) throws IOException {
+        Safetensors.Loaded loaded = Safetensors.read(file);
+        Map<String, String> meta = loaded.metadata();
+        if (!VERSION.equals(meta.get("receptive.checkpoint"))) {
+            throw new IOException(file + ": not a Receptive checkpoint of version " + VERSION
+                    + " (metadata 'receptive.checkpoint' is " + meta.get("receptive.checkpoint") + ")");
+        }
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        Map<String, Map<String, HostTensor>> slots = new LinkedHashMap<>();
+        for (Map.Entry<String, TensorData> e : loaded.tensors().entrySet()) {
+            String name = e.getKey();
+            HostTensor t = host(file, name, e.getValue());
+            if (name.startsWith(MODEL)) {
+                weights.put(name.substring(MODEL.length()), t);
+            } else if (name.startsWith(OPTIMIZER) && name.lastIndexOf('/') > OPTIMIZER.length()) {
+                int cut = name.lastIndexOf('/');
+                slots.computeIfAbsent(name.substring(OPTIMIZER.length(), cut), k -> new LinkedHashMap<>())
+                        .put(name.substring(cut + 1), t);
+            } else {
+                throw new IOException(file + ": unexpected tensor '" + name + "' (expected model/... or optimizer/.../...)");
+            }
+        }
+        try {
+            return new Checkpoint(text(file, meta, "architecture"), weights, text(file, meta, "optimizer"),
+                    new OptimizerState(whole(file, meta, "optimizer_step"), slots), whole(file, meta, "epoch"),
+                    whole(file, meta, "step"), Long.parseLong(text(file, meta, "seed")), whole(file, meta, "batch_size"),
+                    whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static TensorData data(HostTensor t) {
+        return new TensorData(t.shape().dims(), t.data());
+    }
+
+    private static HostTensor host(Path file, String name, TensorData t) throws IOException {
+        try {
+            return new HostTensor(Shape.of(t.shape()), t.data());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": tensor '" + name + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static String text(Path file, Map<String, String> meta, String key) throws IOException {
+        String value = meta.get(key);
+        if (value == null) {
+            throw new IOException(file + ": checkpoint metadata lacks '" + key + "'");
+        }
+        return value;
+    }
+
+    /** A metadata entry holding an int ≥ 0. */
+    private static int whole(Path file, Map<String, String> meta, String key) throws IOException {
+        String value = text(file, meta, key);
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IOException(file + ": checkpoint metadata '" + key + "' is '" + value + "', not a whole number >= 0");
+    }
+}
