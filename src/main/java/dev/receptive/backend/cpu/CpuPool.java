@@ -45,7 +45,7 @@ final class CpuPool {
                 // Overwrite, never accumulate: clear this plane of dx before windows add into it.
                 Arrays.fill(dx, plane * g.inSize, (plane + 1) * g.inSize, 0f);
                 if (mode == PoolMode.MAX) {
-                    g.maxBackward(dx, dy, x, plane);
+                    g.maxBackward(dx, dy, x, y, plane);
                 } else {
                     g.averageBackward(dx, dy, plane);
                 }
@@ -53,7 +53,11 @@ final class CpuPool {
         });
     }
 
-    /** The geometry shared by every plane of one call, and the per-plane loops. */
+    /**
+     * The geometry shared by every plane of one call, and the per-plane loops. The forward loops
+     * sweep a whole row of outputs per window offset (r, c), so the innermost loop is long and
+     * branch-free; each output still sees its window in row-major order.
+     */
     private static final class Geometry {
         final int planes;
         final int h;
@@ -62,7 +66,12 @@ final class CpuPool {
         final int outW;
         final int inSize;
         final int outSize;
-        final Pool2dParams p;
+        final int windowH;
+        final int windowW;
+        final int strideH;
+        final int strideW;
+        final int padH;
+        final int padW;
         final float area;
 
         Geometry(Shape xs, Shape ys, Pool2dParams p) {
@@ -73,90 +82,111 @@ final class CpuPool {
             this.outW = ys.dim(3);
             this.inSize = h * w;
             this.outSize = outH * outW;
-            this.p = p;
-            this.area = p.windowH() * p.windowW();
+            this.windowH = p.windowH();
+            this.windowW = p.windowW();
+            this.strideH = p.strideH();
+            this.strideW = p.strideW();
+            this.padH = p.padH();
+            this.padW = p.padW();
+            this.area = windowH * windowW;
         }
 
         int grain() {
             return Math.max(1, GRAIN / (inSize + outSize));
         }
 
-        // The clipped window of output row op: rows [rowStart(op), rowEnd(op)).
+        // Window rows of output row op, clipped to the input: [rowStart, rowEnd).
         int rowStart(int op) {
-            return Math.max(op * p.strideH() - p.padH(), 0);
+            return Math.max(op * strideH - padH, 0);
         }
 
         int rowEnd(int op) {
-            return Math.min(op * p.strideH() - p.padH() + p.windowH(), h);
+            return Math.min(op * strideH - padH + windowH, h);
         }
 
         int colStart(int oq) {
-            return Math.max(oq * p.strideW() - p.padW(), 0);
+            return Math.max(oq * strideW - padW, 0);
         }
 
         int colEnd(int oq) {
-            return Math.min(oq * p.strideW() - p.padW() + p.windowW(), w);
+            return Math.min(oq * strideW - padW + windowW, w);
         }
 
-        /** Flat index in x of the first maximum (row-major within the window) of window (op, oq). */
-        int argmax(float[] x, int in, int op, int oq) {
-            int r1 = rowEnd(op);
-            int c0 = colStart(oq);
-            int c1 = colEnd(oq);
-            int best = in + rowStart(op) * w + c0;
-            float max = x[best];
-            for (int r = rowStart(op); r < r1; r++) {
-                int row = in + r * w;
-                for (int c = c0; c < c1; c++) {
-                    // Strictly greater: ties keep the earlier position.
-                    if (x[row + c] > max) {
-                        max = x[row + c];
-                        best = row + c;
-                    }
-                }
-            }
-            return best;
+        // Outputs oq whose window column c lands inside the input (0 ≤ oq·sw − pw + c < w): [first, end).
+        int firstOutput(int c) {
+            return Math.max(0, Math.floorDiv(padW - c + strideW - 1, strideW));
+        }
+
+        int endOutput(int c) {
+            return Math.min(outW, Math.floorDiv(w - 1 + padW - c, strideW) + 1);
         }
 
         void maxForward(float[] y, float[] x, int plane) {
-            int in = plane * inSize;
-            int out = plane * outSize;
             for (int op = 0; op < outH; op++) {
-                for (int oq = 0; oq < outW; oq++) {
-                    y[out++] = x[argmax(x, in, op, oq)];
+                int out = plane * outSize + op * outW;
+                Arrays.fill(y, out, out + outW, Float.NEGATIVE_INFINITY);
+                for (int r = rowStart(op); r < rowEnd(op); r++) {
+                    int row = plane * inSize + r * w - padW;
+                    for (int c = 0; c < windowW; c++) {
+                        int end = endOutput(c);
+                        for (int oq = firstOutput(c); oq < end; oq++) {
+                            // Math.max is branch-free and, like PyTorch, lets a NaN through.
+                            y[out + oq] = Math.max(y[out + oq], x[row + oq * strideW + c]);
+                        }
+                    }
                 }
             }
         }
 
         void averageForward(float[] y, float[] x, int plane) {
-            int in = plane * inSize;
-            int out = plane * outSize;
             for (int op = 0; op < outH; op++) {
-                int r0 = rowStart(op);
-                int r1 = rowEnd(op);
-                for (int oq = 0; oq < outW; oq++) {
-                    int c0 = colStart(oq);
-                    int c1 = colEnd(oq);
-                    float s = 0;
-                    for (int r = r0; r < r1; r++) {
-                        int row = in + r * w;
-                        for (int c = c0; c < c1; c++) {
-                            s += x[row + c];
+                int out = plane * outSize + op * outW;
+                Arrays.fill(y, out, out + outW, 0f);
+                for (int r = rowStart(op); r < rowEnd(op); r++) {
+                    int row = plane * inSize + r * w - padW;
+                    for (int c = 0; c < windowW; c++) {
+                        int end = endOutput(c);
+                        for (int oq = firstOutput(c); oq < end; oq++) {
+                            y[out + oq] += x[row + oq * strideW + c];
                         }
                     }
-                    y[out++] = s / area;
+                }
+                for (int oq = 0; oq < outW; oq++) {
+                    y[out + oq] /= area;
                 }
             }
         }
 
-        void maxBackward(float[] dx, float[] dy, float[] x, int plane) {
+        void maxBackward(float[] dx, float[] dy, float[] x, float[] y, int plane) {
             int in = plane * inSize;
             int out = plane * outSize;
             for (int op = 0; op < outH; op++) {
-                for (int oq = 0; oq < outW; oq++) {
-                    dx[argmax(x, in, op, oq)] += dy[out++];
+                for (int oq = 0; oq < outW; oq++, out++) {
+                    dx[firstMax(x, y[out], in, op, oq)] += dy[out];
                 }
             }
+        }
+
+        /**
+         * Flat index of the first input of window (op, oq), in row-major order, equal to the
+         * window's maximum max = y (or the first NaN, which is what made y NaN). Stopping at the
+         * first match is cheaper than tracking an argmax through unpredictable branches.
+         */
+        int firstMax(float[] x, float max, int in, int op, int oq) {
+            int r1 = rowEnd(op);
+            int c0 = colStart(oq);
+            int c1 = colEnd(oq);
+            for (int r = rowStart(op); r < r1; r++) {
+                int row = in + r * w;
+                for (int c = c0; c < c1; c++) {
+                    float v = x[row + c];
+                    if (v == max || v != v) {
+                        return row + c;
+                    }
+                }
+            }
+            throw new IllegalArgumentException("pool2dBackward: y = " + max + " is not the maximum of its window in x;"
+                    + " pass the y that pool2dForward computed from this x");
         }
 
         void averageBackward(float[] dx, float[] dy, int plane) {
