@@ -1,49 +1,64 @@
 package dev.receptive.train;
 
 import java.io.PrintStream;
-import java.time.temporal.ChronoUnit;
 import java.util.Locale;
-import me.tongfei.progressbar.DelegatingProgressBarConsumer;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * The progress of one epoch on stderr: images done, images/s, ETA, running loss and accuracy.
- * On a terminal the bar redraws in place; otherwise (a CI log, a file) it prints a plain line
- * every {@value #LOG_INTERVAL_MS} ms and at the end, so logs stay readable.
+ * The progress of one epoch on stderr: images done, images/s, running loss and accuracy, ETA.
+ * On a terminal a bar redraws in place; anywhere else (a CI log, a file) a plain line is printed
+ * every {@value #LOG_INTERVAL_NANOS} ns and at the end, so logs stay short and readable.
  */
 final class Progress implements AutoCloseable {
-    private static final int LOG_INTERVAL_MS = 15_000;
-    private static final int LOG_WIDTH = 120;
+    private static final long LOG_INTERVAL_NANOS = 15_000_000_000L;
+    private final PrintStream err;
+    private final String task;
+    private final long total;
+    private final long start = System.nanoTime();
     private final ProgressBar bar;
+    private long lastLine = start;
+    private String lastStatus;
 
-    private Progress(ProgressBar bar) {
+    private Progress(PrintStream err, String task, long total, ProgressBar bar) {
+        this.err = err;
+        this.task = task;
+        this.total = total;
         this.bar = bar;
     }
 
-    /** A bar over {@code images} images on {@code err}, or one that shows nothing when {@code err} is null. */
-    static Progress start(PrintStream err, String task, long images) {
-        if (err == null) {
-            return new Progress(null);
+    /** Progress over {@code total} images on {@code err}, or none shown when {@code err} is null. */
+    static Progress start(PrintStream err, String task, long total) {
+        ProgressBar bar = null;
+        if (err != null && interactive(err)) {
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setUnit(" img", 1)
+                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setConsumer(new ConsoleProgressBarConsumer(err))
+                    .build();
         }
-        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(images)
-                .setUnit(" img", 1).showSpeed().setSpeedUnit(ChronoUnit.SECONDS);
-        if (interactive(err)) {
-            builder.setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setConsumer(
-                    new me.tongfei.progressbar.ConsoleProgressBarConsumer(err));
-        } else {
-            builder.setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(LOG_INTERVAL_MS)
-                    .setConsumer(new DelegatingProgressBarConsumer(err::println, LOG_WIDTH));
-        }
-        return new Progress(builder.build());
+        return new Progress(err, task, total, bar);
     }
 
-    /** Moves the bar to {@code images} done, showing the running loss and accuracy. */
+    /** {@code images} of the total are done, with this running loss and accuracy. */
     void update(long images, double loss, double accuracy) {
+        if (err == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        double seconds = (now - start) / 1e9;
+        String status = String.format(Locale.ROOT, "%.0f img/s, loss %.4f, acc %.2f%%", images / seconds, loss,
+                100 * accuracy);
         if (bar != null) {
             bar.stepTo(images);
-            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f acc %.2f%%", loss, 100 * accuracy));
+            bar.setExtraMessage(" " + status);
+        } else {
+            lastStatus = String.format(Locale.ROOT, "%s: %d/%d images, %s", task, images, total, status);
+            if (now - lastLine >= LOG_INTERVAL_NANOS && images < total) {
+                long eta = Math.round(seconds / images * (total - images));
+                err.println(lastStatus + String.format(Locale.ROOT, ", ETA %d:%02d", eta / 60, eta % 60));
+                lastLine = now;
+            }
         }
     }
 
@@ -51,12 +66,14 @@ final class Progress implements AutoCloseable {
     public void close() {
         if (bar != null) {
             bar.close();
+        } else if (lastStatus != null) {
+            err.println(lastStatus);
         }
     }
 
     /**
-     * Redraw in place only on a real terminal: Java cannot ask whether stderr is one, so this
-     * takes System.console() (stdin and stdout are a terminal) and a TERM that can move the cursor.
+     * Redraw in place only on a terminal. Java cannot ask whether stderr is one, so this takes
+     * System.console() (stdin and stdout are a terminal), a TERM that moves the cursor, and no CI.
      */
     private static boolean interactive(PrintStream err) {
         String term = System.getenv("TERM");

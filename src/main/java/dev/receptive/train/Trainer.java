@@ -146,7 +146,8 @@ public final class Trainer {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 Evaluation val = validation == null ? null : Evaluation.of(model, loss, validation, batchSize);
                 Metrics m = new Metrics(epoch + 1, stats.meanLoss(), stats.accuracy(),
-                        val == null ? Double.NaN : val.loss(), val == null ? Double.NaN : val.accuracy(), lr, seconds,
+                        val == null ? Double.NaN : val.loss(), val == null ? Double.NaN : val.accuracy(),
+                        Double.parseDouble(Float.toString(lr)), seconds,
                         stats.images() / seconds);
                 history.add(m);
                 lastValidation = val;
