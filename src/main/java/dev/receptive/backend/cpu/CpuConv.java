@@ -209,15 +209,24 @@ final class CpuConv {
                 int pp = j / g.q;
                 int q0 = j - pp * g.q;
                 int q1 = Math.min(g.q, q0 + end - j);
-                int out = j - j0;
+                int out = j - j0 - q0;
                 int ih = pp * g.sh - g.ph + r * g.dh;
-                if (ih < 0 || ih >= g.h) {
-                    Arrays.fill(dst, out, out + q1 - q0, 0f);
+                if (ih < 0 || ih >= g.h || qlo >= qhi) {
+                    Arrays.fill(dst, out + q0, out + q1, 0f);
                 } else {
+                    // Output columns [q0, q1) split into padding, pixels of x, padding.
+                    int a = Math.min(Math.max(q0, qlo), q1);
+                    int e = Math.max(Math.min(q1, qhi), a);
+                    Arrays.fill(dst, out + q0, out + a, 0f);
                     int base = plane + ih * g.w - g.pw + s * g.dw;
-                    for (int q = q0; q < q1; q++) {
-                        dst[out + q - q0] = q >= qlo && q < qhi ? x[base + q * g.sw] : 0f;
+                    if (g.sw == 1) {
+                        System.arraycopy(x, base + a, dst, out + a, e - a);
+                    } else {
+                        for (int q = a; q < e; q++) {
+                            dst[out + q] = x[base + q * g.sw];
+                        }
                     }
+                    Arrays.fill(dst, out + e, out + q1, 0f);
                 }
                 j += q1 - q0;
             }
@@ -229,17 +238,30 @@ final class CpuConv {
         @Override
         public void packRow(int row, int j0, int len, float[] dst) {
             int pp = row / g.q;
-            int q = row % g.q;
             int ih0 = pp * g.sh - g.ph;
-            int iw0 = q * g.sw - g.pw;
-            for (int j = 0; j < len; j++) {
-                int col = j0 + j;
-                int c = col / g.rs;
-                int r = (col / g.s) % g.r;
-                int s = col % g.s;
+            int iw0 = (row - pp * g.q) * g.sw - g.pw;
+            // Walk (c, r, s) from column j0 with counters instead of dividing per element.
+            int c = j0 / g.rs;
+            int r = (j0 / g.s) % g.r;
+            int s = j0 % g.s;
+            for (int j = 0; j < len; ) {
                 int ih = ih0 + r * g.dh;
-                int iw = iw0 + s * g.dw;
-                dst[j] = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[xOff + (c * g.h + ih) * g.w + iw] : 0f;
+                int run = Math.min(g.s - s, len - j);
+                if (ih < 0 || ih >= g.h) {
+                    Arrays.fill(dst, j, j + run, 0f);
+                } else {
+                    int rowBase = xOff + (c * g.h + ih) * g.w;
+                    for (int t = 0; t < run; t++) {
+                        int iw = iw0 + (s + t) * g.dw;
+                        dst[j + t] = iw >= 0 && iw < g.w ? x[rowBase + iw] : 0f;
+                    }
+                }
+                j += run;
+                s = 0;
+                if (++r == g.r) {
+                    r = 0;
+                    c++;
+                }
             }
         }
     }
