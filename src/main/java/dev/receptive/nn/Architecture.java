@@ -1,6 +1,6 @@
 package dev.receptive.nn;
 
-import com.google.gson.GsonBuilder;
+import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -11,8 +11,8 @@ import dev.receptive.backend.Pool2dParams;
 import dev.receptive.nn.init.Init;
 
 /**
- * A Sequential's architecture as JSON: input item shape, seed and each layer's type and
- * settings, e.g.
+ * A Sequential's architecture as compact JSON: input item shape, seed and each layer's type
+ * and settings, e.g. (spaced out here)
  * <pre>
  * {"input": [1, 28, 28], "seed": 42, "layers": [
  *   {"type": "Conv2d", "filters": 32, "kernel": [5, 5], "stride": [1, 1], "padding": [2, 2],
@@ -44,7 +44,7 @@ final class Architecture {
             layers.add(config);
         }
         root.add("layers", layers);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(root);
+        return new Gson().toJson(root);
     }
 
     static Sequential fromJson(String json, Backend backend) {

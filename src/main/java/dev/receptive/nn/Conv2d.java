@@ -62,7 +62,7 @@ public final class Conv2d extends Layer {
     @Override
     protected Shape inferOutputShape(Shape in) {
         if (in.rank() != 3) {
-            throw new IllegalArgumentException("Conv2d needs (C, H, W) items but got " + in);
+            throw new IllegalArgumentException("Conv2d needs (C, H, W) items");
         }
         int p = outputSize("height", in.dim(1), kernelH, params.strideH(), params.padH(), params.dilationH());
         int q = outputSize("width", in.dim(2), kernelW, params.strideW(), params.padW(), params.dilationW());

@@ -41,8 +41,7 @@ public final class Dense extends Layer {
     @Override
     protected Shape inferOutputShape(Shape in) {
         if (in.rank() != 1) {
-            throw new IllegalArgumentException("Dense takes flat (F) items but got " + in
-                    + "; add a Flatten layer before it");
+            throw new IllegalArgumentException("Dense takes flat (F) items; add a Flatten layer before it");
         }
         return Shape.of(units);
     }

@@ -24,7 +24,7 @@ public abstract class Pool2d extends Layer {
     @Override
     protected final Shape inferOutputShape(Shape in) {
         if (in.rank() != 3) {
-            throw new IllegalArgumentException(type() + " needs (C, H, W) items but got " + in);
+            throw new IllegalArgumentException(type() + " needs (C, H, W) items");
         }
         int p = outputSize("height", in.dim(1), params.windowH(), params.strideH(), params.padH());
         int q = outputSize("width", in.dim(2), params.windowW(), params.strideW(), params.padW());

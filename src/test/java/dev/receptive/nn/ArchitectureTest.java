@@ -71,7 +71,7 @@ class ArchitectureTest {
     void loadingTheStateDictGivesTheSameOutputs() {
         Rand rand = new Rand(21);
         try (Sequential a = everyLayer(1);
-                Sequential b = Sequential.fromArchitecture(a.architecture().replace("\"seed\": 1", "\"seed\": 2"),
+                Sequential b = Sequential.fromArchitecture(a.architecture().replace("\"seed\":1,", "\"seed\":2,"),
                         backend);
                 Tensor x = backend.upload(rand.uniform(2 * 3 * 11 * 10, -1, 1), Shape.of(2, 3, 11, 10))) {
             for (Parameter p : a.parameters()) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.nn.init.Init;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
@@ -58,15 +59,19 @@ class ModelGradientTest {
         }
     }
 
+    /** Smooth everywhere; the first conv's gradients depend on the second conv's dx. */
     @Test
-    void avgPoolTanhSoftmaxLayerWithMeanSquaredError() {
+    void convSigmoidConvAvgPoolTanhSoftmaxWithMeanSquaredError() {
         Rand rand = new Rand(3);
-        try (Sequential model = Sequential.builder().input(2, 4, 4)
-                .add(new AvgPool2d(2)).add(new Flatten()).add(Dense.builder().units(5).build()).add(new Tanh())
-                .add(Dense.builder().units(3).init(dev.receptive.nn.init.Init.xavier()).build()).add(new Softmax())
+        try (Sequential model = Sequential.builder().input(2, 5, 5)
+                .add(Conv2d.builder().filters(2).kernel(1).build()).add(new Sigmoid())
+                .add(Conv2d.builder().filters(3).kernel(2).dilation(2).stride(1).padding(1).build())
+                .add(new AvgPool2d(2, 1, 0)).add(new Flatten())
+                .add(Dense.builder().units(5).build()).add(new Tanh())
+                .add(Dense.builder().units(3).init(Init.xavier()).build()).add(new Softmax())
                 .seed(12).build(backend);
                 Loss loss = Loss.meanSquaredError();
-                Tensor x = backend.upload(rand.uniform(64, -1, 1), Shape.of(2, 2, 4, 4));
+                Tensor x = backend.upload(rand.uniform(100, -2, 2), Shape.of(2, 2, 5, 5));
                 Tensor target = backend.upload(rand.uniform(6, 0, 1), Shape.of(2, 3))) {
             randomizeBiases(model, rand);
             checkEveryParameter(model, loss, x, target);

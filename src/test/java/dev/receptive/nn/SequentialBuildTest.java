@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Rand;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -37,6 +40,33 @@ class SequentialBuildTest {
                     "10.bias"), model.parameters().stream().map(Parameter::name).toList());
             assertEquals(Shape.of(64, 32, 5, 5), model.parameters().get(2).shape());
             assertEquals(Shape.of(1024, 3136), model.parameters().get(4).shape());
+        }
+    }
+
+    @Test
+    void seedNetRunsATrainingStepThroughEveryOp() {
+        try (Sequential model = SeedNet.builder().build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(1e-3).build();
+                Tensor x = backend.upload(new Rand(1).uniform(2 * 28 * 28, 0, 1), Shape.of(2, 1, 28, 28));
+                Tensor labels = backend.upload(new float[] {3, 7}, Shape.of(2))) {
+            Tensor logits = model.forward(x, Pass.train(0));
+            assertEquals(Shape.of(2, 10), logits.shape());
+            loss.compute(logits, labels);
+            model.backward(loss.gradient());
+            for (Parameter p : model.parameters()) {
+                float[] g = p.grad().toArray();
+                boolean finite = true;
+                boolean nonzero = false;
+                for (float v : g) {
+                    finite &= Float.isFinite(v);
+                    nonzero |= v != 0;
+                }
+                assertTrue(finite && nonzero, p.name() + " has a finite, nonzero gradient");
+            }
+            float[] before = model.parameters().get(0).value().toArray();
+            adam.step(model.parameters());
+            assertFalse(java.util.Arrays.equals(before, model.parameters().get(0).value().toArray()), "0.weight moved");
         }
     }
 
