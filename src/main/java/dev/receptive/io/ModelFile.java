@@ -119,9 +119,9 @@ public final class ModelFile {
     }
 
     /**
-     * Loads a file's weights into an existing model. The architecture (input shape and layers,
-     * not the seed) and every tensor's name and shape are checked first, so on a mismatch the
-     * model is left as it was.
+     * Loads a file's weights into an existing model. The architecture (input shape and layers;
+     * not the seed or the init, which only decide the weights the file replaces) and every
+     * tensor's name and shape are checked first, so on a mismatch the model is left as it was.
      *
      * @throws IllegalArgumentException naming the file and the first layer or tensor that differs,
      *     with the expected and the actual value
@@ -143,13 +143,22 @@ public final class ModelFile {
         List<JsonElement> got = actual.has("layers") && actual.get("layers").isJsonArray()
                 ? actual.getAsJsonArray("layers").asList() : List.of();
         for (int i = 0; i < Math.max(want.size(), got.size()); i++) {
-            JsonElement w = i < want.size() ? want.get(i) : null;
-            JsonElement g = i < got.size() ? got.get(i) : null;
+            JsonElement w = i < want.size() ? withoutInit(want.get(i)) : null;
+            JsonElement g = i < got.size() ? withoutInit(got.get(i)) : null;
             if (w == null || !w.equals(g)) {
                 throw new IllegalArgumentException(contents.file() + ": layer " + i + " differs: the model has "
                         + (w == null ? "no such layer" : w) + " but the file has " + (g == null ? "no such layer" : g));
             }
         }
+    }
+
+    private static JsonElement withoutInit(JsonElement layer) {
+        if (layer instanceof JsonObject o && o.has("init")) {
+            JsonObject copy = o.deepCopy();
+            copy.remove("init");
+            return copy;
+        }
+        return layer;
     }
 
     private static JsonObject parse(String json, Path file) {

@@ -171,7 +171,7 @@ public final class Trainer {
     }
 
     /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
-    public Checkpoint checkpoint(int trainSize) {
+    private Checkpoint checkpoint(int trainSize) {
         return new Checkpoint(model.architecture(), model.stateDict(), optimizer.getClass().getSimpleName(),
                 optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history);
     }

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -76,6 +77,20 @@ class CliTest {
             assertTrue(Files.isRegularFile(run.resolve(file)), file);
         }
         assertTrue(trained.err().contains("epoch 1/1: 448/448 images"), trained.toString());
+    }
+
+    @Test
+    void resumeGoesOnWithTheCheckpointsSeedAndBatch() throws IOException {
+        Path resumed = dir.resolve("resumed");
+        CliRun r = CliRun.of("train", "--resume", run.resolve("checkpoint.safetensors").toString(), "--epochs", "2",
+                "--limit", "500", "--dataset", "fashion-mnist", "--data", data.toString(), "--out", resumed.toString(),
+                "--backend", "cpu");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(LAST_LINE.matcher(r.lastOutLine()).matches(), r.toString());
+        assertTrue(r.out().startsWith("epoch 2/2: "), "only epoch 2 is trained: " + r);
+        List<String> metrics = Files.readAllLines(resumed.resolve("metrics.csv"));
+        assertEquals(3, metrics.size(), "header, epoch 1 from the checkpoint, epoch 2");
+        assertEquals(Files.readAllLines(run.resolve("metrics.csv")).get(1), metrics.get(1));
     }
 
     @Test
