@@ -10,6 +10,7 @@ import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.testing.Close;
 import java.awt.image.BufferedImage;
@@ -94,6 +95,20 @@ class TrainerTest {
         assertTrue(shown.contains("epoch 4/4: 1984/1984 images"), shown);
         assertFalse(shown.contains("\r") || shown.contains("\u001b"), shown);
         assertEquals(4, log.toString(StandardCharsets.UTF_8).lines().count());
+    }
+
+    @Test
+    void scheduleSetsTheLearningRateOfEachEpoch() throws IOException {
+        try (Sequential model = Fixtures.smallNet(3).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(4e-3).build()) {
+            List<Metrics> history = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(3).batchSize(64)
+                    .schedule(LrSchedule.step(1, 0.5)).build().fit(Fixtures.train(128));
+            assertEquals(List.of(4e-3, 2e-3, 1e-3), history.stream().map(Metrics::lr).toList());
+            Close.assertClose("lr after the last epoch", 1e-3, adam.learningRate(), 0, 1e-7);
+            assertEquals(3 * 2, adam.stepCount());
+            assertTrue(history.stream().noneMatch(Metrics::hasValidation));
+        }
     }
 
     @Test
