@@ -1,14 +1,17 @@
 package dev.receptive.backend;
 
 /**
- * One Adam or AdamW step (Kingma and Ba 2015; Loshchilov and Hutter 2019), as PyTorch computes
- * it, for step t ≥ 1:
+ * One Adam or AdamW step (Kingma and Ba 2015; Loshchilov and Hutter 2019), as PyTorch's
+ * torch/optim/adam.py (single-tensor) computes it, for step t ≥ 1, in float32 with each
+ * operation rounded in this order (bc1 = {@link #biasCorrection1()}, bc2 = {@link #biasCorrection2()}):
  * <pre>
- *   g = dw + (decoupled ? 0 : weightDecay·w)
- *   w = w − lr·weightDecay·w                  (only when decoupled: AdamW)
- *   m = β1·m + (1 − β1)·g
- *   v = β2·v + (1 − β2)·g²
- *   w = w − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps)
+ *   g = dw + weightDecay·w                    (only when not decoupled: Adam's L2 term)
+ *   w = w · (1 − lr·weightDecay)              (only when decoupled: AdamW)
+ *   m = lerp(m, g, a), a = 1 − β1             (= β1·m + (1 − β1)·g, rounded as ATen's lerp:
+ *                                              m + a·(g − m) when a &lt; 0.5, else g − (g − m)·(1 − a))
+ *   v = v·β2 + (1 − β2)·g·g
+ *   denom = sqrt(v) / sqrt(bc2) + eps         (not sqrt(v / bc2) + eps: the rounding differs)
+ *   w = w − (lr / bc1) · m / denom
  * </pre>
  */
 public record AdamParams(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, int step) {

@@ -3,20 +3,211 @@ package dev.receptive.backend.cpu;
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
 import dev.receptive.tensor.Shape;
+import java.util.Arrays;
 
-/** Max and average pooling over NCHW planes. */
+/**
+ * Max and average pooling over NCHW planes. Each (n, c) plane is independent, so work is split
+ * over planes; within a plane the loops run in a fixed order, which keeps results independent
+ * of the thread count even where overlapping windows accumulate into dx.
+ *
+ * <p>Window (p, q) covers rows p·sh − ph .. p·sh − ph + wh − 1 (likewise columns), clipped to
+ * the input. Max ignores the clipped part; average divides by the full window area wh·ww
+ * (padded zeros count, PyTorch's count_include_pad=True). Pool2dParams keeps padding at most
+ * half the window, so every clipped window still holds at least one input element.
+ */
 final class CpuPool {
+    /** Elements per parallel chunk, so that small tensors stay on one thread. */
+    private static final int GRAIN = 16384;
+
     private CpuPool() {
     }
 
     // x: (N, C, H, W); y: (N, C, P, Q)
     static void forward(CpuParallel par, PoolMode mode, float[] y, float[] x, Shape xs, Shape ys, Pool2dParams p) {
-        throw new UnsupportedOperationException("TODO");
+        Geometry g = new Geometry(xs, ys, p);
+        par.forRange(g.planes, g.grain(), (from, to) -> {
+            for (int plane = from; plane < to; plane++) {
+                if (mode == PoolMode.MAX) {
+                    g.maxForward(y, x, plane);
+                } else {
+                    g.averageForward(y, x, plane);
+                }
+            }
+        });
     }
 
     // dx, x: (N, C, H, W); dy, y: (N, C, P, Q)
     static void backward(CpuParallel par, PoolMode mode, float[] dx, float[] dy, float[] x, float[] y, Shape xs,
             Shape ys, Pool2dParams p) {
-        throw new UnsupportedOperationException("TODO");
+        Geometry g = new Geometry(xs, ys, p);
+        par.forRange(g.planes, g.grain(), (from, to) -> {
+            for (int plane = from; plane < to; plane++) {
+                // Overwrite, never accumulate: clear this plane of dx before windows add into it.
+                Arrays.fill(dx, plane * g.inSize, (plane + 1) * g.inSize, 0f);
+                if (mode == PoolMode.MAX) {
+                    g.maxBackward(dx, dy, x, y, plane);
+                } else {
+                    g.averageBackward(dx, dy, plane);
+                }
+            }
+        });
+    }
+
+    /**
+     * The geometry shared by every plane of one call, and the per-plane loops. The forward loops
+     * sweep a whole row of outputs per window offset (r, c), so the innermost loop is long and
+     * branch-free; each output still sees its window in row-major order.
+     */
+    private static final class Geometry {
+        final int planes;
+        final int h;
+        final int w;
+        final int outH;
+        final int outW;
+        final int inSize;
+        final int outSize;
+        final int windowH;
+        final int windowW;
+        final int strideH;
+        final int strideW;
+        final int padH;
+        final int padW;
+        final float area;
+
+        Geometry(Shape xs, Shape ys, Pool2dParams p) {
+            this.planes = xs.dim(0) * xs.dim(1);
+            this.h = xs.dim(2);
+            this.w = xs.dim(3);
+            this.outH = ys.dim(2);
+            this.outW = ys.dim(3);
+            this.inSize = h * w;
+            this.outSize = outH * outW;
+            this.windowH = p.windowH();
+            this.windowW = p.windowW();
+            this.strideH = p.strideH();
+            this.strideW = p.strideW();
+            this.padH = p.padH();
+            this.padW = p.padW();
+            this.area = windowH * windowW;
+        }
+
+        int grain() {
+            return Math.max(1, GRAIN / (inSize + outSize));
+        }
+
+        // Window rows of output row op, clipped to the input: [rowStart, rowEnd).
+        int rowStart(int op) {
+            return Math.max(op * strideH - padH, 0);
+        }
+
+        int rowEnd(int op) {
+            return Math.min(op * strideH - padH + windowH, h);
+        }
+
+        int colStart(int oq) {
+            return Math.max(oq * strideW - padW, 0);
+        }
+
+        int colEnd(int oq) {
+            return Math.min(oq * strideW - padW + windowW, w);
+        }
+
+        // Outputs oq whose window column c lands inside the input (0 ≤ oq·sw − pw + c < w): [first, end).
+        int firstOutput(int c) {
+            return Math.max(0, Math.floorDiv(padW - c + strideW - 1, strideW));
+        }
+
+        int endOutput(int c) {
+            return Math.min(outW, Math.floorDiv(w - 1 + padW - c, strideW) + 1);
+        }
+
+        void maxForward(float[] y, float[] x, int plane) {
+            for (int op = 0; op < outH; op++) {
+                int out = plane * outSize + op * outW;
+                Arrays.fill(y, out, out + outW, Float.NEGATIVE_INFINITY);
+                for (int r = rowStart(op); r < rowEnd(op); r++) {
+                    int row = plane * inSize + r * w - padW;
+                    for (int c = 0; c < windowW; c++) {
+                        int end = endOutput(c);
+                        for (int oq = firstOutput(c); oq < end; oq++) {
+                            // Math.max is branch-free and, like PyTorch, lets a NaN through.
+                            y[out + oq] = Math.max(y[out + oq], x[row + oq * strideW + c]);
+                        }
+                    }
+                }
+            }
+        }
+
+        void averageForward(float[] y, float[] x, int plane) {
+            for (int op = 0; op < outH; op++) {
+                int out = plane * outSize + op * outW;
+                Arrays.fill(y, out, out + outW, 0f);
+                for (int r = rowStart(op); r < rowEnd(op); r++) {
+                    int row = plane * inSize + r * w - padW;
+                    for (int c = 0; c < windowW; c++) {
+                        int end = endOutput(c);
+                        for (int oq = firstOutput(c); oq < end; oq++) {
+                            y[out + oq] += x[row + oq * strideW + c];
+                        }
+                    }
+                }
+                for (int oq = 0; oq < outW; oq++) {
+                    y[out + oq] /= area;
+                }
+            }
+        }
+
+        void maxBackward(float[] dx, float[] dy, float[] x, float[] y, int plane) {
+            int in = plane * inSize;
+            int out = plane * outSize;
+            for (int op = 0; op < outH; op++) {
+                for (int oq = 0; oq < outW; oq++, out++) {
+                    dx[firstMax(x, y[out], in, op, oq)] += dy[out];
+                }
+            }
+        }
+
+        /**
+         * Flat index of the first input of window (op, oq), in row-major order, equal to the
+         * window's maximum max = y (or the first NaN, which is what made y NaN). Stopping at the
+         * first match is cheaper than tracking an argmax through unpredictable branches.
+         */
+        int firstMax(float[] x, float max, int in, int op, int oq) {
+            int r1 = rowEnd(op);
+            int c0 = colStart(oq);
+            int c1 = colEnd(oq);
+            for (int r = rowStart(op); r < r1; r++) {
+                int row = in + r * w;
+                for (int c = c0; c < c1; c++) {
+                    float v = x[row + c];
+                    if (v == max || v != v) {
+                        return row + c;
+                    }
+                }
+            }
+            throw new IllegalArgumentException("pool2dBackward: y = " + max + " is not the maximum of its window in x;"
+                    + " pass the y that pool2dForward computed from this x");
+        }
+
+        void averageBackward(float[] dx, float[] dy, int plane) {
+            int in = plane * inSize;
+            int out = plane * outSize;
+            for (int op = 0; op < outH; op++) {
+                int r0 = rowStart(op);
+                int r1 = rowEnd(op);
+                for (int oq = 0; oq < outW; oq++) {
+                    int c0 = colStart(oq);
+                    int c1 = colEnd(oq);
+                    // Padded positions would take their share too, but they have no dx to receive it.
+                    float share = dy[out++] / area;
+                    for (int r = r0; r < r1; r++) {
+                        int row = in + r * w;
+                        for (int c = c0; c < c1; c++) {
+                            dx[row + c] += share;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,123 @@
+package dev.receptive.bench;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Speed of the ops that dominate W1 and of whole W1 training steps. Each figure is the median
+ * of {@code samples} timed runs after a warm-up (the JIT compiles the kernels during warm-up).
+ */
+public final class Bench {
+    private final Backend backend;
+    private final PrintStream out;
+    private final int samples;
+
+    public Bench(Backend backend, PrintStream out, int samples) {
+        this.backend = backend;
+        this.out = out;
+        this.samples = samples;
+    }
+
+    /** Runs everything and returns W1 training images/s at the first batch size. */
+    public double run(int opBatch, int[] trainBatches) {
+        out.printf("backend: %s%n", backend.description());
+        convOps(opBatch, "conv1", 1, 28, 32);
+        convOps(opBatch, "conv2", 32, 14, 64);
+        denseForward(opBatch);
+        double first = 0;
+        for (int i = 0; i < trainBatches.length; i++) {
+            double ips = train(trainBatches[i]);
+            if (i == 0) {
+                first = ips;
+            }
+        }
+        return first;
+    }
+
+    private void convOps(int n, String name, int c, int hw, int k) {
+        Conv2dParams p = Conv2dParams.of(1, 2, 1);
+        double flop = 2.0 * n * k * hw * hw * c * 25;
+        try (Tensor x = random(n, c, hw, hw); Tensor w = random(k, c, 5, 5); Tensor bias = random(k);
+                Tensor y = backend.allocate(Shape.of(n, k, hw, hw)); Tensor dx = backend.allocate(x.shape());
+                Tensor dw = backend.allocate(w.shape())) {
+            report(name + " forward", flop, () -> backend.conv2dForward(y, x, w, bias, p), n);
+            report(name + " backwardData", flop, () -> backend.conv2dBackwardData(dx, y, w, p), n);
+            report(name + " backwardFilter", flop, () -> backend.conv2dBackwardFilter(dw, x, y, p), n);
+        }
+    }
+
+    private void denseForward(int n) {
+        try (Tensor x = random(n, 3136); Tensor w = random(1024, 3136); Tensor bias = random(1024);
+                Tensor y = backend.allocate(Shape.of(n, 1024))) {
+            report("dense1 forward", 2.0 * n * 3136 * 1024, () -> backend.denseForward(y, x, w, bias), n);
+        }
+    }
+
+    private double train(int batch) {
+        SplittableRandom rnd = new SplittableRandom(1);
+        float[] images = new float[batch * 784];
+        float[] labels = new float[batch];
+        for (int i = 0; i < images.length; i++) {
+            images[i] = (float) rnd.nextDouble();
+        }
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rnd.nextInt(10);
+        }
+        try (SeedNetStep step = new SeedNetStep(backend, batch, 42)) {
+            step.setBatch(images, labels);
+            double seconds = medianSeconds(() -> step.trainStep(1e-4f));
+            double ips = batch / seconds;
+            out.printf("W1 train batch %4d: %10.1f images/s  (%.1f ms/step, %.1f GFLOP/s effective)%n", batch, ips,
+                    seconds * 1e3, SeedNetStep.TRAIN_FLOP * ips / 1e9);
+            return ips;
+        }
+    }
+
+    private void report(String what, double flop, Runnable op, int n) {
+        double s = medianSeconds(op);
+        out.printf("%-22s batch %3d: %8.2f ms  %7.1f GFLOP/s%n", what, n, s * 1e3, flop / s / 1e9);
+    }
+
+    /** Warm up for about a second, then the median over samples of the mean time per call. */
+    private double medianSeconds(Runnable op) {
+        long warmEnd = System.nanoTime() + 1_000_000_000L;
+        int calls = 0;
+        long t0 = System.nanoTime();
+        do {
+            op.run();
+            backend.synchronize();
+            calls++;
+        } while (System.nanoTime() < warmEnd || calls < 3);
+        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        int reps = (int) Math.max(1, Math.min(1000, 0.3 / perCall));
+        List<Double> times = new ArrayList<>();
+        for (int sample = 0; sample < samples; sample++) {
+            long t = System.nanoTime();
+            for (int r = 0; r < reps; r++) {
+                op.run();
+            }
+            backend.synchronize();
+            times.add((System.nanoTime() - t) / 1e9 / reps);
+        }
+        double[] sorted = times.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private Tensor random(int... dims) {
+        Shape s = Shape.of(dims);
+        SplittableRandom rnd = new SplittableRandom(s.size());
+        float[] a = new float[s.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (rnd.nextDouble() * 2 - 1);
+        }
+        return backend.upload(a, s);
+    }
+}

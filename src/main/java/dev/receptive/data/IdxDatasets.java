@@ -1,0 +1,65 @@
+package dev.receptive.data;
+
+import dev.receptive.tensor.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** Loads an MNIST-layout folder: {prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte, raw or .gz. */
+final class IdxDatasets {
+    private IdxDatasets() {
+    }
+
+    static Dataset load(Path dir, Split split, Normalization norm, List<String> classNames) throws IOException {
+        Path imageFile = find(dir, split.filePrefix() + "-images-idx3-ubyte");
+        Path labelFile = find(dir, split.filePrefix() + "-labels-idx1-ubyte");
+        Idx images = Idx.read(imageFile);
+        Idx labels = Idx.read(labelFile);
+        if (images.dims().length != 3) {
+            throw new IOException(imageFile + ": images must have 3 dimensions (N, H, W), found "
+                    + Arrays.toString(images.dims()));
+        }
+        if (labels.dims().length != 1) {
+            throw new IOException(labelFile + ": labels must have 1 dimension (N), found "
+                    + Arrays.toString(labels.dims()));
+        }
+        int n = images.dims()[0];
+        if (labels.dims()[0] != n) {
+            throw new IOException("image and label counts differ: " + imageFile + " holds " + n + " images, "
+                    + labelFile + " holds " + labels.dims()[0] + " labels");
+        }
+
+        int[] classes = new int[n];
+        for (int i = 0; i < n; i++) {
+            classes[i] = labels.data()[i] & 0xFF;
+            if (classes[i] >= classNames.size()) {
+                throw new IOException(labelFile + ": label " + i + " is " + classes[i] + ", outside [0, "
+                        + classNames.size() + ")");
+            }
+        }
+        float[] table = norm.table();
+        byte[] pixels = images.data();
+        float[] values = new float[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            values[i] = table[pixels[i] & 0xFF];
+        }
+        return new Dataset(values, classes, Shape.of(1, images.dims()[1], images.dims()[2]), classNames);
+    }
+
+    /** The raw file if present, else its .gz sibling. */
+    private static Path find(Path dir, String name) throws IOException {
+        Path raw = dir.resolve(name);
+        if (Files.isRegularFile(raw)) {
+            return raw;
+        }
+        Path gz = dir.resolve(name + ".gz");
+        if (Files.isRegularFile(gz)) {
+            return gz;
+        }
+        throw new NoSuchFileException(raw.toString(), null, "neither it nor " + gz.getFileName()
+                + " exists; scripts/fetch-datasets.sh downloads the datasets into " + DataFolder.root());
+    }
+}

@@ -1,0 +1,189 @@
+package dev.receptive.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.ContractBase;
+import dev.receptive.testing.Rand;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Dropout forward and backward. Masks are compared bit for bit: every backend must draw exactly
+ * the Philox mask of DESIGN, and kept values are exactly x · (1f / (1f − p)).
+ */
+public abstract class DropoutContract extends ContractBase {
+    private static final long SEED = 0x0123456789ABCDEFL;
+
+    @Test
+    void checkVectorMaskOnOnes() {
+        float[] ones = new float[32];
+        Arrays.fill(ones, 1f);
+        Tensor x = t(ones, 2, 4, 2, 2);
+        Tensor y = zeros(2, 4, 2, 2);
+        backend.dropoutForward(y, x, 0.5f, SEED, 7, 3);
+        String mask = "00111001011110111010000010101100";
+        float[] expected = new float[32];
+        for (int i = 0; i < 32; i++) {
+            expected[i] = mask.charAt(i) == '1' ? 2f : 0f;
+        }
+        assertBitsEqual("y", expected, get(y));
+    }
+
+    @Test
+    void keptValuesAreExactlyScaledAndDroppedAreZero() {
+        int n = 1001; // not a multiple of 4: the last Philox block is used in part
+        float[] xs = new Rand(1).uniform(n, -3, 3);
+        Tensor x = t(xs, 7, 11, 13);
+        Tensor y = zeros(7, 11, 13);
+        // For p = 0.04, 1f / (1f − p) and (float) (1.0 / (1.0 − p)) differ in the last bit.
+        for (float p : new float[] {0.3f, 0.04f}) {
+            backend.dropoutForward(y, x, p, SEED, 2, 40);
+            assertBitsEqual("y, p " + p, reference(xs, p, SEED, 2, 40), get(y));
+        }
+    }
+
+    @Test
+    void backwardUsesTheForwardMask() {
+        float p = 0.3f;
+        int n = 999;
+        float[] dys = new Rand(2).uniform(n, -3, 3);
+        Tensor dy = t(dys, 9, 111);
+        Tensor dx = zeros(9, 111);
+        backend.dropoutBackward(dx, dy, p, SEED, 5, 17);
+        float[] expected = reference(dys, p, SEED, 5, 17);
+        assertBitsEqual("dx", expected, get(dx));
+
+        float[] ones = new float[n];
+        Arrays.fill(ones, 1f);
+        Tensor y = zeros(9, 111);
+        backend.dropoutForward(y, t(ones, 9, 111), p, SEED, 5, 17);
+        float[] fwd = get(y);
+        float[] back = get(dx);
+        for (int i = 0; i < n; i++) {
+            assertTrue((fwd[i] == 0) == (back[i] == 0) || dys[i] == 0, "mask differs at " + i);
+        }
+    }
+
+    @Test
+    void worksInPlace() {
+        float[] xs = new Rand(3).uniform(257, -1, 1);
+        Tensor x = t(xs, 257);
+        backend.dropoutForward(x, x, 0.25f, SEED, 1, 1);
+        assertBitsEqual("y", reference(xs, 0.25f, SEED, 1, 1), get(x));
+    }
+
+    @Test
+    void zeroProbabilityIsTheIdentity() {
+        float[] xs = new Rand(4).uniform(103, -5, 5);
+        xs[0] = -0f;
+        Tensor x = t(xs, 103);
+        Tensor y = zeros(103);
+        backend.dropoutForward(y, x, 0f, SEED, 1, 1);
+        assertBitsEqual("y", xs, get(y));
+        backend.dropoutForward(x, x, 0f, SEED, 1, 1);
+        assertBitsEqual("in place", xs, get(x));
+    }
+
+    @Test
+    void keptFractionIsOneMinusP() {
+        int n = 1_000_000;
+        float[] ones = new float[n];
+        Arrays.fill(ones, 1f);
+        Tensor x = t(ones, n);
+        Tensor y = zeros(n);
+        for (float p : new float[] {0.5f, 0.1f}) {
+            backend.dropoutForward(y, x, p, SEED, 3, 9);
+            long kept = 0;
+            for (float v : get(y)) {
+                kept += v != 0 ? 1 : 0;
+            }
+            double sigma = Math.sqrt(n * p * (1.0 - p));
+            double off = Math.abs(kept - n * (1.0 - p));
+            assertTrue(off <= 4 * sigma, "p " + p + ": kept " + kept + " of " + n + ", " + off / sigma + " sigma off");
+        }
+    }
+
+    @Test
+    void maskIsThatOfASingleThreadedCpu() {
+        // Large enough to be split into several chunks; the single-threaded CPU is the reference.
+        int n = 100_003;
+        float[] xs = new Rand(5).uniform(n, -1, 1);
+        Tensor x = t(xs, n);
+        Tensor y = zeros(n);
+        backend.dropoutForward(y, x, 0.5f, SEED, 11, 123456);
+        try (CpuBackend one = new CpuBackend(1);
+                Tensor x1 = one.upload(xs, Shape.of(n));
+                Tensor y1 = one.allocate(Shape.of(n))) {
+            one.dropoutForward(y1, x1, 0.5f, SEED, 11, 123456);
+            assertBitsEqual("y vs 1-thread cpu", one.download(y1), get(y));
+        }
+    }
+
+    @Test
+    void anotherStepOrStreamGivesAnotherMask() {
+        float[] ones = new float[1000];
+        Arrays.fill(ones, 1f);
+        Tensor x = t(ones, 1000);
+        float[] base = drop(x, 0.5f, SEED, 4, 8);
+        assertArrayEquals(bits(base), bits(drop(x, 0.5f, SEED, 4, 8)), "same arguments, same mask");
+        assertFalse(Arrays.equals(base, drop(x, 0.5f, SEED, 4, 9)), "another step");
+        assertFalse(Arrays.equals(base, drop(x, 0.5f, SEED, 5, 8)), "another stream");
+        assertFalse(Arrays.equals(base, drop(x, 0.5f, SEED + 1, 4, 8)), "another seed");
+    }
+
+    @Test
+    void rejectsProbabilitiesOutsideZeroToOne() {
+        Tensor x = t(new float[4], 4);
+        Tensor y = zeros(4);
+        for (float p : new float[] {1f, -0.1f, Float.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> backend.dropoutForward(y, x, p, SEED, 0, 0));
+            assertTrue(e.getMessage().contains("dropoutForward"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> backend.dropoutBackward(y, x, 1f, SEED, 0, 0));
+    }
+
+    @Test
+    void rejectsMismatchedShapes() {
+        Tensor x = t(new float[6], 2, 3);
+        Tensor y = zeros(3, 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> backend.dropoutForward(y, x, 0.5f, SEED, 0, 0));
+        assertTrue(e.getMessage().contains("dropoutForward"), e.getMessage());
+    }
+
+    private float[] drop(Tensor x, float p, long seed, int stream, int step) {
+        Tensor y = zeros(x.size());
+        backend.dropoutForward(y, x, p, seed, stream, step);
+        return get(y);
+    }
+
+    /** The DESIGN formula element by element, one Philox block per element. */
+    private static float[] reference(float[] x, float p, long seed, int stream, int step) {
+        float scale = 1f / (1f - p);
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = Philox.keep(seed, stream, step, i, p) ? x[i] * scale : 0f;
+        }
+        return y;
+    }
+
+    /** Bit-for-bit equality: a mask or a scale that is off by one ulp must fail. */
+    private static void assertBitsEqual(String what, float[] expected, float[] actual) {
+        assertArrayEquals(bits(expected), bits(actual), what + " (raw float bits)");
+    }
+
+    private static int[] bits(float[] a) {
+        int[] b = new int[a.length];
+        for (int i = 0; i < a.length; i++) {
+            b[i] = Float.floatToRawIntBits(a[i]);
+        }
+        return b;
+    }
+}
