@@ -1,30 +1,29 @@
-// adam_update: one Adam (decoupled = 0) or AdamW (decoupled = 1) step in place, as AdamParams
-// defines it for step t (bias corrections bc1 = 1 - beta1^t, bc2 = 1 - beta2^t come from the host):
-//   g = dw + (decoupled ? 0 : weightDecay * w);  w = w - lr * weightDecay * w (AdamW only)
-//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
-//   w = w - lr * (m / bc1) / (sqrt(v / bc2) + eps)
-// Built with -fmad=false (no fused multiply-add) and IEEE sqrt/div: the same float operations in the
-// same order as the CPU backend.
+// adam_update: one Adam or AdamW step in place, with the float32 operations of AdamParams in the
+// same order as the CPU backend (PyTorch's single-tensor Adam). The host folds the step's scalars
+// exactly as CpuOptimizers does: l2 = Adam's L2 weight decay (0 for AdamW), decay = 1 - lr*wd for
+// AdamW (1 for Adam), a = 1 - beta1, stepSize = lr / bc1, bc2Sqrt = sqrt(bc2). Per element:
+//   g = l2 != 0 ? dw + l2 w : dw;   w = w * decay
+//   m = a < 0.5 ? m + a (g - m) : g - (g - m)(1 - a)      (ATen's two-sided lerp)
+//   v = v beta2 + (1 - beta2) g g;  w = w - stepSize m / (sqrt(v) / bc2Sqrt + eps)
+// Built with -fmad=false and IEEE sqrt/div, so every result is bit-identical to the CPU's.
 // Launch: grid ceil(n / 256), block 256; one thread per element.
 // Build: nvcc -ptx -arch=compute_75 -fmad=false -o adam_update.ptx adam_update.cu  (then build-ptx.sh retargets it, see README.md)
 extern "C" __global__ void adam_update(float* w, const float* dw, float* m, float* v, int n,
-                                       float lr, float beta1, float beta2, float eps, float weightDecay,
-                                       int decoupled, float bc1, float bc2)
+                                       float l2, float decay, float a, float beta2, float oneMinusBeta2,
+                                       float stepSize, float bc2Sqrt, float eps)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) {
         return;
     }
     float wi = w[i];
-    float g = dw[i];
-    if (decoupled) {
-        wi = wi - lr * weightDecay * wi;
-    } else {
-        g = g + weightDecay * wi;
-    }
-    float mi = beta1 * m[i] + (1.0f - beta1) * g;
-    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+    float g = l2 != 0.0f ? dw[i] + l2 * wi : dw[i];
+    wi = wi * decay;
+    float mi = m[i];
+    mi = a < 0.5f ? mi + a * (g - mi) : g - (g - mi) * (1.0f - a);
+    float vi = v[i] * beta2 + oneMinusBeta2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    w[i] = wi - lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+    float denom = sqrtf(vi) / bc2Sqrt + eps;
+    w[i] = wi - stepSize * mi / denom;
 }

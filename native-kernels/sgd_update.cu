@@ -1,7 +1,10 @@
-// sgd_update: one SGD step in place, PyTorch semantics with dampening 0 (see SgdParams):
-//   g = dw + weightDecay * w; v = momentum * v + g; step = nesterov ? g + momentum * v : v
-//   (step = g and v untouched when velocity is null, i.e. momentum 0); w = w - lr * step.
-// Built with -fmad=false: every product is rounded before the sum, as in Java float arithmetic.
+// sgd_update: one SGD step in place, PyTorch semantics with dampening 0 (see SgdParams), with the
+// float32 operations of the CPU backend in the same order:
+//   g = weightDecay != 0 ? dw + weightDecay w : dw      (no 0 * inf = NaN when decay is off)
+//   v = momentum v + g; g = nesterov ? g + momentum v : v   (only when velocity is not null)
+//   w = w - lr g
+// Built with -fmad=false: every product is rounded before the sum, as in Java, so the result is
+// bit-identical to the CPU's.
 // Launch: grid ceil(n / 256), block 256; one thread per element.
 // Build: nvcc -ptx -arch=compute_75 -fmad=false -o sgd_update.ptx sgd_update.cu  (then build-ptx.sh retargets it, see README.md)
 extern "C" __global__ void sgd_update(float* w, const float* dw, float* velocity, int n,
@@ -11,13 +14,11 @@ extern "C" __global__ void sgd_update(float* w, const float* dw, float* velocity
     if (i >= n) {
         return;
     }
-    float wi = w[i];
-    float g = dw[i] + weightDecay * wi;
-    float step = g;
+    float g = weightDecay != 0.0f ? dw[i] + weightDecay * w[i] : dw[i];
     if (velocity != nullptr) {
         float v = momentum * velocity[i] + g;
         velocity[i] = v;
-        step = nesterov ? g + momentum * v : v;
+        g = nesterov ? g + momentum * v : v;
     }
-    w[i] = wi - lr * step;
+    w[i] = w[i] - lr * g;
 }

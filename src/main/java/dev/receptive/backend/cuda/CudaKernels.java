@@ -156,10 +156,14 @@ final class CudaKernels implements AutoCloseable {
                 f(s.lr()), f(s.momentum()), f(s.weightDecay()), i(s.nesterov() ? 1 : 0));
     }
 
+    /** The step's scalars are folded here exactly as CpuOptimizers.adam folds them, for bit parity. */
     void adamUpdate(CUdeviceptr w, CUdeviceptr dw, CUdeviceptr m, CUdeviceptr v, int n, AdamParams a) {
-        launch(adamUpdate, blocks(n), ptr(w), ptr(dw), ptr(m), ptr(v), i(n),
-                f(a.lr()), f(a.beta1()), f(a.beta2()), f(a.eps()), f(a.weightDecay()),
-                i(a.decoupled() ? 1 : 0), f(a.biasCorrection1()), f(a.biasCorrection2()));
+        float l2 = a.decoupled() ? 0f : a.weightDecay();
+        float decay = a.decoupled() ? 1f - a.lr() * a.weightDecay() : 1f;
+        float stepSize = a.lr() / a.biasCorrection1();
+        float bc2Sqrt = (float) Math.sqrt(a.biasCorrection2());
+        launch(adamUpdate, blocks(n), ptr(w), ptr(dw), ptr(m), ptr(v), i(n), f(l2), f(decay), f(1f - a.beta1()),
+                f(a.beta2()), f(1f - a.beta2()), f(stepSize), f(bc2Sqrt), f(a.eps()));
     }
 
     // ---- plumbing -----------------------------------------------------------------------
