@@ -1,5 +1,6 @@
 // mean_squared_error: loss[0] = mean((p - t)^2) over all n elements; dp = 2 (p - t) / n when dp is
-// not null. NaN in p or t makes the loss NaN (seen by the caller when it reads the loss).
+// not null; in double like the CPU backend. NaN in p or t makes the loss NaN (seen by the caller
+// when it reads the loss).
 // Launch: grid 1, block 256 (must be 256); threads stride over elements, then a fixed-order tree
 // sum in double, so the loss is the same on every run.
 // Build: nvcc -ptx -arch=compute_75 -fmad=false -o mean_squared_error.ptx mean_squared_error.cu  (then build-ptx.sh retargets it, see README.md)
@@ -10,10 +11,10 @@ extern "C" __global__ void mean_squared_error(float* loss, float* dp, const floa
     __shared__ double part[THREADS];
     double acc = 0.0;
     for (int i = threadIdx.x; i < n; i += THREADS) {
-        float d = p[i] - t[i];
-        acc += (double) d * (double) d;
+        double d = (double) p[i] - t[i];
+        acc += d * d;
         if (dp != nullptr) {
-            dp[i] = 2.0f * d / (float) n;
+            dp[i] = (float) (2.0 * d / n);
         }
     }
     part[threadIdx.x] = acc;
