@@ -37,14 +37,14 @@ final class CublasDense implements AutoCloseable {
     private final Cudnn cudnn;
     private final int version;
 
-    CublasDense(CUstream stream, Cudnn cudnn, boolean tf32) {
+    CublasDense(CUstream stream, Cudnn cudnn, boolean fastMath) {
         this.cudnn = cudnn;
         JCublas2.setExceptionsEnabled(true);
         cublasCreate(handle);
         try {
             cublasSetStream(handle, new cudaStream_t(stream));
-            // DEFAULT_MATH keeps SGEMM in fp32; TF32 tensor cores only on request.
-            cublasSetMathMode(handle, tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH);
+            // DEFAULT_MATH keeps SGEMM in fp32; TF32 tensor cores only with fast math.
+            cublasSetMathMode(handle, fastMath ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH);
             int[] v = new int[1];
             cublasGetVersion(handle, v);
             version = v[0];

@@ -69,12 +69,12 @@ public final class CudaBackend extends AbstractBackend {
             cudnn = own(new Cudnn(device.stream));
             conv = own(new CudnnConv(cudnn, device, options));
             pool = own(new CudnnPool(cudnn, options.deterministic()));
-            dense = own(new CublasDense(device.stream, cudnn, options.tf32()));
+            dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
             owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
             description = String.format("cuda (%s, sm_%d%d, %.1f GiB, cuDNN %s, cuBLAS %s%s%s)", device.name,
                     device.ccMajor, device.ccMinor, device.totalMemory / (double) (1L << 30),
                     CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()), CudaProbe.libraryVersion(dense.version()),
-                    options.deterministic() ? ", deterministic" : "", options.tf32() ? ", TF32" : "");
+                    options.deterministic() ? ", deterministic" : "", options.fastMath() ? ", fast math" : "");
         } catch (CudaException e) {
             closeOwned();
             throw new GpuException("cuda: opening device " + options.device(), "", e.getMessage(), e);

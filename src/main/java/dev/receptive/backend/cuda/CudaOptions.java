@@ -6,11 +6,12 @@ package dev.receptive.backend.cuda;
  * @param device CUDA device ordinal (as CUDA_VISIBLE_DEVICES numbers them)
  * @param deterministic restrict cuDNN to deterministic convolution algorithms and max-pooling
  *     backward, so two runs give bit-identical results (may be slower)
- * @param tf32 allow TF32 tensor-core math in convolutions and GEMMs on Ampere and newer: faster,
- *     but products keep only 10 mantissa bits, so results drift from the CPU's at about 1e-3
+ * @param fastMath trade fp32 parity for speed: TF32 tensor-core math in convolutions and GEMMs
+ *     on Ampere and newer (products keep 10 mantissa bits, errors about 1e-3 relative) and
+ *     transform-based convolution algorithms (FFT, Winograd; errors about 1e-5 relative)
  * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use
  */
-public record CudaOptions(int device, boolean deterministic, boolean tf32, long workspaceLimitBytes) {
+public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
     public CudaOptions {
         if (device < 0 || workspaceLimitBytes < 0) {
             throw new IllegalArgumentException("cuda: device and workspace limit must be >= 0, got " + device
@@ -23,18 +24,18 @@ public record CudaOptions(int device, boolean deterministic, boolean tf32, long 
     }
 
     public CudaOptions withDevice(int ordinal) {
-        return new CudaOptions(ordinal, deterministic, tf32, workspaceLimitBytes);
+        return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes);
     }
 
     public CudaOptions withDeterministic(boolean on) {
-        return new CudaOptions(device, on, tf32, workspaceLimitBytes);
+        return new CudaOptions(device, on, fastMath, workspaceLimitBytes);
     }
 
-    public CudaOptions withTf32(boolean on) {
+    public CudaOptions withFastMath(boolean on) {
         return new CudaOptions(device, deterministic, on, workspaceLimitBytes);
     }
 
     public CudaOptions withWorkspaceLimit(long bytes) {
-        return new CudaOptions(device, deterministic, tf32, bytes);
+        return new CudaOptions(device, deterministic, fastMath, bytes);
     }
 }

@@ -26,12 +26,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
+import jcuda.jcudnn.cudnnConvolutionBwdDataAlgo;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgo;
 import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionDescriptor;
+import jcuda.jcudnn.cudnnConvolutionFwdAlgo;
 import jcuda.jcudnn.cudnnConvolutionFwdAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionMode;
 import jcuda.jcudnn.cudnnDataType;
@@ -45,8 +49,10 @@ import jcuda.jcudnn.cudnnTensorFormat;
  * cuDNN convolutions. Per geometry (input shape, filter shape, params) a plan holds the
  * descriptors, made once, and per direction the algorithm cuDNN's benchmark (Find…Ex) chose the
  * first time that direction ran: the fastest one that fits the workspace limit, is deterministic
- * when asked, and does not use TF32 unless allowed. One workspace, grown to the largest chosen
- * algorithm's need, serves all plans.
+ * when asked and, unless {@link CudaOptions#fastMath()}, sums products directly in fp32: no TF32
+ * tensor cores, no FFT or Winograd transforms (their rounding errors grow with the transform, not
+ * with the sum, and break parity with the CPU at near-zero outputs). One workspace, grown to the
+ * largest chosen algorithm's need, serves all plans.
  */
 final class CudnnConv implements AutoCloseable {
     private record Key(Shape x, Shape w, Conv2dParams p) {
@@ -163,12 +169,12 @@ final class CudnnConv implements AutoCloseable {
     }
 
     private int parityMath() {
-        return options.tf32() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
+        return options.fastMath() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
     }
 
-    /** With TF32 allowed, run each algorithm in the math mode it was benchmarked in. */
+    /** With fast math, run each algorithm in the math mode it was benchmarked in (TF32 included). */
     private void useMath(Plan plan, Candidate algo) {
-        if (options.tf32()) {
+        if (options.fastMath()) {
             check(cudnnSetConvolutionMathType(plan.conv, algo.mathType()), "cudnnSetConvolutionMathType");
         }
     }
@@ -191,7 +197,10 @@ final class CudnnConv implements AutoCloseable {
         for (int i = 0; i < returned[0]; i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
-        return choose(c, "forward");
+        return choose(c, "forward", Set.of(cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED));
     }
 
     private Candidate findBackwardData(Plan plan, CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr w) {
@@ -211,7 +220,10 @@ final class CudnnConv implements AutoCloseable {
         for (int i = 0; i < returned[0]; i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
-        return choose(c, "backward-data");
+        return choose(c, "backward-data", Set.of(cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED));
     }
 
     private Candidate findBackwardFilter(Plan plan, CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy) {
@@ -231,26 +243,35 @@ final class CudnnConv implements AutoCloseable {
         for (int i = 0; i < returned[0]; i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
-        return choose(c, "backward-filter");
+        return choose(c, "backward-filter", Set.of(cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED));
     }
 
-    /** The fastest acceptable candidate (Find returns them fastest first); grows the workspace for it. */
-    private Candidate choose(List<Candidate> found, String direction) {
+    /**
+     * The fastest acceptable candidate (Find returns them fastest first); grows the workspace for
+     * it. {@code transforms} are the direction's FFT and Winograd algorithms.
+     */
+    private Candidate choose(List<Candidate> found, String direction, Set<Integer> transforms) {
         for (Candidate c : found) {
+            boolean exact = !transforms.contains(c.algo()) && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
+                    && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
             boolean ok = c.status() == CudnnStatus.SUCCESS
                     && c.memory() <= options.workspaceLimitBytes()
                     && (!options.deterministic() || c.determinism() == cudnnDeterminism.CUDNN_DETERMINISTIC)
-                    && (options.tf32() || (c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
-                            && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+                    && (options.fastMath() || exact);
             if (ok) {
                 growWorkspace(c.memory());
                 return c;
             }
         }
-        throw new CudaException("cuDNN offers no " + direction + " convolution algorithm"
-                + (options.deterministic() ? " that is deterministic and" : " that")
-                + " needs at most " + options.workspaceLimitBytes() + " bytes of workspace (" + found.size()
-                + " candidates); raise the workspace limit" + (options.deterministic() ? " or drop the deterministic option" : ""));
+        throw new CudaException("cuDNN offers no " + direction + " convolution algorithm that"
+                + (options.deterministic() ? " is deterministic," : "") + (options.fastMath() ? "" : " sums in plain fp32,")
+                + " and needs at most " + options.workspaceLimitBytes() + " bytes of workspace (" + found.size()
+                + " candidates tried); raise the workspace limit"
+                + (options.deterministic() ? ", drop the deterministic option" : "")
+                + (options.fastMath() ? "" : " or allow fast math"));
     }
 
     private void growWorkspace(long bytes) {
