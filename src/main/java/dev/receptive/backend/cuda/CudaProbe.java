@@ -71,8 +71,8 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         Map<String, String> facts = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         facts.put("JCuda", JCudaVersion.get() + "; natives " + nativesSource());
-        boolean driver = guard(problems, "JCudaDriver", () -> checkDriver(facts, problems));
-        boolean cublas = guard(problems, "JCublas2", () -> {
+        boolean driver = guard(facts, problems, "CUDA driver", "JCudaDriver", () -> checkDriver(facts, problems));
+        boolean cublas = guard(facts, problems, "cuBLAS", "JCublas2", () -> {
             int[] major = new int[1];
             int[] minor = new int[1];
             int[] patch = new int[1];
@@ -83,7 +83,7 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
             facts.put("cuBLAS", major[0] + "." + minor[0] + "." + patch[0]);
             return true;
         });
-        boolean cudnn = guard(problems, "JCudnn", () -> {
+        boolean cudnn = guard(facts, problems, "cuDNN", "JCudnn", () -> {
             long v = JCudnn.cudnnGetVersion();
             facts.put("cuDNN", libraryVersion(v) + " (built for CUDA " + cudaVersion((int) JCudnn.cudnnGetCudartVersion()) + ")");
             if (v < 90000) {
@@ -94,7 +94,7 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
             return true;
         });
         if (driver && cublas && cudnn) {
-            guard(problems, "smoke test", () -> {
+            guard(facts, problems, "smoke test", "the smoke test", () -> {
                 smokeTest();
                 facts.put("smoke test", "passed (PTX kernel, cuBLAS GEMM, cuDNN convolution and softmax)");
                 return true;
@@ -107,10 +107,16 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         boolean run();
     }
 
-    /** Runs one check; a missing native library or a CUDA error becomes a problem with its fix. */
-    private static boolean guard(List<String> problems, String what, Check check) {
+    /**
+     * Runs one check; a missing native library or a CUDA error becomes a problem with its fix, and
+     * the fact {@code key} says the check failed.
+     */
+    private static boolean guard(Map<String, String> facts, List<String> problems, String key, String what, Check check) {
+        int before = problems.size();
         try {
-            return check.run();
+            if (check.run()) {
+                return true;
+            }
         } catch (LinkageError e) {
             problems.add(linkProblem(what, e));
         } catch (CudaException | GpuException e) {
@@ -118,7 +124,13 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         } catch (RuntimeException e) {
             problems.add(what + " failed: " + e);
         }
+        facts.putIfAbsent(key, "NOT USABLE: " + (problems.size() > before ? firstClause(problems.get(before)) : "see below"));
         return false;
+    }
+
+    private static String firstClause(String problem) {
+        int colon = problem.indexOf(':');
+        return colon > 0 ? problem.substring(0, colon) : problem;
     }
 
     private static boolean checkDriver(Map<String, String> facts, List<String> problems) {

@@ -42,12 +42,12 @@ public final class ElfNeededRetarget {
         int changed = retarget(elf, args[2], args[3]);
         Files.write(Path.of(args[1]), elf);
         System.out.println("retargeted " + args[0] + " -> " + args[1] + ": " + args[2] + " -> " + args[3] + " ("
-                + changed + " strings rewritten)");
+                + changed + " fields rewritten)");
     }
 
     /**
      * Rewrites {@code elf} in place so that it needs {@code to} instead of {@code from}; returns how
-     * many strings were rewritten.
+     * many fields (name strings and hashes) were rewritten.
      *
      * @throws IllegalArgumentException if the file is not 64-bit little-endian ELF, the names differ
      *     in length, or {@code from} is not a needed library
