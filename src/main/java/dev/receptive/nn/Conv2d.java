@@ -1,0 +1,209 @@
+package dev.receptive.nn;
+
+import com.google.gson.JsonObject;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.nn.init.Init;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch's nn.Conv2d): weight (K, C, R, S), bias (K).
+ * Built with {@code Conv2d.builder().filters(32).kernel(5).padding(2).build()}.
+ */
+public final class Conv2d extends Layer {
+    private final int filters;
+    private final int kernelH;
+    private final int kernelW;
+    private final Conv2dParams params;
+    private final boolean bias;
+    private final Init init;
+    private Parameter w;
+    private Parameter b;
+
+    private Conv2d(Builder builder) {
+        this.filters = builder.filters;
+        this.kernelH = builder.kernelH;
+        this.kernelW = builder.kernelW;
+        this.params = new Conv2dParams(builder.strideH, builder.strideW, builder.padH, builder.padW,
+                builder.dilationH, builder.dilationW);
+        this.bias = builder.bias;
+        this.init = builder.init;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int filters() {
+        return filters;
+    }
+
+    public int kernelHeight() {
+        return kernelH;
+    }
+
+    public int kernelWidth() {
+        return kernelW;
+    }
+
+    /** Stride, padding and dilation. */
+    public Conv2dParams params() {
+        return params;
+    }
+
+    public boolean hasBias() {
+        return bias;
+    }
+
+    public Init init() {
+        return init;
+    }
+
+    @Override
+    protected Shape inferOutputShape(Shape in) {
+        if (in.rank() != 3) {
+            throw new IllegalArgumentException("Conv2d needs (C, H, W) items");
+        }
+        int p = outputSize("height", in.dim(1), kernelH, params.strideH(), params.padH(), params.dilationH());
+        int q = outputSize("width", in.dim(2), kernelW, params.strideW(), params.padW(), params.dilationW());
+        return Shape.of(filters, p, q);
+    }
+
+    private static int outputSize(String dim, int in, int kernel, int stride, int pad, int dilation) {
+        int out = Conv2dParams.outputSize(in, kernel, stride, pad, dilation);
+        if (out < 1) {
+            throw new IllegalArgumentException(String.format(
+                    "output %s (in + 2*pad - dilation*(kernel - 1) - 1) / stride + 1"
+                            + " = (%d + 2*%d - %d*(%d - 1) - 1) / %d + 1 = %d is less than 1",
+                    dim, in, pad, dilation, kernel, stride, out));
+        }
+        return out;
+    }
+
+    @Override
+    protected void createParameters() {
+        int c = inputShape().dim(0);
+        w = addParameter("weight", Shape.of(filters, c, kernelH, kernelW), init,
+                c * kernelH * kernelW, filters * kernelH * kernelW);
+        if (bias) {
+            b = addZeroParameter("bias", Shape.of(filters));
+        }
+    }
+
+    // y: (N, K, P, Q); x: (N, C, H, W)
+    @Override
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+        backend().conv2dForward(y, x, w.value(), b == null ? null : b.value(), params);
+    }
+
+    // dx, x: (N, C, H, W); dy, y: (N, K, P, Q)
+    @Override
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+        if (dx != null) {
+            backend().conv2dBackwardData(dx, dy, w.value(), params);
+        }
+        backend().conv2dBackwardFilter(w.grad(), x, dy, params);
+        if (b != null) {
+            backend().conv2dBackwardBias(b.grad(), dy);
+        }
+    }
+
+    @Override
+    protected void writeConfig(JsonObject config) {
+        config.addProperty("filters", filters);
+        config.add("kernel", JsonFields.pair(kernelH, kernelW));
+        config.add("stride", JsonFields.pair(params.strideH(), params.strideW()));
+        config.add("padding", JsonFields.pair(params.padH(), params.padW()));
+        config.add("dilation", JsonFields.pair(params.dilationH(), params.dilationW()));
+        config.addProperty("bias", bias);
+        config.addProperty("init", init.name());
+    }
+
+    /** filters and kernel are required; stride 1, padding 0, dilation 1, bias on and He init by default. */
+    public static final class Builder {
+        private int filters;
+        private int kernelH;
+        private int kernelW;
+        private int strideH = 1;
+        private int strideW = 1;
+        private int padH;
+        private int padW;
+        private int dilationH = 1;
+        private int dilationW = 1;
+        private boolean bias = true;
+        private Init init = Init.he();
+
+        private Builder() {
+        }
+
+        /** Number of output channels K. */
+        public Builder filters(int filters) {
+            this.filters = filters;
+            return this;
+        }
+
+        public Builder kernel(int size) {
+            return kernel(size, size);
+        }
+
+        public Builder kernel(int height, int width) {
+            this.kernelH = height;
+            this.kernelW = width;
+            return this;
+        }
+
+        public Builder stride(int stride) {
+            return stride(stride, stride);
+        }
+
+        public Builder stride(int height, int width) {
+            this.strideH = height;
+            this.strideW = width;
+            return this;
+        }
+
+        /** Zero padding on each side. */
+        public Builder padding(int pad) {
+            return padding(pad, pad);
+        }
+
+        public Builder padding(int height, int width) {
+            this.padH = height;
+            this.padW = width;
+            return this;
+        }
+
+        public Builder dilation(int dilation) {
+            return dilation(dilation, dilation);
+        }
+
+        public Builder dilation(int height, int width) {
+            this.dilationH = height;
+            this.dilationW = width;
+            return this;
+        }
+
+        public Builder bias(boolean bias) {
+            this.bias = bias;
+            return this;
+        }
+
+        public Builder init(Init init) {
+            this.init = init;
+            return this;
+        }
+
+        public Conv2d build() {
+            if (filters < 1) {
+                throw new IllegalArgumentException("Conv2d: filters must be set to >= 1, got " + filters);
+            }
+            if (kernelH < 1 || kernelW < 1) {
+                throw new IllegalArgumentException("Conv2d: kernel must be set to >= 1, got " + kernelH + "x" + kernelW);
+            }
+            if (init == null) {
+                throw new IllegalArgumentException("Conv2d: init must not be null");
+            }
+            return new Conv2d(this);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.receptive.nn;
+
+import com.google.gson.JsonObject;
+import dev.receptive.nn.init.Init;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+
+/**
+ * Fully connected layer y = x·wᵀ + b, like PyTorch's nn.Linear: weight (units, in), bias
+ * (units). It takes flat (F) items only; put a {@link Flatten} before it after a conv or pool.
+ */
+public final class Dense extends Layer {
+    private final int units;
+    private final boolean bias;
+    private final Init init;
+    private Parameter w;
+    private Parameter b;
+
+    private Dense(Builder builder) {
+        this.units = builder.units;
+        this.bias = builder.bias;
+        this.init = builder.init;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int units() {
+        return units;
+    }
+
+    public boolean hasBias() {
+        return bias;
+    }
+
+    public Init init() {
+        return init;
+    }
+
+    @Override
+    protected Shape inferOutputShape(Shape in) {
+        if (in.rank() != 1) {
+            throw new IllegalArgumentException("Dense takes flat (F) items; add a Flatten layer before it");
+        }
+        return Shape.of(units);
+    }
+
+    @Override
+    protected void createParameters() {
+        int in = inputShape().dim(0);
+        w = addParameter("weight", Shape.of(units, in), init, in, units);
+        if (bias) {
+            b = addZeroParameter("bias", Shape.of(units));
+        }
+    }
+
+    // y: (N, units); x: (N, in)
+    @Override
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+        backend().denseForward(y, x, w.value(), b == null ? null : b.value());
+    }
+
+    // dx, x: (N, in); dy, y: (N, units)
+    @Override
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+        backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value());
+    }
+
+    @Override
+    protected void writeConfig(JsonObject config) {
+        config.addProperty("units", units);
+        config.addProperty("bias", bias);
+        config.addProperty("init", init.name());
+    }
+
+    /** units is required; bias on and He init by default. */
+    public static final class Builder {
+        private int units;
+        private boolean bias = true;
+        private Init init = Init.he();
+
+        private Builder() {
+        }
+
+        /** Number of outputs. */
+        public Builder units(int units) {
+            this.units = units;
+            return this;
+        }
+
+        public Builder bias(boolean bias) {
+            this.bias = bias;
+            return this;
+        }
+
+        public Builder init(Init init) {
+            this.init = init;
+            return this;
+        }
+
+        public Dense build() {
+            if (units < 1) {
+                throw new IllegalArgumentException("Dense: units must be set to >= 1, got " + units);
+            }
+            if (init == null) {
+                throw new IllegalArgumentException("Dense: init must not be null");
+            }
+            return new Dense(this);
+        }
+    }
+}

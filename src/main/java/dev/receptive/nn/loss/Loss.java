@@ -1,0 +1,114 @@
+package dev.receptive.nn.loss;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+
+/**
+ * A loss over a batch, computed with its gradient in one fused op. The loss (1) and the
+ * gradient ∂L/∂output are tensors owned by this object, allocated once per output shape and
+ * overwritten by the next call:
+ * <pre>
+ * Tensor loss = criterion.compute(logits, labels);   // loss: (1)
+ * model.backward(criterion.gradient());              // same shape as logits
+ * </pre>
+ */
+public abstract class Loss implements AutoCloseable {
+    private Tensor loss;
+    private Tensor gradient;
+    private final float[] host = new float[1];
+    private boolean closed;
+
+    /** Mean over the batch of −log softmax(z)[label]; output z: (N, classes), target: labels (N). */
+    public static Loss softmaxCrossEntropy() {
+        return new SoftmaxCrossEntropy();
+    }
+
+    /** Mean over all elements of (p − t)²; target: the output's shape. */
+    public static Loss meanSquaredError() {
+        return new MeanSquaredError();
+    }
+
+    /** Multi-class hinge with margin 1 (PyTorch's MultiMarginLoss); output z: (N, classes), target: labels (N). */
+    public static Loss hinge() {
+        return new Hinge();
+    }
+
+    /** Short name for messages and logs, e.g. "softmaxCrossEntropy". */
+    public abstract String name();
+
+    /** The loss of {@code output} against {@code target} and, in {@link #gradient()}, ∂L/∂output. Returns the loss (1). */
+    public final Tensor compute(Tensor output, Tensor target) {
+        prepare(output);
+        if (gradient == null || !gradient.shape().equals(output.shape())) {
+            if (gradient != null) {
+                gradient.close();
+            }
+            gradient = output.backend().allocate(output.shape());
+        }
+        computeInternal(output.backend(), loss, gradient, output, target);
+        return loss;
+    }
+
+    /** The loss only, for evaluation; the gradient is left as it was. Returns the loss (1). */
+    public final Tensor evaluate(Tensor output, Tensor target) {
+        prepare(output);
+        computeInternal(output.backend(), loss, null, output, target);
+        return loss;
+    }
+
+    /** ∂L/∂output of the last {@link #compute} call. */
+    public final Tensor gradient() {
+        checkOpen();
+        if (gradient == null) {
+            throw new IllegalStateException(name() + ": gradient() before compute()");
+        }
+        return gradient;
+    }
+
+    /** The last computed loss, read back to the host (this waits for the device). */
+    public final float value() {
+        checkOpen();
+        if (loss == null) {
+            throw new IllegalStateException(name() + ": value() before compute() or evaluate()");
+        }
+        loss.backend().download(loss, host);
+        return host[0];
+    }
+
+    /** Writes loss and, unless dOutput is null, dOutput; shapes are checked by the backend op. */
+    protected abstract void computeInternal(Backend backend, Tensor loss, Tensor dOutput, Tensor output, Tensor target);
+
+    private void prepare(Tensor output) {
+        checkOpen();
+        if (loss != null && loss.backend() != output.backend()) {
+            release();
+        }
+        if (loss == null) {
+            loss = output.backend().allocate(Shape.of(1));
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(name() + ": the loss is closed");
+        }
+    }
+
+    @Override
+    public final void close() {
+        closed = true;
+        release();
+    }
+
+    private void release() {
+        if (gradient != null) {
+            gradient.close();
+            gradient = null;
+        }
+        if (loss != null) {
+            loss.close();
+            loss = null;
+        }
+    }
+}

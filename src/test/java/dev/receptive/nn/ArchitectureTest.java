@@ -1,0 +1,145 @@
+package dev.receptive.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.nn.init.Init;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Close;
+import dev.receptive.testing.Rand;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ArchitectureTest {
+    private final Backend backend = new CpuBackend(1);
+
+    @AfterEach
+    void close() {
+        backend.close();
+    }
+
+    /** Every layer type, with settings away from the defaults. */
+    private Sequential everyLayer(long seed) {
+        return Sequential.builder().input(3, 11, 10)
+                .add(Conv2d.builder().filters(4).kernel(3, 2).stride(1, 2).padding(1, 0).dilation(2, 1)
+                        .bias(false).init(Init.xavier()).build())
+                .add(new Tanh())
+                .add(new MaxPool2d(new dev.receptive.backend.Pool2dParams(2, 3, 2, 1, 1, 0)))
+                .add(Conv2d.builder().filters(5).kernel(1).build()).add(new Sigmoid())
+                .add(new AvgPool2d(3, 2, 1))
+                .add(new Flatten())
+                .add(Dense.builder().units(7).init(Init.xavier()).build()).add(new ReLU())
+                .add(new Dropout(0.25))
+                .add(Dense.builder().units(3).bias(false).build()).add(new Softmax())
+                .seed(seed).build(backend);
+    }
+
+    @Test
+    void roundTripRebuildsTheSameModel() {
+        try (Sequential a = everyLayer(-1234567890123456789L);
+                Sequential b = Sequential.fromArchitecture(a.architecture(), backend)) {
+            assertEquals(a.architecture(), b.architecture());
+            assertEquals(a.inputShape(), b.inputShape());
+            assertEquals(a.outputShape(), b.outputShape());
+            assertEquals(a.seed(), b.seed());
+            assertEquals(a.parameters().size(), b.parameters().size());
+            for (int i = 0; i < a.parameters().size(); i++) {
+                Parameter pa = a.parameters().get(i);
+                Parameter pb = b.parameters().get(i);
+                assertEquals(pa.name(), pb.name());
+                assertEquals(pa.shape(), pb.shape());
+                // The seed travels with the architecture, so even the initial weights agree.
+                Close.assertClose(pa.name(), pa.value().toArray(), pb.value().toArray(), 0, 0);
+            }
+            for (int i = 0; i < a.layers().size(); i++) {
+                assertEquals(a.layers().get(i).getClass(), b.layers().get(i).getClass());
+                assertEquals(a.layers().get(i).outputShape(), b.layers().get(i).outputShape());
+            }
+        }
+    }
+
+    @Test
+    void loadingTheStateDictGivesTheSameOutputs() {
+        Rand rand = new Rand(21);
+        try (Sequential a = everyLayer(1);
+                Sequential b = Sequential.fromArchitecture(a.architecture().replace("\"seed\":1,", "\"seed\":2,"),
+                        backend);
+                Tensor x = backend.upload(rand.uniform(2 * 3 * 11 * 10, -1, 1), Shape.of(2, 3, 11, 10))) {
+            for (Parameter p : a.parameters()) {
+                backend.upload(p.value(), rand.uniform(p.shape().size(), -0.5, 0.5));
+            }
+            float[] before = b.forward(x, Pass.EVAL).toArray();
+            float[] expected = a.forward(x, Pass.EVAL).toArray();
+            assertNotEquals(expected[0], before[0], "different weights before loading");
+            b.loadStateDict(a.stateDict());
+            Close.assertClose("outputs", expected, b.forward(x, Pass.EVAL).toArray(), 0, 0);
+            // Dropout masks depend on the seed, which the state dict does not carry.
+            assertEquals(2, b.seed());
+        }
+    }
+
+    @Test
+    void theJsonNamesTypesAndSettings() {
+        try (Sequential model = SeedNet.builder().build(backend)) {
+            JsonObject root = JsonParser.parseString(model.architecture()).getAsJsonObject();
+            assertEquals("[1,28,28]", root.get("input").toString());
+            assertEquals(42, root.get("seed").getAsLong());
+            JsonArray layers = root.getAsJsonArray("layers");
+            assertEquals(11, layers.size());
+            assertEquals("{\"type\":\"Conv2d\",\"filters\":32,\"kernel\":[5,5],\"stride\":[1,1],\"padding\":[2,2],"
+                    + "\"dilation\":[1,1],\"bias\":true,\"init\":\"he\"}", layers.get(0).toString());
+            assertEquals("{\"type\":\"ReLU\"}", layers.get(1).toString());
+            assertEquals("{\"type\":\"MaxPool2d\",\"window\":[2,2],\"stride\":[2,2],\"padding\":[0,0]}",
+                    layers.get(2).toString());
+            assertEquals("{\"type\":\"Dropout\",\"p\":0.5}", layers.get(9).toString());
+        }
+    }
+
+    private String seedNetWith(Consumer<JsonObject> edit) {
+        try (Sequential model = SeedNet.builder().build(backend)) {
+            JsonObject root = JsonParser.parseString(model.architecture()).getAsJsonObject();
+            edit.accept(root);
+            return root.toString();
+        }
+    }
+
+    private void rejected(String json, String... fragments) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Sequential.fromArchitecture(json, backend).close());
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' lacks '" + f + "'");
+        }
+    }
+
+    private static JsonObject layer(JsonObject root, int i) {
+        return root.getAsJsonArray("layers").get(i).getAsJsonObject();
+    }
+
+    @Test
+    void badArchitecturesAreRejectedNamingTheField() {
+        rejected(seedNetWith(r -> layer(r, 3).addProperty("type", "Conv3d")), "layers[3]", "'type'", "Conv3d");
+        rejected(seedNetWith(r -> layer(r, 0).addProperty("kernel", "five")), "layers[0] (Conv2d)", "'kernel'");
+        rejected(seedNetWith(r -> layer(r, 0).remove("filters")), "layers[0] (Conv2d)", "'filters' is missing");
+        rejected(seedNetWith(r -> layer(r, 0).addProperty("filters", 2.5)), "'filters'", "integer");
+        rejected(seedNetWith(r -> layer(r, 7).addProperty("init", "lecun")), "layers[7] (Dense)", "'init'", "lecun");
+        rejected(seedNetWith(r -> layer(r, 1).addProperty("colour", "red")), "layers[1] (ReLU)", "unknown field 'colour'");
+        rejected(seedNetWith(r -> layer(r, 9).addProperty("p", 1.5)), "layers[9] (Dropout)", "1.5");
+        rejected(seedNetWith(r -> layer(r, 2).add("padding", JsonParser.parseString("[3,3]"))),
+                "layers[2] (MaxPool2d)", "padding");
+        rejected(seedNetWith(r -> r.remove("input")), "top level", "'input' is missing");
+        rejected(seedNetWith(r -> r.addProperty("seed", "x")), "'seed'");
+        rejected(seedNetWith(r -> r.addProperty("version", 2)), "unknown field 'version'");
+        rejected(seedNetWith(r -> r.getAsJsonArray("layers").remove(6)), "layer 6 (Dense)", "Flatten");
+        rejected("{\"input\": [1, 28", "not valid JSON");
+        rejected("[1, 2]", "expected a JSON object");
+    }
+}

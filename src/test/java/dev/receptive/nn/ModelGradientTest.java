@@ -1,0 +1,147 @@
+package dev.receptive.nn;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.nn.init.Init;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Close;
+import dev.receptive.testing.Rand;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Whole-model backpropagation against central finite differences of the model's own float
+ * forward pass, for every parameter of two small models.
+ *
+ * <p>Tolerance: the model computes in float32, so each loss carries a rounding error of a few
+ * ulps (~5e-7 for a loss near 1); divided by 2h = 0.02 that is ~3e-5 in the difference quotient,
+ * and the O(h²) truncation error adds ~2e-5. Hence atol 2e-4 with rtol 1e-3: looser than the
+ * usual 1e-5 because the reference is a float difference quotient, yet ~100× below the size of
+ * a typical gradient entry, so a wrong backward fails.
+ */
+class ModelGradientTest {
+    private static final double H = 1e-2;
+    private final Backend backend = new CpuBackend(1);
+
+    @AfterEach
+    void close() {
+        backend.close();
+    }
+
+    @Test
+    void convReluPoolDenseWithSoftmaxCrossEntropy() {
+        try (Sequential model = Sequential.builder().input(1, 6, 6)
+                .add(Conv2d.builder().filters(2).kernel(3).padding(1).build()).add(new ReLU())
+                .add(new MaxPool2d(2)).add(new Flatten()).add(Dense.builder().units(3).build())
+                .seed(11).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Tensor labels = backend.upload(new float[] {2, 0}, Shape.of(2))) {
+            randomizeBiases(model, new Rand(5));
+            // Draw inputs until no ReLU input and no max-pool runner-up lies within reach of a
+            // perturbation, so every difference quotient sees one smooth piece (see clearOfKinks).
+            Tensor x = null;
+            for (long seed = 1; x == null; seed++) {
+                Tensor candidate = backend.upload(new Rand(seed).uniform(72, -1, 1), Shape.of(2, 1, 6, 6));
+                if (clearOfKinks(model.layers().get(0).forward(candidate, Pass.EVAL).toArray())) {
+                    x = candidate;
+                } else {
+                    candidate.close();
+                }
+            }
+            try (Tensor input = x) {
+                checkEveryParameter(model, loss, input, labels);
+            }
+        }
+    }
+
+    /** Smooth everywhere; the first conv's gradients depend on the second conv's dx. */
+    @Test
+    void convSigmoidConvAvgPoolTanhSoftmaxWithMeanSquaredError() {
+        Rand rand = new Rand(3);
+        try (Sequential model = Sequential.builder().input(2, 5, 5)
+                .add(Conv2d.builder().filters(2).kernel(1).build()).add(new Sigmoid())
+                .add(Conv2d.builder().filters(3).kernel(2).dilation(2).stride(1).padding(1).build())
+                .add(new AvgPool2d(2, 1, 0)).add(new Flatten())
+                .add(Dense.builder().units(5).build()).add(new Tanh())
+                .add(Dense.builder().units(3).init(Init.xavier()).build()).add(new Softmax())
+                .seed(12).build(backend);
+                Loss loss = Loss.meanSquaredError();
+                Tensor x = backend.upload(rand.uniform(100, -2, 2), Shape.of(2, 2, 5, 5));
+                Tensor target = backend.upload(rand.uniform(6, 0, 1), Shape.of(2, 3))) {
+            randomizeBiases(model, rand);
+            checkEveryParameter(model, loss, x, target);
+        }
+    }
+
+    private void randomizeBiases(Sequential model, Rand rand) {
+        for (Parameter p : model.parameters()) {
+            if (p.name().endsWith("bias")) {
+                backend.upload(p.value(), rand.uniform(p.shape().size(), -0.5, 0.5));
+            }
+        }
+    }
+
+    /**
+     * A conv weight moves each pre-activation z by at most h·max|x| ≤ h (inputs lie in [−1, 1]),
+     * a bias by h. So |z| > h keeps every ReLU on its side, and a max-pool winner ahead of its
+     * runner-up by more than 2h stays the winner. z: (2, 2, 6, 6), pooled 2×2.
+     */
+    private static boolean clearOfKinks(float[] z) {
+        for (float v : z) {
+            if (Math.abs(v) <= 1.5 * H) {
+                return false;
+            }
+        }
+        for (int plane = 0; plane < 4; plane++) {
+            for (int i = 0; i < 6; i += 2) {
+                for (int j = 0; j < 6; j += 2) {
+                    float[] w = new float[4];
+                    for (int k = 0; k < 4; k++) {
+                        w[k] = Math.max(0, z[plane * 36 + (i + k / 2) * 6 + j + k % 2]);
+                    }
+                    Arrays.sort(w);
+                    if (w[3] > 0 && w[3] - w[2] <= 2.5 * H) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    private void checkEveryParameter(Sequential model, Loss loss, Tensor x, Tensor target) {
+        loss.compute(model.forward(x, Pass.EVAL), target);
+        model.backward(loss.gradient());
+        for (Parameter p : model.parameters()) {
+            float[] analytic = p.grad().toArray();
+            float[] w = p.value().toArray();
+            double[] numeric = new double[w.length];
+            for (int i = 0; i < w.length; i++) {
+                float keep = w[i];
+                float up = (float) (keep + H);
+                float down = (float) (keep - H);
+                w[i] = up;
+                double plus = lossAt(model, loss, p, w, x, target);
+                w[i] = down;
+                double minus = lossAt(model, loss, p, w, x, target);
+                w[i] = keep;
+                // The float steps are what the model saw, not exactly ±h.
+                numeric[i] = (plus - minus) / ((double) up - down);
+            }
+            backend.upload(p.value(), w);
+            Close.assertClose(p.name() + " gradient", numeric, analytic, 2e-4, 1e-3);
+            assertTrue(Arrays.stream(numeric).anyMatch(g -> Math.abs(g) > 1e-3), p.name() + " has a gradient to check");
+        }
+    }
+
+    private double lossAt(Sequential model, Loss loss, Parameter p, float[] w, Tensor x, Tensor target) {
+        backend.upload(p.value(), w);
+        loss.evaluate(model.forward(x, Pass.EVAL), target);
+        return loss.value();
+    }
+}

@@ -1,0 +1,20 @@
+package dev.receptive.nn;
+
+/** DESIGN's workload W1, the TensorFlow Deep-MNIST network, as a builder for tests. */
+final class SeedNet {
+    private SeedNet() {
+    }
+
+    static Sequential.Builder builder() {
+        return Sequential.builder().input(1, 28, 28)
+                .add(Conv2d.builder().filters(32).kernel(5).padding(2).build()).add(new ReLU())
+                .add(new MaxPool2d(2))
+                .add(Conv2d.builder().filters(64).kernel(5).padding(2).build()).add(new ReLU())
+                .add(new MaxPool2d(2))
+                .add(new Flatten())
+                .add(Dense.builder().units(1024).build()).add(new ReLU())
+                .add(new Dropout(0.5))
+                .add(Dense.builder().units(10).build())
+                .seed(42);
+    }
+}
