@@ -75,11 +75,15 @@ public final class CudaBackend extends AbstractBackend {
                     device.ccMajor, device.ccMinor, device.totalMemory / (double) (1L << 30),
                     CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()), CudaProbe.libraryVersion(dense.version()),
                     options.deterministic() ? ", deterministic" : "", options.fastMath() ? ", fast math" : "");
-        } catch (CudaException e) {
-            closeOwned();
-            throw new GpuException("cuda: opening device " + options.device(), "", e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeOwned();
+            try {
+                closeOwned();
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (e instanceof CudaException) {
+                throw new GpuException("cuda: opening device " + options.device(), "", e.getMessage(), e);
+            }
             throw e;
         }
     }
@@ -103,7 +107,7 @@ public final class CudaBackend extends AbstractBackend {
         return description;
     }
 
-    // ---- memory accounting (read by tests and the bench command) ------------------------
+    // ---- memory accounting (read by tests and benchmarks) -------------------------------
 
     /** Device bytes held by open tensors of this backend (rounded up to allocator size classes). */
     public long liveBytes() {
