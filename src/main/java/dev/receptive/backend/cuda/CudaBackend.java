@@ -1,0 +1,394 @@
+package dev.receptive.backend.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+
+import dev.receptive.backend.AbstractBackend;
+import dev.receptive.backend.Activation;
+import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.Pool2dParams;
+import dev.receptive.backend.PoolMode;
+import dev.receptive.backend.SgdParams;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.StringJoiner;
+import jcuda.CudaException;
+import jcuda.driver.CUdeviceptr;
+import jcuda.jcudnn.JCudnn;
+
+/**
+ * The GPU backend: cuDNN for convolution, pooling and softmax, cuBLAS for dense layers, and
+ * Receptive's own PTX kernels (native-kernels/) for everything else. Every op is queued on one
+ * CUDA stream and returns without waiting; {@link #download} and {@link #synchronize} wait.
+ *
+ * <p>Differences from the CPU reference, all within the contract:
+ * <ul>
+ *   <li>Losses never throw for NaN input or a bad label, since checking would mean waiting for
+ *       the device: the loss comes out NaN instead, seen when it is downloaded.</li>
+ *   <li>Max-pool backward on exact ties may pick another tied position (see {@link CudnnPool}).</li>
+ *   <li>Sums run in another order (cuDNN, cuBLAS, tree reductions): results agree with the CPU's
+ *       to fp32 rounding, not bit for bit. Dropout masks and optimizer updates are bit-identical.</li>
+ * </ul>
+ *
+ * <p>A backend is used by one thread at a time; it may move between threads.
+ */
+public final class CudaBackend extends AbstractBackend {
+    private final CudaOptions options;
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    private final CudaDevice device;
+    private final DeviceAllocator memory;
+    private final PinnedStaging staging;
+    private final CudaKernels kernels;
+    private final Cudnn cudnn;
+    private final CudnnConv conv;
+    private final CudnnPool pool;
+    private final CublasDense dense;
+    private final String description;
+    private boolean closed;
+
+    public CudaBackend() {
+        this(CudaOptions.defaults());
+    }
+
+    /**
+     * Opens the device and loads every library and kernel; nothing is loaded lazily, so a broken
+     * installation fails here, not in the middle of training.
+     *
+     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used (see {@link CudaProbe})
+     */
+    public CudaBackend(CudaOptions options) {
+        this.options = options;
+        try {
+            device = own(new CudaDevice(options.device()));
+            memory = own(new DeviceAllocator(device));
+            staging = own(new PinnedStaging(device.stream));
+            kernels = own(new CudaKernels(device.stream));
+            cudnn = own(new Cudnn(device.stream));
+            conv = own(new CudnnConv(cudnn, device, options));
+            pool = own(new CudnnPool(cudnn, options.deterministic()));
+            dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
+            owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
+            description = String.format("cuda (%s, sm_%d%d, %.1f GiB, cuDNN %s, cuBLAS %s%s%s)", device.name,
+                    device.ccMajor, device.ccMinor, device.totalMemory / (double) (1L << 30),
+                    CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()), CudaProbe.libraryVersion(dense.version()),
+                    options.deterministic() ? ", deterministic" : "", options.fastMath() ? ", fast math" : "");
+        } catch (RuntimeException | Error e) {
+            try {
+                closeOwned();
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (e instanceof CudaException) {
+                throw new GpuException("cuda: opening device " + options.device(), "", e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
+    public CudaOptions options() {
+        return options;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+
+    // ---- memory accounting (read by tests and benchmarks) -------------------------------
+
+    /** Device bytes held by open tensors of this backend (rounded up to allocator size classes). */
+    public long liveBytes() {
+        return memory.liveBytes();
+    }
+
+    /** Device bytes in the allocator's free lists, kept for reuse by later tensors. */
+    public long cachedBytes() {
+        return memory.cachedBytes();
+    }
+
+    /** Device bytes of the cuDNN convolution workspace. */
+    public long workspaceBytes() {
+        return conv.workspaceBytes();
+    }
+
+    /** How many times the allocator took memory from the device: flat in a steady training loop. */
+    public long deviceAllocations() {
+        return memory.deviceAllocations();
+    }
+
+    // ---- memory -------------------------------------------------------------------------
+
+    @Override
+    public Tensor allocate(Shape shape) {
+        checkOpen("allocate");
+        DeviceAllocator.Block b = null;
+        try {
+            device.makeCurrent();
+            b = memory.allocate(shape.size() * 4L);
+            cuMemsetD32Async(b.ptr(), 0, shape.size(), device.stream);
+            return new CudaTensor(this, shape, b);
+        } catch (CudaException e) {
+            if (b != null) {
+                memory.free(b);
+            }
+            throw new GpuException("allocate", "[" + shape + "]", e.getMessage(), e);
+        }
+    }
+
+    /** Called by {@link CudaTensor#close}: the block goes back to the cache (stream order keeps it safe). */
+    void release(CudaTensor t) {
+        memory.free(t.block());
+    }
+
+    @Override
+    protected void uploadImpl(Tensor dst, float[] data) {
+        run("upload", () -> staging.upload(ptr(dst), data), dst);
+    }
+
+    @Override
+    protected void downloadImpl(Tensor src, float[] dst) {
+        run("download", () -> staging.download(dst, ptr(src)), src);
+    }
+
+    @Override
+    protected void copyImpl(Tensor dst, Tensor src) {
+        run("copy", () -> cuMemcpyDtoDAsync(ptr(dst), ptr(src), src.size() * 4L, device.stream), dst, src);
+    }
+
+    @Override
+    protected void fillImpl(Tensor dst, float value) {
+        run("fill", () -> cuMemsetD32Async(ptr(dst), Float.floatToRawIntBits(value), dst.size(), device.stream), dst);
+    }
+
+    @Override
+    public void synchronize() {
+        run("synchronize", device::synchronize);
+    }
+
+    // ---- conv2d -------------------------------------------------------------------------
+
+    @Override
+    protected void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        run("conv2dForward", () -> conv.forward(ptr(y), ptr(x), ptr(w), b == null ? null : ptr(b),
+                x.shape(), w.shape(), y.shape(), p), y, x, w, b);
+    }
+
+    @Override
+    protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
+        run("conv2dBackwardData", () -> conv.backwardData(ptr(dx), ptr(dy), ptr(w), dx.shape(), w.shape(), dy.shape(), p),
+                dx, dy, w);
+    }
+
+    @Override
+    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p) {
+        run("conv2dBackwardFilter", () -> conv.backwardFilter(ptr(dw), ptr(x), ptr(dy), x.shape(), dw.shape(),
+                dy.shape(), p), dw, x, dy);
+    }
+
+    @Override
+    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy) {
+        run("conv2dBackwardBias", () -> cudnn.biasGradient(ptr(db), ptr(dy), dy.shape()), db, dy);
+    }
+
+    // ---- pooling ------------------------------------------------------------------------
+
+    @Override
+    protected void pool2dForwardImpl(PoolMode mode, Tensor y, Tensor x, Pool2dParams p) {
+        run("pool2dForward(" + mode + ")", () -> pool.forward(mode, ptr(y), ptr(x), x.shape(), y.shape(), p), y, x);
+    }
+
+    @Override
+    protected void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p) {
+        run("pool2dBackward(" + mode + ")", () -> pool.backward(mode, ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(),
+                y.shape(), p), dx, dy, x, y);
+    }
+
+    // ---- activations and softmax --------------------------------------------------------
+
+    @Override
+    protected void activationForwardImpl(Activation f, Tensor y, Tensor x) {
+        run("activationForward(" + f + ")", () -> kernels.activationForward(f, ptr(y), ptr(x), x.size()), y, x);
+    }
+
+    @Override
+    protected void activationBackwardImpl(Activation f, Tensor dx, Tensor dy, Tensor y) {
+        run("activationBackward(" + f + ")", () -> kernels.activationBackward(f, ptr(dx), ptr(dy), ptr(y), y.size()),
+                dx, dy, y);
+    }
+
+    @Override
+    protected void softmaxForwardImpl(Tensor y, Tensor x, boolean log) {
+        run(log ? "logSoftmaxForward" : "softmaxForward", () -> cudnn.softmaxForward(ptr(y), ptr(x), x.shape(), log),
+                y, x);
+    }
+
+    @Override
+    protected void softmaxBackwardImpl(Tensor dx, Tensor dy, Tensor y) {
+        run("softmaxBackward", () -> cudnn.softmaxBackward(ptr(dx), ptr(dy), ptr(y), y.shape()), dx, dy, y);
+    }
+
+    // ---- dense --------------------------------------------------------------------------
+
+    @Override
+    protected void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        Shape ws = w.shape();
+        run("denseForward", () -> dense.forward(ptr(y), ptr(x), ptr(w), b == null ? null : ptr(b), x.shape().dim(0),
+                ws.dim(1), ws.dim(0), y.shape()), y, x, w, b);
+    }
+
+    @Override
+    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+        Shape ws = w.shape();
+        run("denseBackward", () -> dense.backward(dx == null ? null : ptr(dx), ptr(dw), db == null ? null : ptr(db),
+                ptr(dy), ptr(x), ptr(w), x.shape().dim(0), ws.dim(1), ws.dim(0), dy.shape()), dx, dw, db, dy, x, w);
+    }
+
+    // ---- losses -------------------------------------------------------------------------
+
+    @Override
+    protected void softmaxCrossEntropyImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels) {
+        Shape s = z.shape();
+        run("softmaxCrossEntropy", () -> kernels.softmaxCrossEntropy(ptr(loss), dz == null ? null : ptr(dz), ptr(z),
+                ptr(labels), s.dim(0), s.dim(1)), loss, dz, z, labels);
+    }
+
+    @Override
+    protected void meanSquaredErrorImpl(Tensor loss, Tensor dp, Tensor p, Tensor t) {
+        run("meanSquaredError", () -> kernels.meanSquaredError(ptr(loss), dp == null ? null : ptr(dp), ptr(p), ptr(t),
+                p.size()), loss, dp, p, t);
+    }
+
+    @Override
+    protected void hingeLossImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels) {
+        Shape s = z.shape();
+        run("hingeLoss", () -> kernels.hingeLoss(ptr(loss), dz == null ? null : ptr(dz), ptr(z), ptr(labels),
+                s.dim(0), s.dim(1)), loss, dz, z, labels);
+    }
+
+    // ---- dropout and optimizers ---------------------------------------------------------
+
+    @Override
+    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step) {
+        run("dropout", () -> kernels.dropout(ptr(y), ptr(x), x.size(), p, seed, stream, step), y, x);
+    }
+
+    @Override
+    protected void sgdUpdateImpl(Tensor w, Tensor dw, Tensor velocity, SgdParams params) {
+        run("sgdUpdate", () -> kernels.sgdUpdate(ptr(w), ptr(dw), velocity == null ? null : ptr(velocity), w.size(),
+                params), w, dw, velocity);
+    }
+
+    @Override
+    protected void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params) {
+        run("adamUpdate", () -> kernels.adamUpdate(ptr(w), ptr(dw), ptr(m), ptr(v), w.size(), params), w, dw, m, v);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------
+
+    @Override
+    protected void addImpl(Tensor y, Tensor a, Tensor b) {
+        run("add", () -> kernels.add(ptr(y), ptr(a), ptr(b), y.size()), y, a, b);
+    }
+
+    @Override
+    protected void scaleImpl(Tensor y, Tensor x, float alpha) {
+        run("scale", () -> kernels.scale(ptr(y), ptr(x), alpha, y.size()), y, x);
+    }
+
+    @Override
+    protected void axpyImpl(Tensor y, float alpha, Tensor x) {
+        run("axpy", () -> kernels.axpy(ptr(y), alpha, ptr(x), y.size()), y, x);
+    }
+
+    @Override
+    protected void argmaxImpl(Tensor out, Tensor x) {
+        Shape s = x.shape();
+        run("argmax", () -> kernels.argmax(ptr(out), ptr(x), s.dim(0), s.sizePerItem()), out, x);
+    }
+
+    @Override
+    protected void sumImpl(Tensor out, Tensor x) {
+        run("sum", () -> kernels.sum(ptr(out), ptr(x), x.size()), out, x);
+    }
+
+    // ---- plumbing -----------------------------------------------------------------------
+
+    private static CUdeviceptr ptr(Tensor t) {
+        return ((CudaTensor) t).ptr();
+    }
+
+    /**
+     * Runs one op with this device's context current, turning a CUDA, cuDNN or cuBLAS failure
+     * into a {@link GpuException} that names the op and its tensors' shapes.
+     */
+    private void run(String op, Runnable body, Tensor... tensors) {
+        checkOpen(op);
+        try {
+            device.makeCurrent();
+            body.run();
+        } catch (CudaException e) {
+            throw new GpuException(op, shapes(tensors), e.getMessage(), e);
+        }
+    }
+
+    private void checkOpen(String op) {
+        if (closed) {
+            throw new IllegalStateException(op + ": the cuda backend is closed");
+        }
+    }
+
+    private static String shapes(Tensor... tensors) {
+        StringJoiner j = new StringJoiner(", ", "[", "]");
+        for (Tensor t : tensors) {
+            if (t != null) {
+                j.add(t.shape().toString());
+            }
+        }
+        return tensors.length == 0 ? "" : j.toString();
+    }
+
+    /** Waits for queued work, then releases every native resource in reverse order of creation. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            device.makeCurrent();
+        } finally {
+            closeOwned();
+        }
+    }
+
+    private void closeOwned() {
+        RuntimeException first = null;
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = new GpuException("cuda: closing the backend", "", e.getMessage(), e);
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

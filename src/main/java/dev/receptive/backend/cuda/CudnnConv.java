@@ -1,0 +1,330 @@
+package dev.receptive.backend.cuda;
+
+import static dev.receptive.backend.cuda.Cudnn.ONE;
+import static dev.receptive.backend.cuda.Cudnn.ZERO;
+import static dev.receptive.backend.cuda.Cudnn.check;
+import static jcuda.jcudnn.JCudnn.cudnnConvolutionBackwardData;
+import static jcuda.jcudnn.JCudnn.cudnnConvolutionBackwardFilter;
+import static jcuda.jcudnn.JCudnn.cudnnConvolutionForward;
+import static jcuda.jcudnn.JCudnn.cudnnCreateConvolutionDescriptor;
+import static jcuda.jcudnn.JCudnn.cudnnCreateFilterDescriptor;
+import static jcuda.jcudnn.JCudnn.cudnnDestroyConvolutionDescriptor;
+import static jcuda.jcudnn.JCudnn.cudnnDestroyFilterDescriptor;
+import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx;
+import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx;
+import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionForwardAlgorithmEx;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardDataAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardFilterAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionForwardAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnSetConvolution2dDescriptor;
+import static jcuda.jcudnn.JCudnn.cudnnSetConvolutionMathType;
+import static jcuda.jcudnn.JCudnn.cudnnSetFilter4dDescriptor;
+
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.tensor.Shape;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import jcuda.CudaException;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+import jcuda.jcudnn.cudnnConvolutionBwdDataAlgo;
+import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgo;
+import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionDescriptor;
+import jcuda.jcudnn.cudnnConvolutionFwdAlgo;
+import jcuda.jcudnn.cudnnConvolutionFwdAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionMode;
+import jcuda.jcudnn.cudnnDataType;
+import jcuda.jcudnn.cudnnDeterminism;
+import jcuda.jcudnn.cudnnFilterDescriptor;
+import jcuda.jcudnn.cudnnMathType;
+import jcuda.jcudnn.cudnnTensorDescriptor;
+import jcuda.jcudnn.cudnnTensorFormat;
+
+/**
+ * cuDNN convolutions. Per geometry (input shape, filter shape, params) a plan holds the
+ * descriptors, made once, and per direction the algorithm cuDNN's benchmark (Find…Ex) chose the
+ * first time that direction ran: the fastest one that fits the workspace limit, is deterministic
+ * when asked and, unless {@link CudaOptions#fastMath()}, sums products directly in fp32: no TF32
+ * tensor cores, no FFT or Winograd transforms (their rounding errors grow with the transform, not
+ * with the sum, and break parity with the CPU at near-zero outputs). One workspace, grown to the
+ * largest chosen algorithm's need, serves all plans.
+ */
+final class CudnnConv implements AutoCloseable {
+    private record Key(Shape x, Shape w, Conv2dParams p) {
+    }
+
+    /** One result of a Find call, whichever of cuDNN's three perf structs it came from. */
+    private record Candidate(int algo, int status, long memory, int determinism, int mathType) {
+    }
+
+    private static final class Plan {
+        final cudnnTensorDescriptor x;
+        final cudnnTensorDescriptor y;
+        final cudnnFilterDescriptor w = new cudnnFilterDescriptor();
+        final cudnnConvolutionDescriptor conv = new cudnnConvolutionDescriptor();
+        boolean hasW;
+        boolean hasConv;
+        Candidate forward;
+        Candidate backwardData;
+        Candidate backwardFilter;
+
+        Plan(cudnnTensorDescriptor x, cudnnTensorDescriptor y) {
+            this.x = x;
+            this.y = y;
+        }
+
+        void destroy() {
+            if (hasConv) {
+                cudnnDestroyConvolutionDescriptor(conv);
+            }
+            if (hasW) {
+                cudnnDestroyFilterDescriptor(w);
+            }
+        }
+    }
+
+    private final Cudnn cudnn;
+    private final CudaDevice device;
+    private final CudaOptions options;
+    private final Map<Key, Plan> plans = new HashMap<>();
+    private CUdeviceptr workspace;
+    private long workspaceBytes;
+
+    CudnnConv(Cudnn cudnn, CudaDevice device, CudaOptions options) {
+        this.cudnn = cudnn;
+        this.device = device;
+        this.options = options;
+    }
+
+    long workspaceBytes() {
+        return workspaceBytes;
+    }
+
+    // y = conv(x, w) (+ b). x: (N, C, H, W); w: (K, C, R, S); b: (K) or null; y: (N, K, P, Q)
+    void forward(CUdeviceptr y, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+        Plan plan = plan(xs, ws, ys, p);
+        if (plan.forward == null) {
+            plan.forward = findForward(plan, x, w, y);
+        }
+        useMath(plan, plan.forward);
+        check(cudnnConvolutionForward(cudnn.handle, ONE, plan.x, x, plan.w, w, plan.conv, plan.forward.algo(),
+                workspace, workspaceBytes, ZERO, plan.y, y), "cudnnConvolutionForward");
+        if (b != null) {
+            cudnn.addBias(y, ys, b);
+        }
+    }
+
+    // dx from dy. dx: (N, C, H, W); dy: (N, K, P, Q); w: (K, C, R, S)
+    void backwardData(CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr w, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+        Plan plan = plan(xs, ws, ys, p);
+        if (plan.backwardData == null) {
+            plan.backwardData = findBackwardData(plan, dx, dy, w);
+        }
+        useMath(plan, plan.backwardData);
+        check(cudnnConvolutionBackwardData(cudnn.handle, ONE, plan.w, w, plan.y, dy, plan.conv,
+                plan.backwardData.algo(), workspace, workspaceBytes, ZERO, plan.x, dx), "cudnnConvolutionBackwardData");
+    }
+
+    // dw from x and dy. dw: (K, C, R, S); x: (N, C, H, W); dy: (N, K, P, Q)
+    void backwardFilter(CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+        Plan plan = plan(xs, ws, ys, p);
+        if (plan.backwardFilter == null) {
+            plan.backwardFilter = findBackwardFilter(plan, dw, x, dy);
+        }
+        useMath(plan, plan.backwardFilter);
+        check(cudnnConvolutionBackwardFilter(cudnn.handle, ONE, plan.x, x, plan.y, dy, plan.conv,
+                plan.backwardFilter.algo(), workspace, workspaceBytes, ZERO, plan.w, dw), "cudnnConvolutionBackwardFilter");
+    }
+
+    private Plan plan(Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+        Key key = new Key(xs, ws, p);
+        Plan plan = plans.get(key);
+        if (plan != null) {
+            return plan;
+        }
+        plan = new Plan(cudnn.tensor(xs), cudnn.tensor(ys));
+        try {
+            check(cudnnCreateFilterDescriptor(plan.w), "cudnnCreateFilterDescriptor");
+            plan.hasW = true;
+            check(cudnnSetFilter4dDescriptor(plan.w, cudnnDataType.CUDNN_DATA_FLOAT, cudnnTensorFormat.CUDNN_TENSOR_NCHW,
+                    ws.dim(0), ws.dim(1), ws.dim(2), ws.dim(3)), "cudnnSetFilter4dDescriptor");
+            check(cudnnCreateConvolutionDescriptor(plan.conv), "cudnnCreateConvolutionDescriptor");
+            plan.hasConv = true;
+            check(cudnnSetConvolution2dDescriptor(plan.conv, p.padH(), p.padW(), p.strideH(), p.strideW(),
+                    p.dilationH(), p.dilationW(), cudnnConvolutionMode.CUDNN_CROSS_CORRELATION,
+                    cudnnDataType.CUDNN_DATA_FLOAT), "cudnnSetConvolution2dDescriptor");
+            // FMA_MATH: plain fp32 FMA kernels. The default would allow TF32 tensor cores on Ampere+.
+            check(cudnnSetConvolutionMathType(plan.conv, parityMath()), "cudnnSetConvolutionMathType");
+        } catch (RuntimeException e) {
+            plan.destroy();
+            throw e;
+        }
+        plans.put(key, plan);
+        return plan;
+    }
+
+    private int parityMath() {
+        return options.fastMath() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
+    }
+
+    /** With fast math, run each algorithm in the math mode it was benchmarked in (TF32 included). */
+    private void useMath(Plan plan, Candidate algo) {
+        if (options.fastMath()) {
+            check(cudnnSetConvolutionMathType(plan.conv, algo.mathType()), "cudnnSetConvolutionMathType");
+        }
+    }
+
+    // ---- algorithm search: once per plan and direction ----------------------------------
+
+    private Candidate findForward(Plan plan, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y) {
+        int[] max = new int[1];
+        check(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn.handle, max), "cudnnGetConvolutionForwardAlgorithmMaxCount");
+        cudnnConvolutionFwdAlgoPerf[] perf = new cudnnConvolutionFwdAlgoPerf[max[0]];
+        for (int i = 0; i < perf.length; i++) {
+            perf[i] = new cudnnConvolutionFwdAlgoPerf();
+        }
+        int[] returned = new int[1];
+        try (Scratch s = scratch()) {
+            check(cudnnFindConvolutionForwardAlgorithmEx(cudnn.handle, plan.x, x, plan.w, w, plan.conv, plan.y, y,
+                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionForwardAlgorithmEx");
+        }
+        List<Candidate> c = new ArrayList<>();
+        for (int i = 0; i < returned[0]; i++) {
+            c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
+        }
+        return choose(c, "forward", Set.of(cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,
+                cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED));
+    }
+
+    private Candidate findBackwardData(Plan plan, CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr w) {
+        int[] max = new int[1];
+        check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnn.handle, max),
+                "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
+        cudnnConvolutionBwdDataAlgoPerf[] perf = new cudnnConvolutionBwdDataAlgoPerf[max[0]];
+        for (int i = 0; i < perf.length; i++) {
+            perf[i] = new cudnnConvolutionBwdDataAlgoPerf();
+        }
+        int[] returned = new int[1];
+        try (Scratch s = scratch()) {
+            check(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn.handle, plan.w, w, plan.y, dy, plan.conv, plan.x, dx,
+                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionBackwardDataAlgorithmEx");
+        }
+        List<Candidate> c = new ArrayList<>();
+        for (int i = 0; i < returned[0]; i++) {
+            c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
+        }
+        return choose(c, "backward-data", Set.of(cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD,
+                cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED));
+    }
+
+    private Candidate findBackwardFilter(Plan plan, CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy) {
+        int[] max = new int[1];
+        check(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn.handle, max),
+                "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
+        cudnnConvolutionBwdFilterAlgoPerf[] perf = new cudnnConvolutionBwdFilterAlgoPerf[max[0]];
+        for (int i = 0; i < perf.length; i++) {
+            perf[i] = new cudnnConvolutionBwdFilterAlgoPerf();
+        }
+        int[] returned = new int[1];
+        try (Scratch s = scratch()) {
+            check(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn.handle, plan.x, x, plan.y, dy, plan.conv, plan.w, dw,
+                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+        }
+        List<Candidate> c = new ArrayList<>();
+        for (int i = 0; i < returned[0]; i++) {
+            c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
+        }
+        return choose(c, "backward-filter", Set.of(cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD,
+                cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED));
+    }
+
+    /**
+     * The fastest acceptable candidate (Find returns them fastest first); grows the workspace for
+     * it. {@code transforms} are the direction's FFT and Winograd algorithms.
+     */
+    private Candidate choose(List<Candidate> found, String direction, Set<Integer> transforms) {
+        for (Candidate c : found) {
+            boolean exact = !transforms.contains(c.algo()) && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
+                    && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+            boolean ok = c.status() == CudnnStatus.SUCCESS
+                    && c.memory() <= options.workspaceLimitBytes()
+                    && (!options.deterministic() || c.determinism() == cudnnDeterminism.CUDNN_DETERMINISTIC)
+                    && (options.fastMath() || exact);
+            if (ok) {
+                growWorkspace(c.memory());
+                return c;
+            }
+        }
+        throw new CudaException("cuDNN offers no " + direction + " convolution algorithm that"
+                + (options.deterministic() ? " is deterministic," : "") + (options.fastMath() ? "" : " sums in plain fp32,")
+                + " and needs at most " + options.workspaceLimitBytes() + " bytes of workspace (" + found.size()
+                + " candidates tried); raise the workspace limit"
+                + (options.deterministic() ? ", drop the deterministic option" : "")
+                + (options.fastMath() ? "" : " or allow fast math"));
+    }
+
+    private void growWorkspace(long bytes) {
+        if (bytes <= workspaceBytes) {
+            return;
+        }
+        if (workspace != null) {
+            device.synchronize(); // earlier convolutions may still be using the old workspace
+            device.free(workspace);
+            workspace = null;
+            workspaceBytes = 0;
+        }
+        workspace = device.allocate(bytes);
+        workspaceBytes = bytes;
+    }
+
+    /** Scratch memory for a Find call: the workspace limit, or half the free memory if less. */
+    private Scratch scratch() {
+        long[] free = new long[1];
+        long[] total = new long[1];
+        JCudaDriver.cuMemGetInfo(free, total);
+        long bytes = Math.min(options.workspaceLimitBytes(), free[0] / 2);
+        return new Scratch(bytes > 0 ? device.allocate(bytes) : null, bytes);
+    }
+
+    private final class Scratch implements AutoCloseable {
+        final CUdeviceptr ptr;
+        final long bytes;
+
+        Scratch(CUdeviceptr ptr, long bytes) {
+            this.ptr = ptr;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void close() {
+            if (ptr != null) {
+                device.synchronize(); // Find's benchmarks ran on the stream
+                device.free(ptr);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Plan plan : plans.values()) {
+            plan.destroy();
+        }
+        plans.clear();
+        if (workspace != null) {
+            device.free(workspace);
+            workspace = null;
+            workspaceBytes = 0;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.receptive.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import org.junit.jupiter.api.Test;
+
+/** The probe never throws and turns every missing piece into a fix; runs with or without a GPU. */
+class CudaProbeTest {
+    @Test
+    void probeNeverThrowsAndExplainsItself() {
+        CudaProbe probe = CudaProbe.probe();
+        assertTrue(probe.facts().containsKey("JCuda"), probe.facts().toString());
+        assertEquals(probe.available(), probe.problems().isEmpty());
+        assertFalse(probe.reason().isBlank());
+        assertTrue(CudaProbe.probe() == probe, "the probe runs once per JVM");
+    }
+
+    @Test
+    void withoutAGpuEveryProblemNamesItsFix() {
+        CudaProbe probe = CudaProbe.probe();
+        assumeFalse(probe.available(), "this machine has a working GPU");
+        for (String problem : probe.problems()) {
+            assertTrue(problem.contains("install") || problem.contains("update") || problem.contains("check")
+                    || problem.contains("LD_LIBRARY_PATH"), "no fix in: " + problem);
+        }
+    }
+
+    @Test
+    void dynamicLoaderMessagesBecomeFixes() {
+        String jcuda = "Error while loading native library \"JCudnn-12.6.0-linux-x86_64\"\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCudnn-12.6.0-linux-x86_64.so: libcudnn.so.9: cannot open"
+                + " shared object file: No such file or directory";
+        String fix = CudaProbe.linkProblem("JCudnn", new UnsatisfiedLinkError(jcuda));
+        assertTrue(fix.startsWith("libcudnn.so.9 not found: install cuDNN 9"), fix);
+        assertTrue(CudaProbe.linkProblem("JCudaDriver", new UnsatisfiedLinkError(
+                "/tmp/x.so: libcuda.so.1: cannot open shared object file")).contains("NVIDIA driver >= 525"));
+        assertTrue(CudaProbe.linkProblem("JCublas2", new UnsatisfiedLinkError(
+                "/tmp/x.so: libcublas.so.12: cannot open shared object file")).contains("gpu-bundle.sh"));
+        String version = CudaProbe.linkProblem("JCublas2", new UnsatisfiedLinkError(
+                "/tmp/x.so: /usr/lib/libcublas.so.12: version `libcublas.so.12' not found (required by /tmp/x.so)"));
+        assertTrue(version.contains("version libcublas.so.12"), version);
+        assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_NO_DEVICE").contains("CUDA_VISIBLE_DEVICES"));
+        assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_UNSUPPORTED_PTX_VERSION").contains(">= 525"));
+    }
+
+    @Test
+    void versionsAndCudnnStatusesAreSpelledOut() {
+        assertEquals("9.5.0", CudaProbe.libraryVersion(90500));
+        assertEquals("12.6.4", CudaProbe.libraryVersion(120604));
+        assertEquals("12.6", CudaProbe.cudaVersion(12060));
+        assertEquals("13.0", CudaProbe.cudaVersion(13000));
+        // cuDNN 9 numbering, not the cuDNN 8 one of the JCudnn 11.7 Java constants (where 3 is BAD_PARAM).
+        assertEquals("CUDNN_STATUS_BAD_PARAM (2000)", CudnnStatus.describe(2000));
+        assertEquals("CUDNN_STATUS_NOT_SUPPORTED_SHAPE (3002)", CudnnStatus.describe(3002));
+        assertEquals("CUDNN_STATUS_EXECUTION_FAILED (5099)", CudnnStatus.describe(5099));
+        assertTrue(CudnnStatus.describe(1008).contains("LD_LIBRARY_PATH"));
+    }
+}
