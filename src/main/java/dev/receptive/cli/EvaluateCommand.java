@@ -58,14 +58,15 @@ final class EvaluateCommand implements Callable<Integer> {
         DataFetch.ensure(choice, root, System.err);
         Normalization norm = ModelMetadata.normalization(contents.metadata());
         Dataset images = choice.load(root, which, norm != null ? norm : choice.normalization());
+        Shape input = Inputs.inputShape(contents);
+        if (!input.equals(images.itemShape())) {
+            throw new UsageException(misfit(input, "?", choice, images));
+        }
         try (Backend b = Inputs.backend(backend);
                 Sequential model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
-            if (!model.inputShape().equals(images.itemShape())
-                    || !model.outputShape().equals(Shape.of(images.classCount()))) {
-                throw new UsageException(modelPath + ": the model takes " + model.inputShape() + " and gives "
-                        + model.outputShape() + ", but " + choice.id() + " has " + images.itemShape() + " images in "
-                        + images.classCount() + " classes");
+            if (!model.outputShape().equals(Shape.of(images.classCount()))) {
+                throw new UsageException(misfit(input, model.outputShape().toString(), choice, images));
             }
             System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
                     + images.size() + " images) on " + b.description());
@@ -74,5 +75,10 @@ final class EvaluateCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }
         return Main.OK;
+    }
+
+    private String misfit(Shape input, String output, DatasetChoice choice, Dataset images) {
+        return modelPath + ": the model takes " + input + (output.equals("?") ? "" : " and gives " + output) + ", but "
+                + choice.id() + " has " + images.itemShape() + " images in " + images.classCount() + " classes";
     }
 }

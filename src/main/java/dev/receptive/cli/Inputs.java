@@ -1,9 +1,13 @@
 package dev.receptive.cli;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.Backends;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Sequential;
+import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +32,19 @@ final class Inputs {
             return ModelFile.read(file);
         } catch (IOException e) {
             throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The item input shape a model file declares, read from its architecture without building
+     * anything, so that a misfit is reported before a backend is chosen (which may log a line).
+     */
+    static Shape inputShape(ModelFile.Contents contents) {
+        try {
+            JsonArray input = JsonParser.parseString(contents.architecture()).getAsJsonObject().getAsJsonArray("input");
+            return Shape.of(input.asList().stream().mapToInt(JsonElement::getAsInt).toArray());
+        } catch (RuntimeException e) {
+            throw new UsageException(contents.file() + ": the architecture has no valid \"input\" shape", e);
         }
     }
 

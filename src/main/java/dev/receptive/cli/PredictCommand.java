@@ -40,31 +40,35 @@ final class PredictCommand implements Callable<Integer> {
         for (Path image : images) {
             Inputs.existingFile(image, "image");
         }
+        // Everything the user named is checked before a backend is chosen, which may log a line.
+        Shape in = Inputs.inputShape(contents);
+        if (in.rank() != 3 || in.dim(0) != 1) {
+            throw new UsageException(modelPath + ": predict feeds grayscale images (1, H, W), but the model takes " + in);
+        }
+        int height = in.dim(1);
+        int width = in.dim(2);
+        Normalization norm = ModelMetadata.normalization(contents.metadata());
+        if (norm == null) {
+            norm = Normalization.UNIT_RANGE;
+            System.err.println("receptive predict: " + modelPath + " does not say how inputs were normalized; "
+                    + "feeding pixels in [0, 1]");
+        }
+        float[] x = new float[images.size() * height * width];
+        boolean[] inverted = new boolean[images.size()];
+        for (int i = 0; i < images.size(); i++) {
+            Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
+            inverted[i] = g.inverted();
+            for (int j = 0; j < g.pixels().length; j++) {
+                x[i * height * width + j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
+            }
+        }
         try (Backend b = Inputs.backend(backend); Sequential model = Inputs.model(contents, b)) {
-            Shape in = model.inputShape();
-            if (in.rank() != 3 || in.dim(0) != 1 || model.outputShape().rank() != 1) {
-                throw new UsageException(modelPath + ": predict feeds grayscale images (1, H, W) to a classifier, "
-                        + "but the model takes " + in + " and gives " + model.outputShape());
+            if (model.outputShape().rank() != 1) {
+                throw new UsageException(modelPath + ": predict needs one score per class, but the model gives "
+                        + model.outputShape());
             }
-            int height = in.dim(1);
-            int width = in.dim(2);
             int classes = model.outputShape().dim(0);
-            Normalization norm = ModelMetadata.normalization(contents.metadata());
-            if (norm == null) {
-                norm = Normalization.UNIT_RANGE;
-                System.err.println("receptive predict: " + modelPath + " does not say how inputs were normalized; "
-                        + "feeding pixels in [0, 1]");
-            }
             List<String> names = ModelMetadata.classNames(contents.metadata(), classes);
-            float[] x = new float[images.size() * height * width];
-            boolean[] inverted = new boolean[images.size()];
-            for (int i = 0; i < images.size(); i++) {
-                Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
-                inverted[i] = g.inverted();
-                for (int j = 0; j < g.pixels().length; j++) {
-                    x[i * height * width + j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
-                }
-            }
             float[] p;
             try (Tensor input = b.upload(x, Shape.of(images.size(), 1, height, width)); // (N, 1, H, W)
                     Tensor probabilities = b.allocate(Shape.of(images.size(), classes))) { // (N, classes)

@@ -58,7 +58,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"train", "evaluate", "predict", "info", "bench"})
+    @ValueSource(strings = {"train", "evaluate", "predict", "info", "bench", "doctor"})
     void helpWorksForEveryCommand(String command) {
         CliRun r = CliRun.of(command, "--help");
         assertEquals(0, r.code(), r.toString());
@@ -193,7 +193,7 @@ class CliTest {
         }
         CliRun evaluate = CliRun.of("evaluate", small.toString(), "--dataset", "fashion-mnist", "--data", data.toString());
         assertEquals(2, evaluate.code(), evaluate.toString());
-        assertEquals(small + ": the model takes (1, 8, 8) and gives (10,), but fashion-mnist has (1, 28, 28) images in "
+        assertEquals(small + ": the model takes (1, 8, 8), but fashion-mnist has (1, 28, 28) images in "
                 + "10 classes", evaluate.err().strip().replaceFirst("^receptive evaluate: ", ""));
         Path image = png(FashionMnist.load(Path.of("test-data", "fashion-mnist-1k"), Split.TEST), 2, false, "y.png");
         CliRun predict = CliRun.of("predict", color.toString(), image.toString());
