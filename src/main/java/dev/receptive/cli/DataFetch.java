@@ -29,9 +29,9 @@ final class DataFetch {
         Path folder = dataset.folder(dataRoot);
         Path script = findScript();
         if (script == null) {
-            throw new UsageException(folder + " lacks " + String.join(", ", missing)
-                    + "; run " + SCRIPT + " from a Receptive checkout (RECEPTIVE_DATA=" + dataRoot
-                    + ") or put the IDX files (raw or .gz) there");
+            throw new UsageException(folder + " lacks " + String.join(", ", missing) + "; fetch them with 'RECEPTIVE_DATA="
+                    + dataRoot.toAbsolutePath() + " " + SCRIPT + "' in a Receptive checkout, or put the IDX files (raw or"
+                    + " .gz) there");
         }
         err.println("receptive: " + folder + " lacks " + missing.size() + " files; running " + script);
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true);
