@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The receptive command line. Exit codes: 0 ok, 1 failure, 2 bad usage. */
 @Command(name = "receptive", mixinStandardHelpOptions = true, version = "receptive 0.1.0",
         description = "Train and run convolutional networks on the JVM, on a CUDA GPU or any CPU.",
-        subcommands = {BenchCommand.class})
+        subcommands = {BenchCommand.class, DoctorCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));
