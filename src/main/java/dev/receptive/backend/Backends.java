@@ -44,7 +44,7 @@ public final class Backends {
             }
             default: {
                 CudaProbe probe = CudaProbe.probe();
-                String why = probe.reason();
+                String why = probe.summary();
                 if (probe.available()) {
                     try {
                         return new CudaBackend(cudaOptions);
@@ -52,7 +52,8 @@ public final class Backends {
                         why = e.getMessage();
                     }
                 }
-                log.println("receptive: using the CPU backend; CUDA is not available: " + why);
+                log.println("receptive: using the CPU backend; CUDA is not available: " + why
+                        + "; 'receptive doctor' shows how to fix it");
                 return new CpuBackend();
             }
         }

@@ -59,6 +59,18 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         return available() ? "CUDA works" : String.join("; ", problems);
     }
 
+    /** Short form for a fallback line: the first problem without its fix, and how many more. */
+    public String summary() {
+        if (available()) {
+            return "CUDA works";
+        }
+        String first = problems.get(0);
+        int colon = first.indexOf(": ");
+        String head = colon > 0 ? first.substring(0, colon) : first;
+        int more = problems.size() - 1;
+        return more == 0 ? head : head + " (and " + more + " more problem" + (more == 1 ? "" : "s") + ")";
+    }
+
     /** The probe of this JVM, run on first use. */
     public static synchronized CudaProbe probe() {
         if (cached == null) {
