@@ -218,14 +218,18 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
     /** The fix for a native library that did not load, from the dynamic loader's message. */
     static String linkProblem(String what, Throwable e) {
         String msg = String.valueOf(e.getMessage());
-        Matcher m = MISSING.matcher(msg);
-        if (m.find()) {
-            return missingLibrary(m.group(1));
-        }
+        // Version first: JCuda's message holds two attempts, the native on java.library.path (the
+        // retargeted JCublas of a GPU bundle) and then the one in the jar. When the first found its
+        // library but not the version, that is the cause; the jar's native then always misses
+        // libcublas.so.12 on such a host, which would hide it.
         Matcher v = BAD_VERSION.matcher(msg);
         if (v.find()) {
             return what + " needs version " + v.group(1) + " of its library, which the library found on"
                     + " LD_LIBRARY_PATH lacks: install the CUDA 12 / cuDNN 9 build and put its folder first on LD_LIBRARY_PATH";
+        }
+        Matcher m = MISSING.matcher(msg);
+        if (m.find()) {
+            return missingLibrary(m.group(1));
         }
         if (e instanceof NoClassDefFoundError) {
             return what + " could not be loaded earlier in this JVM (" + msg + ")";

@@ -172,7 +172,11 @@ final class CudnnConv implements AutoCloseable {
         return options.fastMath() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
     }
 
-    /** With fast math, run each algorithm in the math mode it was benchmarked in (TF32 included). */
+    /**
+     * With fast math, run each algorithm in the math mode it was benchmarked in (TF32 included).
+     * JCudnn's 12.6.0 native copies mathType back only into backward-filter results: forward and
+     * backward-data candidates read 0, CUDNN_DEFAULT_MATH, which allows TF32 too.
+     */
     private void useMath(Plan plan, Candidate algo) {
         if (options.fastMath()) {
             check(cudnnSetConvolutionMathType(plan.conv, algo.mathType()), "cudnnSetConvolutionMathType");
@@ -255,6 +259,8 @@ final class CudnnConv implements AutoCloseable {
      */
     private Candidate choose(List<Candidate> found, String direction, Set<Integer> transforms) {
         for (Candidate c : found) {
+            // The mathType test only bites for backward filter (see useMath); without fast math the
+            // descriptor's FMA_MATH is what keeps every direction off tensor cores.
             boolean exact = !transforms.contains(c.algo()) && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
                     && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
             boolean ok = c.status() == CudnnStatus.SUCCESS

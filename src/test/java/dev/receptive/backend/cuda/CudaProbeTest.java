@@ -42,6 +42,16 @@ class CudaProbeTest {
         String version = CudaProbe.linkProblem("JCublas2", new UnsatisfiedLinkError(
                 "/tmp/x.so: /usr/lib/libcublas.so.12: version `libcublas.so.12' not found (required by /tmp/x.so)"));
         assertTrue(version.contains("version libcublas.so.12"), version);
+        // JCuda's LibUtils reports both attempts: the retargeted native on java.library.path, then the jar's.
+        String bundle = CudaProbe.linkProblem("JCublas2", new UnsatisfiedLinkError(
+                "Error while loading native library \"JCublas2-12.6.0-linux-x86_64\"\n"
+                + "Stack trace from the attempt to load the library as a file:\n"
+                + "java.lang.UnsatisfiedLinkError: /out/natives/libJCublas2-12.6.0-linux-x86_64.so:"
+                + " /pip/nvidia/cu13/lib/libcublas.so.13: version `libcublas.so.13' not found\n"
+                + "Stack trace from the attempt to load the library as a resource:\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCublas2-12.6.0-linux-x86_64.so: libcublas.so.12:"
+                + " cannot open shared object file: No such file or directory"));
+        assertTrue(bundle.contains("version libcublas.so.13"), bundle);
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_NO_DEVICE").contains("CUDA_VISIBLE_DEVICES"));
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_UNSUPPORTED_PTX_VERSION").contains(">= 525"));
     }
