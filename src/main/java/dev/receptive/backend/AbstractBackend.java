@@ -8,6 +8,18 @@ import dev.receptive.tensor.Tensor;
  * receive open tensors of this backend whose shapes fit; they only compute.
  */
 public abstract class AbstractBackend implements Backend {
+    // Op names per activation, made once: the hot path builds no strings.
+    private static final String[] ACTIVATION_FORWARD = opNames("activationForward");
+    private static final String[] ACTIVATION_BACKWARD = opNames("activationBackward");
+
+    private static String[] opNames(String op) {
+        Activation[] all = Activation.values();
+        String[] names = new String[all.length];
+        for (Activation a : all) {
+            names[a.ordinal()] = op + "(" + a + ")";
+        }
+        return names;
+    }
 
     // ---- memory -------------------------------------------------------------------------
 
@@ -144,7 +156,7 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void activationForward(Activation f, Tensor y, Tensor x) {
-        String op = "activationForward(" + f + ")";
+        String op = ACTIVATION_FORWARD[f.ordinal()];
         own(op, y, x);
         expect(op, "y", x.shape(), y);
         activationForwardImpl(f, y, x);
@@ -152,7 +164,7 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void activationBackward(Activation f, Tensor dx, Tensor dy, Tensor y) {
-        String op = "activationBackward(" + f + ")";
+        String op = ACTIVATION_BACKWARD[f.ordinal()];
         own(op, dx, dy, y);
         expect(op, "dy", y.shape(), dy);
         expect(op, "dx", y.shape(), dx);
