@@ -51,6 +51,7 @@ final class Curves {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("epoch")
                 .yAxisTitle(yAxis).build();
         chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setYAxisDecimalPattern("0.####");
         return chart;
     }
 }
