@@ -118,18 +118,23 @@ final class Gemm {
                     } else {
                         System.arraycopy(c, ci, row, 0, nc);
                     }
-                    int kk = 0;
-                    for (; kk + 3 < kc; kk += 4) {
-                        int kg = k0 + kk;
-                        rowUpdate4(row, a.get(i, kg), panel[kk], a.get(i, kg + 1), panel[kk + 1],
-                                a.get(i, kg + 2), panel[kk + 2], a.get(i, kg + 3), panel[kk + 3], nc);
-                    }
-                    for (; kk < kc; kk++) {
-                        rowUpdate1(row, a.get(i, k0 + kk), panel[kk], nc);
-                    }
+                    rowUpdate(row, a, i, k0, panel, kc, nc);
                     System.arraycopy(row, 0, c, ci, nc);
                 }
             }
+        }
+    }
+
+    /** c[0, n) += Σ_kk A(i, k0 + kk) · panel[kk][0, n), four rows of the panel per pass. */
+    private static void rowUpdate(float[] c, View a, int i, int k0, float[][] panel, int kc, int n) {
+        int kk = 0;
+        for (; kk + 3 < kc; kk += 4) {
+            int kg = k0 + kk;
+            rowUpdate4(c, a.get(i, kg), panel[kk], a.get(i, kg + 1), panel[kk + 1], a.get(i, kg + 2), panel[kk + 2],
+                    a.get(i, kg + 3), panel[kk + 3], n);
+        }
+        for (; kk < kc; kk++) {
+            rowUpdate1(c, a.get(i, k0 + kk), panel[kk], n);
         }
     }
 
