@@ -78,6 +78,8 @@ public abstract class ConvContract extends ContractBase {
         Rand rand = new Rand(5);
         checkAgainstReference(rand, new NaiveConv(2, 32, 14, 14, 64, 5, 5, Conv2dParams.of(1, 2, 1)), "seed conv2");
         checkAgainstReference(rand, new NaiveConv(3, 1, 28, 28, 32, 5, 5, Conv2dParams.of(1, 2, 1)), "seed conv1");
+        // 13x13 outputs: a CPU GEMM takes 3 images at a time, so batch 5 ends with a group of 2.
+        checkAgainstReference(rand, new NaiveConv(5, 3, 13, 13, 4, 3, 3, Conv2dParams.of(1, 1, 1)), "image groups");
     }
 
     private void checkAgainstReference(Rand rand, NaiveConv ref, String what) {

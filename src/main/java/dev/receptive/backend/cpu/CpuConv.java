@@ -23,6 +23,7 @@ final class CpuConv {
 
     private final CpuParallel par;
     private final ThreadLocal<float[]> dcolScratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> outScratch = ThreadLocal.withInitial(() -> new float[0]);
     private float[][] filterPartials = new float[0][];
 
     CpuConv(CpuParallel par) {
@@ -33,15 +34,27 @@ final class CpuConv {
     void forward(float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
         Geometry g = new Geometry(xs, ws, ys, p);
         View wv = View.rowMajor(w, 0, g.crs);
-        par.forRange(g.n, (from, to) -> {
-            for (int n = from; n < to; n++) {
-                int yOff = n * g.k * g.pq;
+        int group = g.imagesPerGemm();
+        par.forRange(g.groups(group), (from, to) -> {
+            float[] out = group == 1 ? y : scratch(outScratch, g.k * group * g.pq);
+            for (int grp = from; grp < to; grp++) {
+                int n0 = grp * group;
+                int cols = Math.min(group, g.n - n0) * g.pq;
+                int off = group == 1 ? n0 * g.k * g.pq : 0;
                 if (b != null) {
                     for (int k = 0; k < g.k; k++) {
-                        Arrays.fill(y, yOff + k * g.pq, yOff + (k + 1) * g.pq, b[k]);
+                        Arrays.fill(out, off + k * cols, off + (k + 1) * cols, b[k]);
                     }
                 }
-                Gemm.multiply(g.k, g.pq, g.crs, wv, new Im2col(g, x, n * g.chw), y, yOff, g.pq, b != null);
+                Gemm.multiply(g.k, cols, g.crs, wv, new Im2col(g, x, n0 * g.chw), out, off, cols, b != null);
+                if (group > 1) {
+                    // out holds (K, images·P·Q); y wants (images, K, P·Q).
+                    for (int i = 0; i < cols / g.pq; i++) {
+                        for (int k = 0; k < g.k; k++) {
+                            System.arraycopy(out, k * cols + i * g.pq, y, ((n0 + i) * g.k + k) * g.pq, g.pq);
+                        }
+                    }
+                }
             }
         });
     }
@@ -50,11 +63,17 @@ final class CpuConv {
     void backwardData(float[] dx, float[] dy, float[] w, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
         Geometry g = new Geometry(xs, ws, ys, p);
         View wt = View.transposed(w, 0, g.crs);
-        par.forRange(g.n, (from, to) -> {
-            float[] dcol = dcol(g.crs * g.pq);
-            for (int n = from; n < to; n++) {
-                Gemm.multiply(g.crs, g.pq, g.k, wt, View.rowMajor(dy, n * g.k * g.pq, g.pq), dcol, 0, g.pq, false);
-                col2im(g, dcol, dx, n * g.chw);
+        int group = g.imagesPerGemm();
+        par.forRange(g.groups(group), (from, to) -> {
+            float[] dcol = scratch(dcolScratch, g.crs * group * g.pq);
+            for (int grp = from; grp < to; grp++) {
+                int n0 = grp * group;
+                int images = Math.min(group, g.n - n0);
+                int cols = images * g.pq;
+                Gemm.multiply(g.crs, cols, g.k, wt, new OutputColumns(g, dy, n0), dcol, 0, cols, false);
+                for (int i = 0; i < images; i++) {
+                    col2im(g, dcol, cols, i * g.pq, dx, (n0 + i) * g.chw);
+                }
             }
         });
     }
@@ -109,11 +128,11 @@ final class CpuConv {
         });
     }
 
-    private float[] dcol(int size) {
-        float[] a = dcolScratch.get();
+    private static float[] scratch(ThreadLocal<float[]> holder, int size) {
+        float[] a = holder.get();
         if (a.length < size) {
             a = new float[size];
-            dcolScratch.set(a);
+            holder.set(a);
         }
         return a;
     }
@@ -129,8 +148,11 @@ final class CpuConv {
         return filterPartials;
     }
 
-    /** dx[n] = Σ over (c, r, s, p, q) of dcol scattered to the input pixel each column read. */
-    private static void col2im(Geometry g, float[] dcol, float[] dx, int xOff) {
+    /**
+     * dx[n] = Σ over (c, r, s, p, q) of dcol scattered to the input pixel each column read; the
+     * image's columns start at colOff in rows of length cols.
+     */
+    private static void col2im(Geometry g, float[] dcol, int cols, int colOff, float[] dx, int xOff) {
         Arrays.fill(dx, xOff, xOff + g.chw, 0f);
         for (int row = 0; row < g.crs; row++) {
             int c = row / g.rs;
@@ -143,7 +165,7 @@ final class CpuConv {
                 if (ih < 0 || ih >= g.h) {
                     continue;
                 }
-                int src = row * g.pq + pp * g.q;
+                int src = row * cols + colOff + pp * g.q;
                 int dst = xOff + (c * g.h + ih) * g.w - g.pw + s * g.dw;
                 for (int q = qlo; q < qhi; q++) {
                     dx[dst + q * g.sw] += dcol[src + q];
@@ -180,6 +202,19 @@ final class CpuConv {
             chw = c * h * w;
         }
 
+        /**
+         * Images per GEMM call in forward and backward data: enough that a row of the product
+         * spans about {@link Gemm#NC} columns, since short rows leave the vector loop half idle.
+         * The grouping does not change any result: each output is summed over k in one order.
+         */
+        int imagesPerGemm() {
+            return Math.max(1, Math.min(n, Gemm.NC / pq));
+        }
+
+        int groups(int imagesPerGroup) {
+            return (n + imagesPerGroup - 1) / imagesPerGroup;
+        }
+
         /** First output column q whose input column q·sw − pw + s·dw is ≥ 0. */
         int qLow(int sIdx) {
             int off = pw - sIdx * dw;
@@ -193,7 +228,10 @@ final class CpuConv {
         }
     }
 
-    /** Rows (c, r, s) of col for one image: row i, columns j0 .. j0+len over (p, q). */
+    /**
+     * Rows (c, r, s) of col for consecutive images from xOff on: row i, columns j0 .. j0+len over
+     * (image, p, q).
+     */
     private record Im2col(Geometry g, float[] x, int xOff) implements Gemm.RowSource {
         @Override
         public void packRow(int row, int j0, int len, float[] dst) {
@@ -202,12 +240,13 @@ final class CpuConv {
             int s = row % g.s;
             int qlo = g.qLow(s);
             int qhi = g.qHigh(s);
-            int plane = xOff + c * g.h * g.w;
             int j = j0;
             int end = j0 + len;
             while (j < end) {
-                int pp = j / g.q;
-                int q0 = j - pp * g.q;
+                int image = j / g.pq;
+                int within = j - image * g.pq;
+                int pp = within / g.q;
+                int q0 = within - pp * g.q;
                 int q1 = Math.min(g.q, q0 + end - j);
                 int out = j - j0 - q0;
                 int ih = pp * g.sh - g.ph + r * g.dh;
@@ -218,7 +257,7 @@ final class CpuConv {
                     int a = Math.min(Math.max(q0, qlo), q1);
                     int e = Math.max(Math.min(q1, qhi), a);
                     Arrays.fill(dst, out + q0, out + a, 0f);
-                    int base = plane + ih * g.w - g.pw + s * g.dw;
+                    int base = xOff + image * g.chw + (c * g.h + ih) * g.w - g.pw + s * g.dw;
                     if (g.sw == 1) {
                         System.arraycopy(x, base + a, dst, out + a, e - a);
                     } else {
@@ -229,6 +268,22 @@ final class CpuConv {
                     Arrays.fill(dst, out + e, out + q1, 0f);
                 }
                 j += q1 - q0;
+            }
+        }
+    }
+
+    /** dy of consecutive images from n0 on as one matrix: row k, columns (image, p, q). */
+    private record OutputColumns(Geometry g, float[] dy, int n0) implements Gemm.RowSource {
+        @Override
+        public void packRow(int k, int j0, int len, float[] dst) {
+            int j = j0;
+            int end = j0 + len;
+            while (j < end) {
+                int image = j / g.pq;
+                int within = j - image * g.pq;
+                int run = Math.min(g.pq - within, end - j);
+                System.arraycopy(dy, ((n0 + image) * g.k + k) * g.pq + within, dst, j - j0, run);
+                j += run;
             }
         }
     }
