@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed PTX of every kernel in native-kernels/ and checks that it assembles.
 #
-#   native-kernels/build-ptx.sh [OUTPUT_DIR]     (default: src/main/resources/dev/receptive/backend/cuda)
+#   native-kernels/build-ptx.sh [OUTPUT_DIR]     (default: receptive-cuda/src/main/resources/dev/receptive/backend/cuda)
 #
 # Each kernel is compiled with
 #   nvcc -ptx -arch=compute_75 -fmad=false -o NAME.ptx NAME.cu
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-"$here/../src/main/resources/dev/receptive/backend/cuda"}
+out=${1:-"$here/../receptive-cuda/src/main/resources/dev/receptive/backend/cuda"}
 nvcc=${NVCC:-nvcc}
 ptxas=${PTXAS:-ptxas}
 release=$("$nvcc" --version | sed -n 's/.*release \([0-9.]*\), \(V[0-9.]*\).*/\1 (\2)/p')

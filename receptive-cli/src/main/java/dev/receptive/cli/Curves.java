@@ -1,0 +1,58 @@
+package dev.receptive.cli;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.OutputStream;
+import dev.receptive.train.Metrics;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+
+/** The loss and accuracy curves of a run as one PNG: loss on the left, accuracy on the right. */
+final class Curves {
+    private static final int WIDTH = 640;
+    private static final int HEIGHT = 420;
+
+    private Curves() {
+    }
+
+    static void writePng(List<Metrics> history, OutputStream out) throws IOException {
+        // Rendering needs no display; without this AWT may look for one and fail on a server.
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+        double[] epochs = history.stream().mapToDouble(Metrics::epoch).toArray();
+        XYChart loss = chart("Loss", "mean loss");
+        loss.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainLoss).toArray());
+        XYChart accuracy = chart("Accuracy", "accuracy");
+        accuracy.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainAccuracy).toArray());
+        if (history.stream().allMatch(Metrics::hasValidation)) {
+            loss.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valLoss).toArray());
+            accuracy.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valAccuracy).toArray());
+        }
+        BufferedImage image = new BufferedImage(2 * WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+            loss.paint(g, WIDTH, HEIGHT);
+            g.translate(WIDTH, 0);
+            accuracy.paint(g, WIDTH, HEIGHT);
+        } finally {
+            g.dispose();
+        }
+        if (!ImageIO.write(image, "png", out)) {
+            throw new IOException("no PNG writer in this Java runtime");
+        }
+    }
+
+    private static XYChart chart(String title, String yAxis) {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("epoch")
+                .yAxisTitle(yAxis).build();
+        chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setYAxisDecimalPattern("0.####");
+        return chart;
+    }
+}

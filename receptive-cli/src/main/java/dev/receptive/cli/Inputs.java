@@ -1,0 +1,79 @@
+package dev.receptive.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.BackendOptions;
+import dev.receptive.backend.Backends;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Sequential;
+import dev.receptive.tensor.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Checks of what the user named on the command line, failing as bad usage (exit code 2). */
+final class Inputs {
+    private Inputs() {
+    }
+
+    static Path existingFile(Path file, String what) {
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException(what + " " + file + (Files.exists(file) ? " is not a file" : " does not exist"));
+        }
+        return file;
+    }
+
+    /** A readable Receptive model file, or bad usage saying why not. */
+    static ModelFile.Contents modelFile(Path file) {
+        existingFile(file, "model file");
+        try {
+            return ModelFile.read(file);
+        } catch (IOException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The item input shape a model file declares, read from its architecture without building
+     * anything, so that a misfit is reported before a backend is chosen (which may log a line).
+     */
+    static Shape inputShape(ModelFile.Contents contents) {
+        try {
+            JsonArray input = JsonParser.parseString(contents.architecture()).getAsJsonObject().getAsJsonArray("input");
+            return Shape.of(input.asList().stream().mapToInt(JsonElement::getAsInt).toArray());
+        } catch (RuntimeException e) {
+            throw new UsageException(contents.file() + ": the architecture has no valid \"input\" shape", e);
+        }
+    }
+
+    /** Builds a model file's network on {@code backend}; an invalid architecture or tensor is bad usage. */
+    static Sequential model(ModelFile.Contents contents, Backend backend) {
+        try {
+            return ModelFile.build(contents, backend);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The backend of --backend (null: RECEPTIVE_BACKEND, else auto); an unknown name is bad usage.
+     * When auto falls back to the CPU, one line on stderr says why and where to look.
+     */
+    static Backend backend(String choice) {
+        try {
+            return Backends.create(choice, BackendOptions.defaults(),
+                    line -> System.err.println("receptive: " + line + "; 'receptive doctor' shows how to fix it"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    static void positive(String option, double value) {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw new UsageException(option + " must be a positive number, got " + value);
+        }
+    }
+}

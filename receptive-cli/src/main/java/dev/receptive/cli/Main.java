@@ -1,0 +1,79 @@
+package dev.receptive.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The receptive command line. Exit codes: 0 ok, 1 failure, 2 bad usage (unknown option, missing
+ * file, a model that does not fit the data). Errors are one line on stderr; --verbose or the
+ * environment variable RECEPTIVE_DEBUG adds the stack trace.
+ */
+@Command(name = "receptive", mixinStandardHelpOptions = true, version = "receptive 0.1.0",
+        description = "Train and run convolutional networks on the JVM, on a CUDA GPU or any CPU.",
+        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, InfoCommand.class,
+            BenchCommand.class, DoctorCommand.class})
+public final class Main implements Callable<Integer> {
+    static final int OK = 0;
+    static final int FAILURE = 1;
+    static final int USAGE = 2;
+    /** Held here: java.util.logging keeps loggers weakly, and a collected one would forget its level. */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("dev.receptive");
+
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Print the stack trace of an error (also: environment variable RECEPTIVE_DEBUG)")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        // Charts are drawn into images, never on a screen; a server may have no display at all.
+        System.setProperty("java.awt.headless", "true");
+        // The library logs through System.Logger (java.util.logging here): the command line prints
+        // what a user needs itself, so only the library's warnings reach the terminal.
+        LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+        System.exit(run(args));
+    }
+
+    static int run(String... args) {
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            cmd.getErr().println(name + ": " + e.getMessage() + " (see " + name + " --help)");
+            if (main.debug()) {
+                e.printStackTrace(cmd.getErr());
+            }
+            return USAGE;
+        });
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            PrintWriter err = cmd.getErr();
+            err.println(cmd.getCommandSpec().qualifiedName() + ": " + message(e));
+            if (main.debug()) {
+                e.printStackTrace(err);
+            }
+            return e instanceof UsageException ? USAGE : FAILURE;
+        });
+        return cli.execute(args);
+    }
+
+    /** No command given: say so on one line, as for any other bad usage. */
+    @Override
+    public Integer call() {
+        System.err.println("receptive: missing command: train, evaluate, predict, info, bench or doctor (see receptive --help)");
+        return USAGE;
+    }
+
+    private boolean debug() {
+        String env = System.getenv("RECEPTIVE_DEBUG");
+        return verbose || (env != null && !env.isEmpty());
+    }
+
+    /** The message on one line; exceptions without one are named by their class. */
+    private static String message(Throwable e) {
+        String m = e.getMessage() != null ? e.getMessage() : e.toString();
+        return m.replaceAll("\\s*\\R\\s*", " ");
+    }
+}

@@ -1,0 +1,42 @@
+package dev.receptive.backend;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a {@link BackendProvider} found when it checked whether it can run here.
+ *
+ * @param facts what was found, in order: library versions, the device, where natives come from
+ * @param problems what stops the backend, each naming its fix; empty when it works
+ */
+public record BackendDiagnosis(Map<String, String> facts, List<String> problems) {
+    /** Copies both, keeping the order of the facts. */
+    public BackendDiagnosis {
+        facts = Collections.unmodifiableMap(new LinkedHashMap<>(facts));
+        problems = List.copyOf(problems);
+    }
+
+    /** Whether the backend can be used: no problems. */
+    public boolean available() {
+        return problems.isEmpty();
+    }
+
+    /** One line: "works" or every problem with its fix. */
+    public String reason() {
+        return available() ? "works" : String.join("; ", problems);
+    }
+
+    /** Short form for a fallback line: the first problem without its fix, and how many more. */
+    public String summary() {
+        if (available()) {
+            return "works";
+        }
+        String first = problems.get(0);
+        int colon = first.indexOf(": ");
+        String head = colon > 0 ? first.substring(0, colon) : first;
+        int more = problems.size() - 1;
+        return more == 0 ? head : head + " (and " + more + " more problem" + (more == 1 ? "" : "s") + ")";
+    }
+}

@@ -1,0 +1,331 @@
+package dev.receptive.train;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.data.Batches;
+import dev.receptive.data.Dataset;
+import dev.receptive.nn.HostTensor;
+import dev.receptive.nn.Pass;
+import dev.receptive.nn.Sequential;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.LrSchedule;
+import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a classifier (labels are class indices) for a number of epochs over seeded, shuffled
+ * batches, validating after each epoch and, with an output folder, writing a checkpoint, the
+ * metrics and their curves there (see {@link RunFolder}).
+ *
+ * <pre>
+ * Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(Optimizer.adam(1e-3).build())
+ *         .epochs(3).batchSize(64).seed(1).validation(test).outputDir(Path.of("runs/mnist")).build();
+ * List&lt;Metrics&gt; history = trainer.fit(train);
+ * </pre>
+ *
+ * <p>Runs are reproducible: epoch e visits the data in the order of (seed, e), step s keys the
+ * dropout masks, and a run resumed from the checkpoint of epoch k gives bit for bit the weights
+ * of a run that never stopped (on backends whose ops are deterministic, as the CPU's are).
+ * Batches are all full: the last partial batch of each (shuffled) epoch is skipped.
+ *
+ * <p>The caller owns the model, loss and optimizer; the trainer only borrows them.
+ */
+public final class Trainer {
+    /** Steps between reading the loss and accuracy back from the backend. */
+    private static final int WINDOW = 20;
+    private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
+
+    private final Sequential model;
+    private final Loss loss;
+    private final Optimizer optimizer;
+    private final LrSchedule schedule;
+    private final float baseLr;
+    private final int epochs;
+    private final int batchSize;
+    private final long seed;
+    private final RunFolder runFolder;
+    private final Dataset validation;
+    private final List<TrainingListener> listeners;
+    private final Checkpoint resume;
+    private final List<Metrics> history = new ArrayList<>();
+    private Evaluation lastValidation;
+    private int epochsDone;
+    private int step;
+
+    private Trainer(Builder b) {
+        this.model = b.model;
+        this.loss = b.loss;
+        this.optimizer = b.optimizer;
+        this.schedule = b.schedule;
+        this.baseLr = b.optimizer.learningRate();
+        this.epochs = b.epochs;
+        this.batchSize = b.batchSize;
+        this.seed = b.seed;
+        this.runFolder = b.outputDir == null ? null : new RunFolder(b.outputDir);
+        this.validation = b.validation;
+        this.listeners = List.copyOf(b.listeners);
+        this.resume = b.resume;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Trains until {@code epochs} epochs are done (counting those of the checkpoint it resumes
+     * from) and returns the metrics of every epoch. When resuming, the checkpoint is checked
+     * against this trainer and {@code train} before anything changes.
+     *
+     * @throws IllegalArgumentException when the model does not fit the data or the checkpoint
+     *     does not fit this run (a different model, seed, batch size or training set)
+     * @throws TrainingDivergedException when the loss becomes NaN or infinite
+     * @throws IOException when the run folder cannot be written
+     */
+    public List<Metrics> fit(Dataset train) throws IOException {
+        Evaluation.checkFits(model, train, "Trainer");
+        if (validation != null) {
+            Evaluation.checkFits(model, validation, "Trainer (validation)");
+        }
+        if (train.size() < batchSize) {
+            throw new IllegalArgumentException("Trainer: the training set has " + train.size()
+                    + " images, fewer than one batch of " + batchSize);
+        }
+        if (resume != null && epochsDone == 0 && history.isEmpty()) {
+            restore(resume, train);
+        }
+        Backend backend = model.backend();
+        Batches batches = Batches.shuffled(train, batchSize, true, seed);
+        float[] images = new float[batchSize * train.itemShape().size()];
+        float[] labels = new float[batchSize];
+        int[] dims = new int[train.itemShape().rank() + 1];
+        dims[0] = batchSize;
+        System.arraycopy(train.itemShape().dims(), 0, dims, 1, dims.length - 1);
+        try (Tensor x = backend.allocate(Shape.of(dims)); // (N, C, H, W)
+                Tensor y = backend.allocate(Shape.of(batchSize)); // (N)
+                RunningStats stats = new RunningStats(backend, WINDOW, batchSize)) {
+            while (epochsDone < epochs) {
+                int epoch = epochsDone;
+                float lr = schedule.lr(epoch, baseLr);
+                optimizer.setLearningRate(lr);
+                Batches.Epoch order = batches.epoch(epoch);
+                stats.reset();
+                long start = System.nanoTime();
+                long total = (long) order.count() * batchSize;
+                for (TrainingListener l : listeners) {
+                    l.epochStarted(epoch + 1, epochs, total);
+                }
+                for (int b = 0; b < order.count(); b++) {
+                    order.fill(b, images, labels);
+                    backend.upload(x, images);
+                    backend.upload(y, labels);
+                    Tensor output = model.forward(x, Pass.train(step));
+                    Tensor stepLoss;
+                    try {
+                        stepLoss = loss.compute(output, y);
+                    } catch (IllegalArgumentException e) {
+                        // Data and shapes were checked up front: what the loss op rejects now is NaN.
+                        throw new TrainingDivergedException(epoch + 1, step, e.getMessage(), lr, e);
+                    }
+                    model.backward(loss.gradient());
+                    optimizer.step(model.parameters());
+                    if (stats.record(step, stepLoss, output, labels) || b == order.count() - 1) {
+                        tally(stats, epoch, lr);
+                        for (TrainingListener l : listeners) {
+                            l.progress(stats.images(), stats.meanLoss(), stats.accuracy());
+                        }
+                    }
+                    step++;
+                }
+                backend.synchronize();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                Evaluation val = validation == null ? null : Evaluation.of(model, loss, validation, batchSize);
+                Metrics m = new Metrics(epoch + 1, stats.meanLoss(), stats.accuracy(),
+                        val == null ? Double.NaN : val.loss(), val == null ? Double.NaN : val.accuracy(),
+                        Double.parseDouble(Float.toString(lr)), seconds,
+                        stats.images() / seconds);
+                history.add(m);
+                lastValidation = val;
+                epochsDone++;
+                LOG.log(System.Logger.Level.INFO, () -> m.summary(epochs));
+                if (runFolder != null) {
+                    runFolder.writeEpoch(checkpoint(train.size()), val);
+                }
+                for (TrainingListener l : listeners) {
+                    l.epochEnded(m, Collections.unmodifiableList(history), val, runFolder == null ? null : runFolder.dir());
+                }
+            }
+        }
+        return Collections.unmodifiableList(history);
+    }
+
+    private void tally(RunningStats stats, int epoch, float lr) {
+        int bad = stats.flush();
+        if (bad >= 0) {
+            throw new TrainingDivergedException(epoch + 1, bad, "the loss is " + stats.badLoss(), lr, null);
+        }
+    }
+
+    /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
+    private Checkpoint checkpoint(int trainSize) {
+        return new Checkpoint(model.architecture(), model.stateDict(), optimizer.getClass().getSimpleName(),
+                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history);
+    }
+
+    /** Checks everything a bit-exact resume needs, then loads the weights and optimizer state. */
+    private void restore(Checkpoint c, Dataset train) {
+        String why = null;
+        if (!c.architecture().equals(model.architecture())) {
+            why = "its architecture differs from the model's (build the model from the checkpoint's architecture)";
+        } else if (!c.optimizer().equals(optimizer.getClass().getSimpleName())) {
+            why = "it was trained with " + c.optimizer() + ", this run uses " + optimizer.getClass().getSimpleName();
+        } else if (c.seed() != seed) {
+            why = "it was trained with seed " + c.seed() + ", this run has seed " + seed;
+        } else if (c.batchSize() != batchSize) {
+            why = "it was trained with batch size " + c.batchSize() + ", this run has " + batchSize;
+        } else if (c.trainSize() != train.size()) {
+            why = "it was trained on " + c.trainSize() + " images, this run has " + train.size();
+        } else if (c.history().size() != c.epoch()) {
+            why = "it holds metrics of " + c.history().size() + " epochs but says " + c.epoch() + " are done";
+        }
+        if (why != null) {
+            throw new IllegalArgumentException("Trainer: cannot resume from the checkpoint: " + why);
+        }
+        Map<String, HostTensor> before = model.stateDict();
+        model.loadStateDict(c.weights());
+        try {
+            optimizer.importState(c.optimizerState(), model.parameters());
+        } catch (IllegalArgumentException e) {
+            model.loadStateDict(before);
+            throw new IllegalArgumentException("Trainer: cannot resume from the checkpoint: " + e.getMessage(), e);
+        }
+        epochsDone = c.epoch();
+        step = c.step();
+        history.addAll(c.history());
+    }
+
+    /** Metrics of every epoch so far, including those of a checkpoint resumed from. */
+    public List<Metrics> history() {
+        return Collections.unmodifiableList(history);
+    }
+
+    /** The validation of the last epoch trained in this process, or null. */
+    public Evaluation lastValidation() {
+        return lastValidation;
+    }
+
+    public int epochsDone() {
+        return epochsDone;
+    }
+
+    /** Training steps done, the next step's number. */
+    public int step() {
+        return step;
+    }
+
+    /** model, loss, optimizer and epochs are required. */
+    public static final class Builder {
+        private Sequential model;
+        private Loss loss;
+        private Optimizer optimizer;
+        private LrSchedule schedule = LrSchedule.constant();
+        private int epochs;
+        private int batchSize = 64;
+        private long seed;
+        private Path outputDir;
+        private Dataset validation;
+        private final List<TrainingListener> listeners = new ArrayList<>();
+        private Checkpoint resume;
+
+        private Builder() {
+        }
+
+        public Builder model(Sequential model) {
+            this.model = model;
+            return this;
+        }
+
+        public Builder loss(Loss loss) {
+            this.loss = loss;
+            return this;
+        }
+
+        /** Its learning rate at build time is the base rate the schedule scales. */
+        public Builder optimizer(Optimizer optimizer) {
+            this.optimizer = optimizer;
+            return this;
+        }
+
+        /** Learning rate per epoch; constant by default. */
+        public Builder schedule(LrSchedule schedule) {
+            this.schedule = schedule;
+            return this;
+        }
+
+        /** Total epochs, including those of a checkpoint resumed from. */
+        public Builder epochs(int epochs) {
+            this.epochs = epochs;
+            return this;
+        }
+
+        /** 64 by default. */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** Seeds the order of each epoch; 0 by default. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** The run folder: checkpoint, metrics.csv, curves.png after each epoch. None by default. */
+        public Builder outputDir(Path dir) {
+            this.outputDir = dir;
+            return this;
+        }
+
+        /** Evaluated after each epoch. */
+        public Builder validation(Dataset validation) {
+            this.validation = validation;
+            return this;
+        }
+
+        /** Adds a listener, told of each epoch's start, progress and end; none by default. */
+        public Builder listener(TrainingListener listener) {
+            if (listener == null) {
+                throw new IllegalArgumentException("Trainer: listener must not be null");
+            }
+            listeners.add(listener);
+            return this;
+        }
+
+        /** Goes on from a checkpoint; {@link #fit} checks that it fits this run. */
+        public Builder resume(Checkpoint checkpoint) {
+            this.resume = checkpoint;
+            return this;
+        }
+
+        public Trainer build() {
+            if (model == null || loss == null || optimizer == null) {
+                throw new IllegalArgumentException("Trainer: model, loss and optimizer must be set");
+            }
+            if (epochs < 1) {
+                throw new IllegalArgumentException("Trainer: epochs must be >= 1, got " + epochs);
+            }
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("Trainer: batch size must be >= 1, got " + batchSize);
+            }
+            if (schedule == null) {
+                throw new IllegalArgumentException("Trainer: schedule must not be null");
+            }
+            return new Trainer(this);
+        }
+    }
+}
