@@ -49,7 +49,7 @@ public final class Bench {
                 Tensor dw = backend.allocate(w.shape())) {
             report(name + " forward", flop, () -> backend.conv2dForward(y, x, w, bias, p), n);
             report(name + " backwardData", flop, () -> backend.conv2dBackwardData(dx, y, w, p), n);
-            report(name + " backwardFilter", flop, () -> backend.conv2dBackwardFilter(dw, x, y, p), n);
+            report(name + " backwardFilter", flop, () -> backend.conv2dBackwardFilter(dw, x, y, p, false), n);
         }
     }
 

@@ -129,23 +129,23 @@ public final class SeedNetStep implements AutoCloseable {
         b.pool2dForward(PoolMode.MAX, p2, a2, POOL2);
         b.denseForward(h, p2, w3, b3);
         b.activationForward(Activation.RELU, h, h);
-        b.dropoutForward(hd, h, DROP, seed, 0, step);
+        b.dropoutForward(hd, h, DROP, seed, 0, step, 0);
         b.denseForward(z, hd, w4, b4);
         b.softmaxCrossEntropy(loss, dz, z, labels);
         // backward
-        b.denseBackward(dhd, grads[6], grads[7], dz, hd, w4);
-        b.dropoutBackward(dh, dhd, DROP, seed, 0, step);
+        b.denseBackward(dhd, grads[6], grads[7], dz, hd, w4, false);
+        b.dropoutBackward(dh, dhd, DROP, seed, 0, step, 0);
         b.activationBackward(Activation.RELU, dh, dh, h);
-        b.denseBackward(dp2, grads[4], grads[5], dh, p2, w3);
+        b.denseBackward(dp2, grads[4], grads[5], dh, p2, w3, false);
         b.pool2dBackward(PoolMode.MAX, da2, dp2, a2, p2, POOL2);
         b.activationBackward(Activation.RELU, da2, da2, a2);
         b.conv2dBackwardData(dp1, da2, w2, SAME5);
-        b.conv2dBackwardFilter(grads[2], p1, da2, SAME5);
-        b.conv2dBackwardBias(grads[3], da2);
+        b.conv2dBackwardFilter(grads[2], p1, da2, SAME5, false);
+        b.conv2dBackwardBias(grads[3], da2, false);
         b.pool2dBackward(PoolMode.MAX, da1, dp1, a1, p1, POOL2);
         b.activationBackward(Activation.RELU, da1, da1, a1);
-        b.conv2dBackwardFilter(grads[0], x, da1, SAME5);
-        b.conv2dBackwardBias(grads[1], da1);
+        b.conv2dBackwardFilter(grads[0], x, da1, SAME5, false);
+        b.conv2dBackwardBias(grads[1], da1, false);
         // Adam
         AdamParams adam = new AdamParams(lr, 0.9f, 0.999f, 1e-8f, 0f, false, step);
         for (int i = 0; i < params.length; i++) {

@@ -103,29 +103,29 @@ public abstract class AbstractBackend implements Backend {
     }
 
     @Override
-    public final void conv2dBackwardFilter(Tensor dw, Tensor x, Tensor dy, Conv2dParams p) {
+    public final void conv2dBackwardFilter(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate) {
         String op = "conv2dBackwardFilter";
         own(op, dw, x, dy);
         expect(op, "dy", p.outputShape(op, x.shape(), dw.shape()), dy);
-        conv2dBackwardFilterImpl(dw, x, dy, p);
+        conv2dBackwardFilterImpl(dw, x, dy, p, accumulate);
     }
 
     @Override
-    public final void conv2dBackwardBias(Tensor db, Tensor dy) {
+    public final void conv2dBackwardBias(Tensor db, Tensor dy, boolean accumulate) {
         String op = "conv2dBackwardBias";
         own(op, db, dy);
         rank(op, "dy", 4, dy);
         expect(op, "db", Shape.of(dy.shape().dim(1)), db);
-        conv2dBackwardBiasImpl(db, dy);
+        conv2dBackwardBiasImpl(db, dy, accumulate);
     }
 
     protected abstract void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p);
 
     protected abstract void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p);
 
-    protected abstract void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p);
+    protected abstract void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate);
 
-    protected abstract void conv2dBackwardBiasImpl(Tensor db, Tensor dy);
+    protected abstract void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate);
 
     // ---- pooling ------------------------------------------------------------------------
 
@@ -227,7 +227,7 @@ public abstract class AbstractBackend implements Backend {
     }
 
     @Override
-    public final void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+    public final void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         String op = "denseBackward";
         own(op, dw, dy, x, w);
         rank(op, "w", 2, w);
@@ -244,12 +244,13 @@ public abstract class AbstractBackend implements Backend {
             own(op, db);
             expect(op, "db", Shape.of(out), db);
         }
-        denseBackwardImpl(dx, dw, db, dy, x, w);
+        denseBackwardImpl(dx, dw, db, dy, x, w, accumulate);
     }
 
     protected abstract void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b);
 
-    protected abstract void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w);
+    protected abstract void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w,
+            boolean accumulate);
 
     // ---- losses -------------------------------------------------------------------------
 
@@ -298,32 +299,36 @@ public abstract class AbstractBackend implements Backend {
     // ---- dropout ------------------------------------------------------------------------
 
     @Override
-    public final void dropoutForward(Tensor y, Tensor x, float p, long seed, int stream, int step) {
+    public final void dropoutForward(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset) {
         String op = "dropoutForward";
         own(op, y, x);
         expect(op, "y", x.shape(), y);
-        dropoutProbability(op, p);
-        dropoutImpl(y, x, p, seed, stream, step);
+        dropoutArguments(op, p, offset, x.size());
+        dropoutImpl(y, x, p, seed, stream, step, offset);
     }
 
     @Override
-    public final void dropoutBackward(Tensor dx, Tensor dy, float p, long seed, int stream, int step) {
+    public final void dropoutBackward(Tensor dx, Tensor dy, float p, long seed, int stream, int step, long offset) {
         String op = "dropoutBackward";
         own(op, dx, dy);
         expect(op, "dx", dy.shape(), dx);
-        dropoutProbability(op, p);
+        dropoutArguments(op, p, offset, dy.size());
         // The mask is a pure function of (seed, stream, step, index): backward is the same map.
-        dropoutImpl(dx, dy, p, seed, stream, step);
+        dropoutImpl(dx, dy, p, seed, stream, step, offset);
     }
 
-    private static void dropoutProbability(String op, float p) {
+    private static void dropoutArguments(String op, float p, long offset, int size) {
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException(op + ": drop probability must be in [0, 1), got " + p);
         }
+        // Philox counts 4-element blocks with a 64-bit counter: any offset up to 2^62 is exact.
+        if (offset < 0 || offset > (1L << 62) - size) {
+            throw new IllegalArgumentException(op + ": element offset must be in [0, 2^62 - " + size + "], got " + offset);
+        }
     }
 
-    /** y = keep(i) ? x · (1/(1−p)) : 0 with the Philox mask of DESIGN. */
-    protected abstract void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step);
+    /** y[i] = keep(offset + i) ? x[i] · (1/(1−p)) : 0 with the Philox mask of docs/design.md. */
+    protected abstract void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset);
 
     // ---- optimizers ---------------------------------------------------------------------
 

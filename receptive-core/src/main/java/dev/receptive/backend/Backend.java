@@ -9,8 +9,9 @@ import dev.receptive.tensor.Tensor;
  *
  * <p>Conventions, for every op:
  * <ul>
- *   <li>Outputs come first, then inputs, then parameters. Outputs are overwritten, never
- *       accumulated into (cuDNN's beta = 0), unless the op says otherwise.</li>
+ *   <li>Outputs come first, then inputs, then parameters. Outputs are overwritten (cuDNN's
+ *       beta = 0), except parameter gradients of ops that take {@code accumulate}: with it they
+ *       are added to (beta = 1), so gradients of several micro-batches or branches sum up.</li>
  *   <li>All tensors are float32, NCHW, and must belong to this backend and be open.</li>
  *   <li>Shapes are validated; a mismatch throws {@link IllegalArgumentException} whose message
  *       names the op, the expected and the actual shape.</li>
@@ -63,11 +64,14 @@ public interface Backend extends AutoCloseable {
     /** dx = ∂L/∂x given dy = ∂L/∂y. dx: (N, C, H, W); dy: (N, K, P, Q); w: (K, C, R, S). */
     void conv2dBackwardData(Tensor dx, Tensor dy, Tensor w, Conv2dParams params);
 
-    /** dw = ∂L/∂w. dw: (K, C, R, S); x: (N, C, H, W); dy: (N, K, P, Q). */
-    void conv2dBackwardFilter(Tensor dw, Tensor x, Tensor dy, Conv2dParams params);
+    /**
+     * dw = ∂L/∂w, or dw += ∂L/∂w when {@code accumulate}. dw: (K, C, R, S); x: (N, C, H, W);
+     * dy: (N, K, P, Q).
+     */
+    void conv2dBackwardFilter(Tensor dw, Tensor x, Tensor dy, Conv2dParams params, boolean accumulate);
 
-    /** db[k] = Σ_{n,p,q} dy[n,k,p,q]. db: (K); dy: (N, K, P, Q). */
-    void conv2dBackwardBias(Tensor db, Tensor dy);
+    /** db[k] = Σ_{n,p,q} dy[n,k,p,q] (db[k] += … when {@code accumulate}). db: (K); dy: (N, K, P, Q). */
+    void conv2dBackwardBias(Tensor db, Tensor dy, boolean accumulate);
 
     // ---- pooling ------------------------------------------------------------------------
 
@@ -106,10 +110,11 @@ public interface Backend extends AutoCloseable {
     void denseForward(Tensor y, Tensor x, Tensor w, Tensor b);
 
     /**
-     * dx = dy·w (skipped when dx is null), dw = dyᵀ·x, db = Σ_n dy[n] (skipped when db is null).
+     * dx = dy·w (skipped when dx is null), dw = dyᵀ·x, db = Σ_n dy[n] (skipped when db is null);
+     * with {@code accumulate}, dw and db are added to (dx is always overwritten).
      * dy: (N, out); x, dx: (N, in); w, dw: (out, in); db: (out).
      */
-    void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w);
+    void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate);
 
     // ---- losses: forward and gradient fused ---------------------------------------------
 
@@ -136,13 +141,17 @@ public interface Backend extends AutoCloseable {
     // ---- dropout (Philox4x32-10; identical masks on every backend, see DESIGN) ----------
 
     /**
-     * Inverted dropout: y = keep ? x / (1 − p) : 0, with keep decided by Philox for element i
-     * from (seed, stream, step). 0 ≤ p &lt; 1. y may be x.
+     * Inverted dropout: y[i] = keep ? x[i] / (1 − p) : 0, with keep decided by Philox for element
+     * offset + i from (seed, stream, step). 0 ≤ p &lt; 1; offset ≥ 0. y may be x.
+     *
+     * <p>{@code offset} is the index of x's first element in the whole batch: 0 for a batch run at
+     * once, (first sample) · (elements per sample) for a shard of it, so shards split across
+     * threads or machines draw exactly the mask of the unsplit batch.
      */
-    void dropoutForward(Tensor y, Tensor x, float p, long seed, int stream, int step);
+    void dropoutForward(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset);
 
-    /** dx = keep ? dy / (1 − p) : 0 with the same mask as the forward call of (seed, stream, step). */
-    void dropoutBackward(Tensor dx, Tensor dy, float p, long seed, int stream, int step);
+    /** dx = keep ? dy / (1 − p) : 0 with the same mask as the forward call of (seed, stream, step, offset). */
+    void dropoutBackward(Tensor dx, Tensor dy, float p, long seed, int stream, int step, long offset);
 
     // ---- optimizer updates, in place ----------------------------------------------------
 

@@ -102,9 +102,9 @@ public final class Conv2d extends Layer {
         if (dx != null) {
             backend().conv2dBackwardData(dx, dy, w.value(), params);
         }
-        backend().conv2dBackwardFilter(w.grad(), x, dy, params);
+        backend().conv2dBackwardFilter(w.grad(), x, dy, params, false);
         if (b != null) {
-            backend().conv2dBackwardBias(b.grad(), dy);
+            backend().conv2dBackwardBias(b.grad(), dy, false);
         }
     }
 

@@ -64,7 +64,7 @@ public final class Dense extends Layer {
     // dx, x: (N, in); dy, y: (N, units)
     @Override
     protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
-        backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value());
+        backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value(), false);
     }
 
     @Override

@@ -36,7 +36,7 @@ public final class Dropout extends Layer {
     protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
         this.pass = pass;
         if (pass.training()) {
-            backend().dropoutForward(y, x, p, seed(), index(), pass.step());
+            backend().dropoutForward(y, x, p, seed(), index(), pass.step(), 0);
         } else {
             backend().copy(y, x);
         }
@@ -49,7 +49,7 @@ public final class Dropout extends Layer {
             return;
         }
         if (pass.training()) {
-            backend().dropoutBackward(dx, dy, p, seed(), index(), pass.step());
+            backend().dropoutBackward(dx, dy, p, seed(), index(), pass.step(), 0);
         } else {
             backend().copy(dx, dy);
         }

@@ -37,7 +37,7 @@ public abstract class ConvContract extends ContractBase {
         // dw = Σ dy · x-window; with dy = 1 over the 2x2 output: sums of the four 2x2 windows.
         Tensor dy = t(new float[] {1, 1, 1, 1}, 1, 1, 2, 2);
         Tensor dw = zeros(1, 1, 2, 2);
-        backend.conv2dBackwardFilter(dw, x, dy, Conv2dParams.of(1, 0, 1));
+        backend.conv2dBackwardFilter(dw, x, dy, Conv2dParams.of(1, 0, 1), false);
         assertArrayEquals(new float[] {12, 16, 24, 28}, get(dw));
 
         Tensor dx = zeros(1, 1, 3, 3);
@@ -45,7 +45,7 @@ public abstract class ConvContract extends ContractBase {
         assertArrayEquals(new float[] {1, 1, 0, 1, 0, -1, 0, -1, -1}, get(dx));
 
         Tensor db = zeros(1);
-        backend.conv2dBackwardBias(db, dy);
+        backend.conv2dBackwardBias(db, dy, false);
         assertArrayEquals(new float[] {4}, get(db));
     }
 
@@ -103,8 +103,8 @@ public abstract class ConvContract extends ContractBase {
 
         backend.conv2dForward(y, tx, tw, tb, ref.prm);
         backend.conv2dBackwardData(dx, tdy, tw, ref.prm);
-        backend.conv2dBackwardFilter(dw, tx, tdy, ref.prm);
-        backend.conv2dBackwardBias(db, tdy);
+        backend.conv2dBackwardFilter(dw, tx, tdy, ref.prm, false);
+        backend.conv2dBackwardBias(db, tdy, false);
 
         assertClose(what + " forward", ref.forward(toDouble(x), toDouble(wt), toDouble(b)), get(y), ATOL, RTOL);
         assertClose(what + " backwardData", ref.backwardData(toDouble(dy), toDouble(wt)), get(dx), ATOL, RTOL);
@@ -128,7 +128,7 @@ public abstract class ConvContract extends ContractBase {
         Tensor dw = zeros(ref.k, ref.c, ref.r, ref.s);
         Tensor tdy = t(dy, ref.n, ref.k, ref.p, ref.q);
         backend.conv2dBackwardData(dx, tdy, t(wt, ref.k, ref.c, ref.r, ref.s), ref.prm);
-        backend.conv2dBackwardFilter(dw, t(x, ref.n, ref.c, ref.h, ref.w), tdy, ref.prm);
+        backend.conv2dBackwardFilter(dw, t(x, ref.n, ref.c, ref.h, ref.w), tdy, ref.prm, false);
         assertClose("dx vs finite differences", numDx, get(dx), 1e-5, 1e-4);
         assertClose("dw vs finite differences", numDw, get(dw), 1e-5, 1e-4);
     }
@@ -167,7 +167,44 @@ public abstract class ConvContract extends ContractBase {
         assertTrue(e.getMessage().contains("(4,)") && e.getMessage().contains("(5,)"), e.getMessage());
 
         e = assertThrows(IllegalArgumentException.class,
-                () -> backend.conv2dBackwardFilter(zeros(4, 3, 3, 3), x, zeros(2, 4, 5, 5), Conv2dParams.of(1, 0, 1)));
+                () -> backend.conv2dBackwardFilter(zeros(4, 3, 3, 3), x, zeros(2, 4, 5, 5), Conv2dParams.of(1, 0, 1), false));
         assertTrue(e.getMessage().contains("conv2dBackwardFilter"), e.getMessage());
+    }
+
+    @Test
+    void filterAndBiasGradientsAccumulateWhenAsked() {
+        Rand rand = new Rand(77);
+        Conv2dParams p = Conv2dParams.of(1, 1, 1);
+        float[] x = rand.uniform(3 * 2 * 6 * 5, -1, 1);
+        float[] dy = rand.uniform(3 * 4 * 6 * 5, -1, 1);
+        float[] before = rand.uniform(4 * 2 * 3 * 3, -1, 1);
+        float[] biasBefore = rand.uniform(4, -1, 1);
+        Tensor tx = t(x, 3, 2, 6, 5);
+        Tensor tdy = t(dy, 3, 4, 6, 5);
+        Tensor fresh = zeros(4, 2, 3, 3);
+        backend.conv2dBackwardFilter(fresh, tx, tdy, p, false);
+        Tensor freshBias = zeros(4);
+        backend.conv2dBackwardBias(freshBias, tdy, false);
+
+        Tensor dw = t(before, 4, 2, 3, 3);
+        backend.conv2dBackwardFilter(dw, tx, tdy, p, true);
+        Tensor db = t(biasBefore, 4);
+        backend.conv2dBackwardBias(db, tdy, true);
+        assertClose("dw accumulated", sum(before, get(fresh)), get(dw), ATOL, RTOL);
+        assertClose("db accumulated", sum(biasBefore, get(freshBias)), get(db), ATOL, RTOL);
+
+        // Without accumulate, what was there is gone.
+        backend.conv2dBackwardFilter(dw, tx, tdy, p, false);
+        backend.conv2dBackwardBias(db, tdy, false);
+        assertArrayEquals(get(fresh), get(dw));
+        assertArrayEquals(get(freshBias), get(db));
+    }
+
+    private static double[] sum(float[] a, float[] b) {
+        double[] s = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            s[i] = (double) a[i] + b[i];
+        }
+        return s;
     }
 }

@@ -30,7 +30,7 @@ public abstract class DenseContract extends ContractBase {
         Tensor dx = zeros(1, 2);
         Tensor dw = zeros(3, 2);
         Tensor db = zeros(3);
-        backend.denseBackward(dx, dw, db, dy, x, w);
+        backend.denseBackward(dx, dw, db, dy, x, w, false);
         assertArrayEquals(new float[] {1 + 4, 1 - 2 + 9}, get(dx));
         assertArrayEquals(new float[] {1, 2, 2, 4, 3, 6}, get(dw));
         assertArrayEquals(new float[] {1, 2, 3}, get(db));
@@ -72,7 +72,7 @@ public abstract class DenseContract extends ContractBase {
             Tensor tdw = zeros(out, in);
             Tensor tdb = zeros(out);
             backend.fill(tdw, 3f);
-            backend.denseBackward(tdx, tdw, tdb, t(dy, n, out), tx, tw);
+            backend.denseBackward(tdx, tdw, tdb, t(dy, n, out), tx, tw, false);
             String what = "dense n=" + n + " in=" + in + " out=" + out;
             assertClose(what + " y", y, get(ty), ATOL, RTOL);
             assertClose(what + " dx", dx, get(tdx), ATOL, RTOL);
@@ -96,7 +96,7 @@ public abstract class DenseContract extends ContractBase {
         Tensor tx = t(x, n, 2, 2, 3);
         Tensor tdx = zeros(n, 2, 2, 3);
         Tensor tdw = zeros(out, in);
-        backend.denseBackward(tdx, tdw, null, t(dy, n, out), tx, t(w, out, in));
+        backend.denseBackward(tdx, tdw, null, t(dy, n, out), tx, t(w, out, in), false);
         assertClose("dx vs finite differences", numDx, get(tdx), 1e-6, 1e-5);
         assertClose("dw vs finite differences", numDw, get(tdw), 1e-6, 1e-5);
     }
@@ -126,7 +126,42 @@ public abstract class DenseContract extends ContractBase {
         assertTrue(e.getMessage().contains("denseForward") && e.getMessage().contains("(3, 5)")
                 && e.getMessage().contains("(3, 4)"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> backend.denseBackward(null, zeros(3, 4), null, zeros(2, 2), zeros(2, 4), zeros(3, 4)));
+                () -> backend.denseBackward(null, zeros(3, 4), null, zeros(2, 2), zeros(2, 4), zeros(3, 4), false));
         assertTrue(e.getMessage().contains("denseBackward") && e.getMessage().contains("(2, 3)"), e.getMessage());
+    }
+
+    @Test
+    void weightAndBiasGradientsAccumulateWhenAskedAndDxIsOverwritten() {
+        Rand rand = new Rand(78);
+        int n = 5;
+        int in = 37;
+        int out = 9;
+        Tensor x = t(rand.uniform(n * in, -1, 1), n, in);
+        Tensor w = t(rand.uniform(out * in, -1, 1), out, in);
+        Tensor dy = t(rand.uniform(n * out, -1, 1), n, out);
+        Tensor freshDx = zeros(n, in);
+        Tensor freshDw = zeros(out, in);
+        Tensor freshDb = zeros(out);
+        backend.denseBackward(freshDx, freshDw, freshDb, dy, x, w, false);
+
+        float[] dwBefore = rand.uniform(out * in, -1, 1);
+        float[] dbBefore = rand.uniform(out, -1, 1);
+        Tensor dx = t(rand.uniform(n * in, -1, 1), n, in);
+        Tensor dw = t(dwBefore, out, in);
+        Tensor db = t(dbBefore, out);
+        backend.denseBackward(dx, dw, db, dy, x, w, true);
+        assertArrayEquals(get(freshDx), get(dx), "dx is overwritten even when accumulating");
+        float[] fdw = get(freshDw);
+        float[] fdb = get(freshDb);
+        double[] wantDw = new double[fdw.length];
+        for (int i = 0; i < fdw.length; i++) {
+            wantDw[i] = (double) dwBefore[i] + fdw[i];
+        }
+        double[] wantDb = new double[fdb.length];
+        for (int i = 0; i < fdb.length; i++) {
+            wantDb[i] = (double) dbBefore[i] + fdb[i];
+        }
+        assertClose("dw accumulated", wantDw, get(dw), ATOL, RTOL);
+        assertClose("db accumulated", wantDb, get(db), ATOL, RTOL);
     }
 }

@@ -26,7 +26,7 @@ public abstract class DropoutContract extends ContractBase {
         Arrays.fill(ones, 1f);
         Tensor x = t(ones, 2, 4, 2, 2);
         Tensor y = zeros(2, 4, 2, 2);
-        backend.dropoutForward(y, x, 0.5f, SEED, 7, 3);
+        backend.dropoutForward(y, x, 0.5f, SEED, 7, 3, 0);
         String mask = "00111001011110111010000010101100";
         float[] expected = new float[32];
         for (int i = 0; i < 32; i++) {
@@ -43,7 +43,7 @@ public abstract class DropoutContract extends ContractBase {
         Tensor y = zeros(7, 11, 13);
         // For p = 0.04, 1f / (1f − p) and (float) (1.0 / (1.0 − p)) differ in the last bit.
         for (float p : new float[] {0.3f, 0.04f}) {
-            backend.dropoutForward(y, x, p, SEED, 2, 40);
+            backend.dropoutForward(y, x, p, SEED, 2, 40, 0);
             assertBitsEqual("y, p " + p, reference(xs, p, SEED, 2, 40), get(y));
         }
     }
@@ -55,14 +55,14 @@ public abstract class DropoutContract extends ContractBase {
         float[] dys = new Rand(2).uniform(n, -3, 3);
         Tensor dy = t(dys, 9, 111);
         Tensor dx = zeros(9, 111);
-        backend.dropoutBackward(dx, dy, p, SEED, 5, 17);
+        backend.dropoutBackward(dx, dy, p, SEED, 5, 17, 0);
         float[] expected = reference(dys, p, SEED, 5, 17);
         assertBitsEqual("dx", expected, get(dx));
 
         float[] ones = new float[n];
         Arrays.fill(ones, 1f);
         Tensor y = zeros(9, 111);
-        backend.dropoutForward(y, t(ones, 9, 111), p, SEED, 5, 17);
+        backend.dropoutForward(y, t(ones, 9, 111), p, SEED, 5, 17, 0);
         float[] fwd = get(y);
         float[] back = get(dx);
         for (int i = 0; i < n; i++) {
@@ -74,7 +74,7 @@ public abstract class DropoutContract extends ContractBase {
     void worksInPlace() {
         float[] xs = new Rand(3).uniform(257, -1, 1);
         Tensor x = t(xs, 257);
-        backend.dropoutForward(x, x, 0.25f, SEED, 1, 1);
+        backend.dropoutForward(x, x, 0.25f, SEED, 1, 1, 0);
         assertBitsEqual("y", reference(xs, 0.25f, SEED, 1, 1), get(x));
     }
 
@@ -84,9 +84,9 @@ public abstract class DropoutContract extends ContractBase {
         xs[0] = -0f;
         Tensor x = t(xs, 103);
         Tensor y = zeros(103);
-        backend.dropoutForward(y, x, 0f, SEED, 1, 1);
+        backend.dropoutForward(y, x, 0f, SEED, 1, 1, 0);
         assertBitsEqual("y", xs, get(y));
-        backend.dropoutForward(x, x, 0f, SEED, 1, 1);
+        backend.dropoutForward(x, x, 0f, SEED, 1, 1, 0);
         assertBitsEqual("in place", xs, get(x));
     }
 
@@ -98,7 +98,7 @@ public abstract class DropoutContract extends ContractBase {
         Tensor x = t(ones, n);
         Tensor y = zeros(n);
         for (float p : new float[] {0.5f, 0.1f}) {
-            backend.dropoutForward(y, x, p, SEED, 3, 9);
+            backend.dropoutForward(y, x, p, SEED, 3, 9, 0);
             long kept = 0;
             for (float v : get(y)) {
                 kept += v != 0 ? 1 : 0;
@@ -116,11 +116,11 @@ public abstract class DropoutContract extends ContractBase {
         float[] xs = new Rand(5).uniform(n, -1, 1);
         Tensor x = t(xs, n);
         Tensor y = zeros(n);
-        backend.dropoutForward(y, x, 0.5f, SEED, 11, 123456);
+        backend.dropoutForward(y, x, 0.5f, SEED, 11, 123456, 0);
         try (CpuBackend one = new CpuBackend(1);
                 Tensor x1 = one.upload(xs, Shape.of(n));
                 Tensor y1 = one.allocate(Shape.of(n))) {
-            one.dropoutForward(y1, x1, 0.5f, SEED, 11, 123456);
+            one.dropoutForward(y1, x1, 0.5f, SEED, 11, 123456, 0);
             assertBitsEqual("y vs 1-thread cpu", one.download(y1), get(y));
         }
     }
@@ -143,10 +143,10 @@ public abstract class DropoutContract extends ContractBase {
         Tensor y = zeros(4);
         for (float p : new float[] {1f, -0.1f, Float.NaN}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> backend.dropoutForward(y, x, p, SEED, 0, 0));
+                    () -> backend.dropoutForward(y, x, p, SEED, 0, 0, 0));
             assertTrue(e.getMessage().contains("dropoutForward"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> backend.dropoutBackward(y, x, 1f, SEED, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> backend.dropoutBackward(y, x, 1f, SEED, 0, 0, 0));
     }
 
     @Test
@@ -154,13 +154,13 @@ public abstract class DropoutContract extends ContractBase {
         Tensor x = t(new float[6], 2, 3);
         Tensor y = zeros(3, 2);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> backend.dropoutForward(y, x, 0.5f, SEED, 0, 0));
+                () -> backend.dropoutForward(y, x, 0.5f, SEED, 0, 0, 0));
         assertTrue(e.getMessage().contains("dropoutForward"), e.getMessage());
     }
 
     private float[] drop(Tensor x, float p, long seed, int stream, int step) {
         Tensor y = zeros(x.size());
-        backend.dropoutForward(y, x, p, seed, stream, step);
+        backend.dropoutForward(y, x, p, seed, stream, step, 0);
         return get(y);
     }
 
@@ -185,5 +185,58 @@ public abstract class DropoutContract extends ContractBase {
             b[i] = Float.floatToRawIntBits(a[i]);
         }
         return b;
+    }
+
+    @Test
+    void shardsWithOffsetsDrawTheMaskOfTheUnsplitBatch() {
+        // A batch of 6 items of 7 elements split at items 0..2 and 3..5 (offset 21: not a multiple
+        // of 4, so a Philox block straddles the shards), and at every single item.
+        int items = 6;
+        int per = 7;
+        float[] xs = new Rand(21).uniform(items * per, -1, 1);
+        float[] dys = new Rand(22).uniform(items * per, -1, 1);
+        Tensor y = zeros(items, per);
+        backend.dropoutForward(y, t(xs, items, per), 0.5f, SEED, 3, 77, 0);
+        float[] whole = get(y);
+        Tensor dx = zeros(items, per);
+        backend.dropoutBackward(dx, t(dys, items, per), 0.5f, SEED, 3, 77, 0);
+        float[] wholeGrad = get(dx);
+        for (int[] split : new int[][] {{0, 3, 6}, {0, 1, 2, 3, 4, 5, 6}, {0, 5, 6}}) {
+            float[] joined = new float[items * per];
+            float[] joinedGrad = new float[items * per];
+            for (int s = 0; s + 1 < split.length; s++) {
+                int from = split[s] * per;
+                int len = (split[s + 1] - split[s]) * per;
+                Tensor part = zeros(split[s + 1] - split[s], per);
+                backend.dropoutForward(part, t(Arrays.copyOfRange(xs, from, from + len), split[s + 1] - split[s], per),
+                        0.5f, SEED, 3, 77, from);
+                System.arraycopy(get(part), 0, joined, from, len);
+                backend.dropoutBackward(part, t(Arrays.copyOfRange(dys, from, from + len), split[s + 1] - split[s], per),
+                        0.5f, SEED, 3, 77, from);
+                System.arraycopy(get(part), 0, joinedGrad, from, len);
+            }
+            assertBitsEqual("forward, shards " + Arrays.toString(split), whole, joined);
+            assertBitsEqual("backward, shards " + Arrays.toString(split), wholeGrad, joinedGrad);
+        }
+        // The reference, element by element with the offset: far from 0 and past 2^32 elements.
+        long far = (1L << 33) + 3;
+        Tensor z = zeros(items * per);
+        backend.dropoutForward(z, t(xs, items * per), 0.3f, SEED, 9, 5, far);
+        float scale = 1f / (1f - 0.3f);
+        float[] expected = new float[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            expected[i] = Philox.keep(SEED, 9, 5, far + i, 0.3f) ? xs[i] * scale : 0f;
+        }
+        assertBitsEqual("offset 2^33 + 3", expected, get(z));
+    }
+
+    @Test
+    void rejectsNegativeOffsets() {
+        Tensor x = t(new float[4], 4);
+        Tensor y = zeros(4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> backend.dropoutForward(y, x, 0.5f, SEED, 0, 0, -4));
+        assertTrue(e.getMessage().contains("dropoutForward") && e.getMessage().contains("offset"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> backend.dropoutBackward(y, x, 0.5f, SEED, 0, 0, Long.MAX_VALUE));
     }
 }

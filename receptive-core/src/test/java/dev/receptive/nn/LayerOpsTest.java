@@ -87,8 +87,8 @@ class LayerOpsTest {
         Tensor dwRef = zeros(w.shape());
         Tensor dbRef = zeros(b.shape());
         backend.conv2dBackwardData(dxRef, dy, w.value(), p);
-        backend.conv2dBackwardFilter(dwRef, x, dy, p);
-        backend.conv2dBackwardBias(dbRef, dy);
+        backend.conv2dBackwardFilter(dwRef, x, dy, p, false);
+        backend.conv2dBackwardBias(dbRef, dy, false);
         same("dx", dxRef, dx);
         same("dw", dwRef, w.grad());
         same("db", dbRef, b.grad());
@@ -144,7 +144,7 @@ class LayerOpsTest {
         Tensor dxRef = zeros(x.shape());
         Tensor dwRef = zeros(w.shape());
         Tensor dbRef = zeros(b.shape());
-        backend.denseBackward(dxRef, dwRef, dbRef, dy, x, w.value());
+        backend.denseBackward(dxRef, dwRef, dbRef, dy, x, w.value(), false);
         same("dx", dxRef, dense.backward(dy));
         same("dw", dwRef, w.grad());
         same("db", dbRef, b.grad());
@@ -200,7 +200,7 @@ class LayerOpsTest {
         Tensor x = random(N, 64);
         Tensor y = dropout.forward(x, Pass.train(3));
         Tensor yRef = zeros(x.shape());
-        backend.dropoutForward(yRef, x, 0.5f, 99, 4, 3); // seed 99 and index 4 from built()
+        backend.dropoutForward(yRef, x, 0.5f, 99, 4, 3, 0); // seed 99 and index 4 from built()
         same("train y", yRef, y);
         int zeros = 0;
         for (float v : y.toArray()) {
@@ -210,7 +210,7 @@ class LayerOpsTest {
 
         Tensor dy = random(N, 64);
         Tensor dxRef = zeros(x.shape());
-        backend.dropoutBackward(dxRef, dy, 0.5f, 99, 4, 3);
+        backend.dropoutBackward(dxRef, dy, 0.5f, 99, 4, 3, 0);
         same("train dx", dxRef, dropout.backward(dy));
 
         float[] step3 = y.toArray();

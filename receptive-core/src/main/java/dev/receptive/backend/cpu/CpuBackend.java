@@ -98,13 +98,13 @@ public final class CpuBackend extends AbstractBackend {
     }
 
     @Override
-    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p) {
-        conv.backwardFilter(d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p);
+    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate) {
+        conv.backwardFilter(d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p, accumulate);
     }
 
     @Override
-    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy) {
-        conv.backwardBias(d(db), d(dy), dy.shape());
+    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate) {
+        conv.backwardBias(d(db), d(dy), dy.shape(), accumulate);
     }
 
     @Override
@@ -114,9 +114,10 @@ public final class CpuBackend extends AbstractBackend {
     }
 
     @Override
-    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         Shape ws = w.shape();
-        dense.backward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1), ws.dim(0));
+        dense.backward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1), ws.dim(0),
+                accumulate);
     }
 
     // ---- pooling ------------------------------------------------------------------------
@@ -177,8 +178,8 @@ public final class CpuBackend extends AbstractBackend {
     // ---- dropout and optimizers ---------------------------------------------------------
 
     @Override
-    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step) {
-        CpuDropout.apply(par, d(y), d(x), x.size(), p, seed, stream, step);
+    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset) {
+        CpuDropout.apply(par, d(y), d(x), x.size(), p, seed, stream, step, offset);
     }
 
     @Override

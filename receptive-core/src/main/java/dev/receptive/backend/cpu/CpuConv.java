@@ -78,8 +78,9 @@ final class CpuConv {
         });
     }
 
-    // dw: (K, C, R, S) = Σ_n dy[n] · col[n]ᵀ
-    void backwardFilter(float[] dw, float[] x, float[] dy, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+    // dw: (K, C, R, S) = Σ_n dy[n] · col[n]ᵀ, added to dw when accumulating
+    void backwardFilter(float[] dw, float[] x, float[] dy, Shape xs, Shape ws, Shape ys, Conv2dParams p,
+            boolean accumulate) {
         Geometry g = new Geometry(xs, ws, ys, p);
         // Fixed groups of images, each summed in image order, then the groups in group order:
         // the result does not depend on the number of threads.
@@ -93,7 +94,7 @@ final class CpuConv {
                 float[] acc = grp == 0 ? dw : partials[grp];
                 for (int n = n0; n < n1; n++) {
                     Gemm.multiply(g.k, g.crs, g.pq, View.rowMajor(dy, n * g.k * g.pq, g.pq),
-                            new Im2colTransposed(g, x, n * g.chw), acc, 0, g.crs, n > n0);
+                            new Im2colTransposed(g, x, n * g.chw), acc, 0, g.crs, n > n0 || (grp == 0 && accumulate));
                 }
             }
         });
@@ -109,14 +110,14 @@ final class CpuConv {
         }
     }
 
-    // db: (K) = Σ_{n,p,q} dy: (N, K, P, Q)
-    void backwardBias(float[] db, float[] dy, Shape ys) {
+    // db: (K) = Σ_{n,p,q} dy: (N, K, P, Q), added to db when accumulating
+    void backwardBias(float[] db, float[] dy, Shape ys, boolean accumulate) {
         int n = ys.dim(0);
         int k = ys.dim(1);
         int pq = ys.dim(2) * ys.dim(3);
         par.forRange(k, 8, (from, to) -> {
             for (int f = from; f < to; f++) {
-                double s = 0;
+                double s = accumulate ? db[f] : 0;
                 for (int i = 0; i < n; i++) {
                     int off = (i * k + f) * pq;
                     for (int j = 0; j < pq; j++) {

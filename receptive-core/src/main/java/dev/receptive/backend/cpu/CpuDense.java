@@ -20,16 +20,17 @@ final class CpuDense {
         Gemm.multiply(par, n, out, in, View.rowMajor(x, 0, in), View.transposed(w, 0, in), y, 0, out, b != null);
     }
 
-    // dx: (n, in) = dy · w;  dw: (out, in) = dyᵀ · x;  db: (out) = Σ_n dy
-    void backward(float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n, int in, int out) {
+    // dx: (n, in) = dy · w;  dw: (out, in) = dyᵀ · x;  db: (out) = Σ_n dy; dw and db added to when accumulating
+    void backward(float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n, int in, int out,
+            boolean accumulate) {
         if (dx != null) {
             Gemm.multiply(par, n, in, out, View.rowMajor(dy, 0, out), View.rowMajor(w, 0, in), dx, 0, in, false);
         }
-        Gemm.multiply(par, out, in, n, View.transposed(dy, 0, out), View.rowMajor(x, 0, in), dw, 0, in, false);
+        Gemm.multiply(par, out, in, n, View.transposed(dy, 0, out), View.rowMajor(x, 0, in), dw, 0, in, accumulate);
         if (db != null) {
             par.forRange(out, 256, (from, to) -> {
                 for (int o = from; o < to; o++) {
-                    double s = 0;
+                    double s = accumulate ? db[o] : 0;
                     for (int i = 0; i < n; i++) {
                         s += dy[i * out + o];
                     }

@@ -10,8 +10,9 @@ final class CpuDropout {
     private CpuDropout() {
     }
 
-    // y, x: any shape, n elements; y may be x
-    static void apply(CpuParallel par, float[] y, float[] x, int n, float p, long seed, int stream, int step) {
+    // y, x: any shape, n elements; y may be x. Element i draws the number of index offset + i.
+    static void apply(CpuParallel par, float[] y, float[] x, int n, float p, long seed, int stream, int step,
+            long offset) {
         if (p == 0) {
             // Every u ≥ 0 is kept and the scale is exactly 1: the identity, without drawing numbers.
             if (y != x) {
@@ -19,20 +20,27 @@ final class CpuDropout {
             }
             return;
         }
+        if (n == 0) {
+            return;
+        }
         // The scale is rounded once in float32, as 1f / (1f − p); (float) (1.0 / (1.0 − p)) rounds a
         // different quotient and differs in the last bit for some p (0.04), so every backend uses this form.
         float scale = 1f / (1f - p);
         int threshold = Philox.keepThreshold(p);
-        int blocks = (int) (((long) n + 3) / 4);
+        long firstBlock = offset >>> 2;
+        int blocks = (int) (((offset + n - 1) >>> 2) - firstBlock + 1);
         // Each block of 4 elements is a pure function of its index, so chunking changes nothing.
         par.forRange(blocks, GRAIN_BLOCKS, (from, to) -> {
             int[] words = new int[4];
             for (int b = from; b < to; b++) {
-                Philox.dropoutBlock(seed, stream, step, b, words);
-                int base = 4 * b;
-                int end = Math.min(4, n - base);
-                for (int j = 0; j < end; j++) {
-                    int i = base + j;
+                long block = firstBlock + b;
+                Philox.dropoutBlock(seed, stream, step, block, words);
+                // The block's elements that fall in [offset, offset + n), as indices into x and y.
+                long first = 4 * block - offset;
+                int lo = (int) Math.max(0, -first);
+                int hi = (int) Math.min(4, n - first);
+                for (int j = lo; j < hi; j++) {
+                    int i = (int) (first + j);
                     // keep ⟺ u ≥ p ⟺ (word >>> 8) ≥ threshold, as an all-ones or all-zeros mask: a
                     // branch here is mispredicted for half the elements at p = 0.5, and this
                     // branch-free form measured 2.4× faster. Dropped elements become +0.

@@ -49,9 +49,9 @@ class CpuConvTest extends ConvContract {
                 Tensor dOut = b.allocate(Shape.of(11, 530)); Tensor dGw = b.allocate(dW.shape())) {
             b.conv2dForward(y, tx, tw, null, p);
             b.conv2dBackwardData(gx, tdy, tw, p);
-            b.conv2dBackwardFilter(gw, tx, tdy, p);
+            b.conv2dBackwardFilter(gw, tx, tdy, p, false);
             b.denseForward(dOut, dIn, dW, null);
-            b.denseBackward(null, dGw, null, dOut, dIn, dW);
+            b.denseBackward(null, dGw, null, dOut, dIn, dW, false);
             return new float[][] {b.download(y), b.download(gx), b.download(gw), b.download(dOut), b.download(dGw)};
         }
     }

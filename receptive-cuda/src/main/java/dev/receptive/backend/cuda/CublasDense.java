@@ -67,16 +67,16 @@ final class CublasDense implements AutoCloseable {
         }
     }
 
-    // dx = dy·w (if dx != null); dw = dyᵀ·x; db = Σ_n dy[n] (if db != null).
+    // dx = dy·w (if dx != null); dw = dyᵀ·x; db = Σ_n dy[n] (if db != null); dw and db added to when accumulating.
     // dy: (N, out); x, dx: (N, in); w, dw: (out, in); db: (out)
     void backward(CUdeviceptr dx, CUdeviceptr dw, CUdeviceptr db, CUdeviceptr dy, CUdeviceptr x, CUdeviceptr w,
-            int n, int in, int out, Shape dys) {
+            int n, int in, int out, Shape dys, boolean accumulate) {
         if (dx != null) {
             cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, ONE, w, in, dy, out, ZERO, dx, in);
         }
-        cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, ONE, x, in, dy, out, ZERO, dw, in);
+        cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, ONE, x, in, dy, out, accumulate ? ONE : ZERO, dw, in);
         if (db != null) {
-            cudnn.biasGradient(db, dy, dys);
+            cudnn.biasGradient(db, dy, dys, accumulate);
         }
     }
 

@@ -193,14 +193,14 @@ public final class CudaBackend extends AbstractBackend {
     }
 
     @Override
-    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p) {
+    protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate) {
         run("conv2dBackwardFilter", () -> conv.backwardFilter(ptr(dw), ptr(x), ptr(dy), x.shape(), dw.shape(),
-                dy.shape(), p), dw, x, dy);
+                dy.shape(), p, accumulate), dw, x, dy);
     }
 
     @Override
-    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy) {
-        run("conv2dBackwardBias", () -> cudnn.biasGradient(ptr(db), ptr(dy), dy.shape()), db, dy);
+    protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate) {
+        run("conv2dBackwardBias", () -> cudnn.biasGradient(ptr(db), ptr(dy), dy.shape(), accumulate), db, dy);
     }
 
     // ---- pooling ------------------------------------------------------------------------
@@ -250,10 +250,11 @@ public final class CudaBackend extends AbstractBackend {
     }
 
     @Override
-    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+    protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         Shape ws = w.shape();
         run("denseBackward", () -> dense.backward(dx == null ? null : ptr(dx), ptr(dw), db == null ? null : ptr(db),
-                ptr(dy), ptr(x), ptr(w), x.shape().dim(0), ws.dim(1), ws.dim(0), dy.shape()), dx, dw, db, dy, x, w);
+                ptr(dy), ptr(x), ptr(w), x.shape().dim(0), ws.dim(1), ws.dim(0), dy.shape(), accumulate),
+                dx, dw, db, dy, x, w);
     }
 
     // ---- losses -------------------------------------------------------------------------
@@ -281,8 +282,8 @@ public final class CudaBackend extends AbstractBackend {
     // ---- dropout and optimizers ---------------------------------------------------------
 
     @Override
-    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step) {
-        run("dropout", () -> kernels.dropout(ptr(y), ptr(x), x.size(), p, seed, stream, step), y, x);
+    protected void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset) {
+        run("dropout", () -> kernels.dropout(ptr(y), ptr(x), x.size(), p, seed, stream, step, offset), y, x);
     }
 
     @Override

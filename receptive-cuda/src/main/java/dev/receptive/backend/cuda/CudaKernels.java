@@ -144,11 +144,16 @@ final class CudaKernels implements AutoCloseable {
         launch(hingeLoss, 1, ptr(loss), ptr(dz), ptr(z), ptr(labels), i(n), i(classes));
     }
 
-    void dropout(CUdeviceptr y, CUdeviceptr x, int n, float p, long seed, int rngStream, int step) {
-        float keepScale = 1f / (1f - p); // float32, once, as DESIGN prescribes
-        int groups = (int) ((n + 3L) / 4); // one Philox block per 4 elements
+    // y[i] keeps x[i] by the Philox number of element offset + i
+    void dropout(CUdeviceptr y, CUdeviceptr x, int n, float p, long seed, int rngStream, int step, long offset) {
+        if (n == 0) {
+            return;
+        }
+        float keepScale = 1f / (1f - p); // float32, once, as docs/design.md prescribes
+        long firstBlock = offset >>> 2;
+        int groups = (int) (((offset + n - 1) >>> 2) - firstBlock + 1); // one Philox block per 4 elements
         launch(dropout, blocks(groups), ptr(y), ptr(x), i(n), f(p), f(keepScale),
-                i((int) seed), i((int) (seed >>> 32)), i(rngStream), i(step));
+                i((int) seed), i((int) (seed >>> 32)), i(rngStream), i(step), l(offset));
     }
 
     void sgdUpdate(CUdeviceptr w, CUdeviceptr dw, CUdeviceptr velocity, int n, SgdParams s) {
@@ -182,6 +187,10 @@ final class CudaKernels implements AutoCloseable {
 
     private static Pointer i(int v) {
         return Pointer.to(new int[] {v});
+    }
+
+    private static Pointer l(long v) {
+        return Pointer.to(new long[] {v});
     }
 
     private static Pointer f(float v) {

@@ -93,9 +93,9 @@ final class Cudnn implements AutoCloseable {
     }
 
     // db[c] = Σ_{n,h,w} dy[n,c,h,w]. dy: (N, C, H, W) or (N, C); db: (C)
-    void biasGradient(CUdeviceptr db, CUdeviceptr dy, Shape dys) {
+    void biasGradient(CUdeviceptr db, CUdeviceptr dy, Shape dys, boolean accumulate) {
         int c = dys.dim(1);
-        check(cudnnConvolutionBackwardBias(handle, ONE, tensor(dys), dy, ZERO, tensor(1, c, 1, 1), db),
+        check(cudnnConvolutionBackwardBias(handle, ONE, tensor(dys), dy, accumulate ? ONE : ZERO, tensor(1, c, 1, 1), db),
                 "cudnnConvolutionBackwardBias");
     }
 

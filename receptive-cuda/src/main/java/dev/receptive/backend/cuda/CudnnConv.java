@@ -131,14 +131,24 @@ final class CudnnConv implements AutoCloseable {
     }
 
     // dw from x and dy. dw: (K, C, R, S); x: (N, C, H, W); dy: (N, K, P, Q)
-    void backwardFilter(CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
+    // dw += … when accumulating (cuDNN's beta = 1)
+    void backwardFilter(CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy, Shape xs, Shape ws, Shape ys, Conv2dParams p,
+            boolean accumulate) {
         Plan plan = plan(xs, ws, ys, p);
         if (plan.backwardFilter == null) {
-            plan.backwardFilter = findBackwardFilter(plan, dw, x, dy);
+            // Find writes its trial results into the output: never into a gradient being accumulated.
+            CUdeviceptr trial = device.allocate((long) ws.size() * Float.BYTES);
+            try {
+                plan.backwardFilter = findBackwardFilter(plan, trial, x, dy);
+            } finally {
+                device.synchronize();
+                device.free(trial);
+            }
         }
         useMath(plan, plan.backwardFilter);
         check(cudnnConvolutionBackwardFilter(cudnn.handle, ONE, plan.x, x, plan.y, dy, plan.conv,
-                plan.backwardFilter.algo(), workspace, workspaceBytes, ZERO, plan.w, dw), "cudnnConvolutionBackwardFilter");
+                plan.backwardFilter.algo(), workspace, workspaceBytes, accumulate ? ONE : ZERO, plan.w, dw),
+                "cudnnConvolutionBackwardFilter");
     }
 
     private Plan plan(Shape xs, Shape ws, Shape ys, Conv2dParams p) {

@@ -161,8 +161,8 @@ class CudaParityTest {
             boolean g = be == gpu;
             be.conv2dForward(pick(y, g), pick(x, g), pick(wt, g), pick(b, g), p);
             be.conv2dBackwardData(pick(dx, g), pick(dy, g), pick(wt, g), p);
-            be.conv2dBackwardFilter(pick(dw, g), pick(x, g), pick(dy, g), p);
-            be.conv2dBackwardBias(pick(db, g), pick(dy, g));
+            be.conv2dBackwardFilter(pick(dw, g), pick(x, g), pick(dy, g), p, false);
+            be.conv2dBackwardBias(pick(db, g), pick(dy, g), false);
         }
         closeSums(geo + " forward", y);
         closeSums(geo + " backwardData", dx);
@@ -285,7 +285,7 @@ class CudaParityTest {
             for (Backend be : new Backend[] {cpu, gpu}) {
                 boolean g = be == gpu;
                 be.denseForward(pick(y, g), pick(x, g), pick(w, g), pick(b, g));
-                be.denseBackward(pick(dx, g), pick(dw, g), pick(db, g), pick(dy, g), pick(x, g), pick(w, g));
+                be.denseBackward(pick(dx, g), pick(dw, g), pick(db, g), pick(dy, g), pick(x, g), pick(w, g), false);
             }
             closeSums(what + " y", y);
             closeSums(what + " dx", dx);
@@ -306,7 +306,7 @@ class CudaParityTest {
         for (Backend be : new Backend[] {cpu, gpu}) {
             boolean g = be == gpu;
             be.denseForward(pick(y, g), pick(x, g), pick(w, g), null);
-            be.denseBackward(null, pick(dw, g), null, pick(dy, g), pick(x, g), pick(w, g));
+            be.denseBackward(null, pick(dw, g), null, pick(dy, g), pick(x, g), pick(w, g), false);
         }
         closeSums("y", y);
         closeSums("dw", dw);
@@ -353,14 +353,14 @@ class CudaParityTest {
                 long seed = 0x0123456789ABCDEFL + n;
                 Twin x = twin(rand.uniform(n, -2, 2), n);
                 Twin y = out(n);
-                cpu.dropoutForward(y.c(), x.c(), p, seed, 7, 3);
-                gpu.dropoutForward(y.g(), x.g(), p, seed, 7, 3);
+                cpu.dropoutForward(y.c(), x.c(), p, seed, 7, 3, 0);
+                gpu.dropoutForward(y.g(), x.g(), p, seed, 7, 3, 0);
                 bits("forward n=" + n + " p=" + p, y);
-                cpu.dropoutBackward(y.c(), x.c(), p, seed, 8, 4);
-                gpu.dropoutBackward(y.g(), x.g(), p, seed, 8, 4);
+                cpu.dropoutBackward(y.c(), x.c(), p, seed, 8, 4, 0);
+                gpu.dropoutBackward(y.g(), x.g(), p, seed, 8, 4, 0);
                 bits("backward n=" + n + " p=" + p, y);
-                cpu.dropoutForward(x.c(), x.c(), p, -seed, 1, Integer.MAX_VALUE);
-                gpu.dropoutForward(x.g(), x.g(), p, -seed, 1, Integer.MAX_VALUE);
+                cpu.dropoutForward(x.c(), x.c(), p, -seed, 1, Integer.MAX_VALUE, 0);
+                gpu.dropoutForward(x.g(), x.g(), p, -seed, 1, Integer.MAX_VALUE, 0);
                 bits("in place n=" + n + " p=" + p, x);
             }
         }
@@ -507,11 +507,11 @@ class CudaParityTest {
                 be.denseForward(pick(z, g), pick(p1, g), pick(w2, g), pick(b2, g));
                 be.softmaxCrossEntropy(pick(loss, g), pick(dz, g), pick(z, g), pick(labels, g));
                 be.denseBackward(pick(dp1, g), pick(grads[2], g), pick(grads[3], g), pick(dz, g), pick(p1, g),
-                        pick(w2, g));
+                        pick(w2, g), false);
                 be.pool2dBackward(PoolMode.MAX, pick(da1, g), pick(dp1, g), pick(a1, g), pick(p1, g), pp);
                 be.activationBackward(Activation.RELU, pick(da1, g), pick(da1, g), pick(a1, g));
-                be.conv2dBackwardFilter(pick(grads[0], g), pick(x, g), pick(da1, g), cp);
-                be.conv2dBackwardBias(pick(grads[1], g), pick(da1, g));
+                be.conv2dBackwardFilter(pick(grads[0], g), pick(x, g), pick(da1, g), cp, false);
+                be.conv2dBackwardBias(pick(grads[1], g), pick(da1, g), false);
                 be.conv2dBackwardData(pick(dx, g), pick(da1, g), pick(w1, g), cp);
                 for (int i = 0; i < params.length; i++) {
                     be.sgdUpdate(pick(params[i], g), pick(grads[i], g), pick(velocity[i], g), sgd);
