@@ -6,7 +6,7 @@ import dev.receptive.data.Dataset;
 import dev.receptive.data.Normalization;
 import dev.receptive.data.Split;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
 import dev.receptive.train.Evaluation;
@@ -56,14 +56,19 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
-        Normalization norm = ModelMetadata.normalization(contents.metadata());
-        Dataset images = choice.load(root, which, norm != null ? norm : choice.normalization());
+        Normalization norm = contents.info().normalization();
+        if (norm == null) {
+            throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
+                    + " its accuracy cannot be measured faithfully; save models with a normalization (receptive train"
+                    + " does)");
+        }
+        Dataset images = choice.load(root, which, norm);
         Shape input = Inputs.inputShape(contents);
         if (!input.equals(images.itemShape())) {
             throw new UsageException(misfit(input, "?", choice, images));
         }
         try (Backend b = Inputs.backend(backend);
-                Sequential model = Inputs.model(contents, b);
+                Model model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
             if (!model.outputShape().equals(Shape.of(images.classCount()))) {
                 throw new UsageException(misfit(input, model.outputShape().toString(), choice, images));

@@ -4,7 +4,7 @@ import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ final class InfoCommand implements Callable<Integer> {
     private void describeModel() throws IOException {
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         // The summary needs the layers built; the CPU holds them without touching a GPU.
-        try (Backend cpu = new CpuBackend(1); Sequential model = Inputs.model(contents, cpu)) {
+        try (Backend cpu = new CpuBackend(1); Model model = Inputs.model(contents, cpu)) {
             System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes, "
                     + "format version " + contents.metadata().get(ModelFile.VERSION) + ")");
             for (Map.Entry<String, String> e : contents.metadata().entrySet()) {

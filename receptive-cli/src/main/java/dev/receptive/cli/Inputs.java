@@ -7,7 +7,7 @@ import dev.receptive.backend.Backend;
 import dev.receptive.backend.BackendOptions;
 import dev.receptive.backend.Backends;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -50,7 +50,7 @@ final class Inputs {
     }
 
     /** Builds a model file's network on {@code backend}; an invalid architecture or tensor is bad usage. */
-    static Sequential model(ModelFile.Contents contents, Backend backend) {
+    static Model model(ModelFile.Contents contents, Backend backend) {
         try {
             return ModelFile.build(contents, backend);
         } catch (IllegalArgumentException e) {

@@ -3,10 +3,8 @@ package dev.receptive.cli;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.Normalization;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Pass;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
-import dev.receptive.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,48 +45,59 @@ final class PredictCommand implements Callable<Integer> {
         }
         int height = in.dim(1);
         int width = in.dim(2);
-        Normalization norm = ModelMetadata.normalization(contents.metadata());
+        Normalization norm = contents.info().normalization();
         if (norm == null) {
-            norm = Normalization.UNIT_RANGE;
-            System.err.println("receptive predict: " + modelPath + " does not say how inputs were normalized; "
-                    + "feeding pixels in [0, 1]");
+            throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
+                    + " images cannot be fed as in training; save models with a normalization (receptive train does)");
         }
-        float[] x = new float[images.size() * height * width];
+        float[][] x = new float[images.size()][height * width];
         boolean[] inverted = new boolean[images.size()];
         for (int i = 0; i < images.size(); i++) {
             Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
             inverted[i] = g.inverted();
             for (int j = 0; j < g.pixels().length; j++) {
-                x[i * height * width + j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
+                x[i][j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
             }
         }
-        try (Backend b = Inputs.backend(backend); Sequential model = Inputs.model(contents, b)) {
+        try (Backend b = Inputs.backend(backend); Model model = Inputs.model(contents, b)) {
             if (model.outputShape().rank() != 1) {
                 throw new UsageException(modelPath + ": predict needs one score per class, but the model gives "
                         + model.outputShape());
             }
             int classes = model.outputShape().dim(0);
-            List<String> names = ModelMetadata.classNames(contents.metadata(), classes);
-            float[] p;
-            try (Tensor input = b.upload(x, Shape.of(images.size(), 1, height, width)); // (N, 1, H, W)
-                    Tensor probabilities = b.allocate(Shape.of(images.size(), classes))) { // (N, classes)
-                b.softmaxForward(probabilities, model.forward(input, Pass.EVAL));
-                p = probabilities.toArray();
+            List<String> names = classNames(contents.info().classNames(), classes);
+            float[][] p;
+            try {
+                p = model.predictor().probabilities(x);
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException(modelPath + ": " + e.getMessage(), e);
             }
             for (int i = 0; i < images.size(); i++) {
                 int best = 0;
                 for (int c = 1; c < classes; c++) {
-                    best = p[i * classes + c] > p[i * classes + best] ? c : best;
+                    best = p[i][c] > p[i][best] ? c : best;
                 }
                 StringBuilder all = new StringBuilder();
                 for (int c = 0; c < classes; c++) {
                     all.append(c == 0 ? "" : " ").append(names.get(c).replace(' ', '_')).append('=')
-                            .append(String.format(Locale.ROOT, "%.4f", p[i * classes + c]));
+                            .append(String.format(Locale.ROOT, "%.4f", p[i][c]));
                 }
                 System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", images.get(i), names.get(best),
-                        p[i * classes + best], all, inverted[i] ? "\t(inverted)" : "");
+                        p[i][best], all, inverted[i] ? "\t(inverted)" : "");
             }
         }
         return Main.OK;
+    }
+
+    /** The model's class names, or "0", "1", … when it records none. */
+    private static List<String> classNames(List<String> recorded, int classes) {
+        if (recorded.size() == classes) {
+            return recorded;
+        }
+        List<String> numbers = new java.util.ArrayList<>();
+        for (int c = 0; c < classes; c++) {
+            numbers.add(Integer.toString(c));
+        }
+        return numbers;
     }
 }

@@ -16,6 +16,6 @@ final class Subsets {
             data.copyImage(i, images, i * perItem);
             labels[i] = data.label(i);
         }
-        return new Dataset(images, labels, data.itemShape(), data.classNames());
+        return new Dataset(images, labels, data.itemShape(), data.classNames(), data.normalization());
     }
 }

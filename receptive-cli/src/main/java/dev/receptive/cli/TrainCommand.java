@@ -5,15 +5,18 @@ import dev.receptive.data.DataFolder;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.Split;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
 import dev.receptive.train.Checkpoint;
 import dev.receptive.train.Evaluation;
 import dev.receptive.train.Metrics;
+import dev.receptive.train.RunFolder;
 import dev.receptive.train.Trainer;
+import dev.receptive.zoo.Zoo;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -39,8 +42,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "Batch size (default: 64, or the checkpoint's with --resume)")
     Integer batch;
 
-    @Option(names = "--lr", description = "Adam learning rate (default: ${DEFAULT-VALUE})")
-    double lr = 1e-3;
+    @Option(names = "--lr", description = "Adam learning rate (default: 0.001, or the checkpoint's with --resume)")
+    Double lr;
 
     @Option(names = "--seed", description = "Seeds the weights, dropout and shuffling (default: 1, or the checkpoint's)")
     Long seed;
@@ -53,8 +56,12 @@ final class TrainCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--out", description = "Run folder for checkpoint, metrics, curves and model "
-            + "(default: runs/<timestamp>, or the checkpoint's folder with --resume)")
+            + "(default: a new runs/<timestamp>, also with --resume); it must not hold another run's checkpoint")
     Path out;
+
+    @Option(names = "--allow-changed-settings", description = "With --resume: go on although --lr differs from the"
+            + " checkpoint's")
+    boolean allowChangedSettings;
 
     @Option(names = "--resume", paramLabel = "CHECKPOINT", description = "Go on from a checkpoint.safetensors")
     Path resume;
@@ -68,7 +75,6 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs < 1) {
             throw new UsageException("--epochs must be >= 1, got " + epochs);
         }
-        Inputs.positive("--lr", lr);
         if (limit != null && limit < 1) {
             throw new UsageException("--limit must be >= 1, got " + limit);
         }
@@ -78,6 +84,10 @@ final class TrainCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new UsageException("--batch must be >= 1, got " + batchSize);
         }
+        double rate = lr != null ? lr : checkpoint != null && checkpoint.settings().containsKey("lr")
+                ? Double.parseDouble(checkpoint.settings().get("lr")) : 1e-3;
+        Inputs.positive("--lr", rate);
+        Path runDir = runFolder();
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
         Dataset train = choice.load(root, Split.TRAIN);
@@ -92,25 +102,35 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpoint != null) {
             checkResume(checkpoint, runSeed, batchSize, train.size());
         }
-        Path runDir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
-                : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
 
         try (Backend b = Inputs.backend(backend)) {
             System.err.println("receptive train: " + choice.id() + " (" + train.size() + " training, " + test.size()
                     + " test images) on " + b.description() + "; run folder " + runDir);
-            try (Sequential model = checkpoint == null ? Models.seedNet(runSeed).build(b)
-                    : fromCheckpoint(checkpoint, b);
+            try (Model model = checkpoint == null ? Zoo.seedNet().seed(runSeed).build(b) : fromCheckpoint(checkpoint, b);
                     Loss loss = Loss.softmaxCrossEntropy();
-                    Optimizer adam = Optimizer.adam(lr).build()) {
+                    Optimizer adam = Optimizer.adam(rate).build()) {
                 if (!model.inputShape().equals(train.itemShape()) || !model.outputShape().equals(Shape.of(train.classCount()))) {
                     throw new UsageException("the checkpoint's model takes " + model.inputShape() + " and gives "
                             + model.outputShape() + ", but " + choice.id() + " has " + train.itemShape()
                             + " images in " + train.classCount() + " classes");
                 }
-                Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
+                Trainer.Builder builder = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
                         .batchSize(batchSize).seed(runSeed).validation(test).outputDir(runDir)
-                        .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out)).build();
-                List<Metrics> history = trainer.fit(train);
+                        .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out));
+                if (allowChangedSettings) {
+                    builder.allowChangedSettings();
+                }
+                Trainer trainer = builder.build();
+                List<Metrics> history;
+                try {
+                    history = trainer.fit(train);
+                } catch (IllegalArgumentException e) {
+                    if (checkpoint != null && e.getMessage().contains("settings differ")) {
+                        throw new UsageException(e.getMessage().replace("allow changed settings", "--allow-changed-settings"),
+                                e);
+                    }
+                    throw e;
+                }
                 Path modelFile = runDir.resolve(MODEL_FILE);
                 ModelFile.save(modelFile, model, ModelMetadata.of(choice));
                 Evaluation last = trainer.lastValidation();
@@ -126,6 +146,47 @@ final class TrainCommand implements Callable<Integer> {
         return Main.OK;
     }
 
+    /**
+     * --out, or a new runs/&lt;timestamp&gt; folder (also when resuming, so another run's files are
+     * never overwritten); checked before any data is read. A folder that holds a checkpoint is
+     * refused unless it is the one being resumed.
+     */
+    private Path runFolder() {
+        Path dir = out;
+        if (dir == null) {
+            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss"));
+            dir = Path.of("runs", stamp);
+            for (int i = 2; Files.exists(dir); i++) {
+                dir = Path.of("runs", stamp + "-" + i);
+            }
+        }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new UsageException("--out " + dir + " is a file, not a folder");
+        }
+        Path existing = dir.resolve(RunFolder.CHECKPOINT);
+        if (Files.exists(existing)) {
+            boolean same;
+            try {
+                same = resume != null && Files.isSameFile(existing, resume);
+            } catch (IOException e) {
+                same = false;
+            }
+            if (!same) {
+                throw new UsageException("--out " + dir + " holds the checkpoint of another run; choose a new folder (or"
+                        + " resume from " + existing + ")");
+            }
+        }
+        Path parent = dir.toAbsolutePath().getParent();
+        while (parent != null && !Files.exists(parent)) {
+            parent = parent.getParent();
+        }
+        if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
+            throw new UsageException("--out " + dir + " cannot be created: " + (parent == null ? "no existing parent"
+                    : parent + " is not a writable folder"));
+        }
+        return dir;
+    }
+
     private Checkpoint readCheckpoint() {
         Inputs.existingFile(resume, "checkpoint");
         try {
@@ -136,9 +197,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** The checkpoint's network, with fresh weights: the trainer loads the checkpoint's. */
-    private Sequential fromCheckpoint(Checkpoint c, Backend b) {
+    private Model fromCheckpoint(Checkpoint c, Backend b) {
         try {
-            return Sequential.fromArchitecture(c.architecture(), b);
+            return Model.fromArchitecture(c.architecture(), b);
         } catch (IllegalArgumentException e) {
             throw new UsageException(resume + ": " + e.getMessage(), e);
         }

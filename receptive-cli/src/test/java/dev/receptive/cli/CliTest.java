@@ -12,6 +12,8 @@ import dev.receptive.data.Split;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -189,10 +191,13 @@ class CliTest {
         Path small = dir.resolve("small-input.safetensors");
         Path color = dir.resolve("color-input.safetensors");
         try (CpuBackend cpu = new CpuBackend(1);
-                Sequential eight = Sequential.builder().input(1, 8, 8).add(new Flatten())
+                Model eight = Sequential.builder().input(1, 8, 8).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu);
-                Sequential rgb = Sequential.builder().input(3, 28, 28).add(new Flatten())
+                Model rgb = Sequential.builder().input(3, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu)) {
+            ModelInfo info = new ModelInfo(Normalization.FASHION_MNIST, List.of());
+            eight.setInfo(info);
+            rgb.setInfo(info);
             ModelFile.save(small, eight);
             ModelFile.save(color, rgb);
         }
@@ -205,6 +210,23 @@ class CliTest {
         assertEquals(2, predict.code(), predict.toString());
         assertEquals(1, predict.errLines().size(), predict.toString());
         assertTrue(predict.err().contains("the model takes (3, 28, 28)"), predict.toString());
+    }
+
+    @Test
+    void aModelThatDoesNotSayHowInputsWereNormalizedIsRefused() throws IOException {
+        Path bare = dir.resolve("bare.safetensors");
+        try (CpuBackend cpu = new CpuBackend(1);
+                Model model = Sequential.builder().input(1, 28, 28).add(new Flatten())
+                        .add(Dense.builder().units(10).build()).build(cpu)) {
+            ModelFile.save(bare, model);
+        }
+        CliRun evaluate = CliRun.of("evaluate", bare.toString(), "--dataset", "fashion-mnist", "--data", data.toString());
+        assertEquals(2, evaluate.code(), evaluate.toString());
+        assertTrue(evaluate.err().contains("does not record how its inputs were normalized"), evaluate.toString());
+        Path image = png(FashionMnist.load(Path.of("test-data", "fashion-mnist-1k"), Split.TEST), 2, false, "z.png");
+        CliRun predict = CliRun.of("predict", bare.toString(), image.toString());
+        assertEquals(2, predict.code(), predict.toString());
+        assertTrue(predict.err().contains("does not record how its inputs were normalized"), predict.toString());
     }
 
     @Test

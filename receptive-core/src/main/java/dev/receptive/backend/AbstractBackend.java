@@ -2,6 +2,8 @@ package dev.receptive.backend;
 
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * Checks every argument of the op contract in one place, then calls the backend's hook. Hooks
@@ -360,6 +362,87 @@ public abstract class AbstractBackend implements Backend {
     protected abstract void sgdUpdateImpl(Tensor w, Tensor dw, Tensor velocity, SgdParams params);
 
     protected abstract void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params);
+
+    // ---- merges -------------------------------------------------------------------------
+
+    @Override
+    public final void concatForward(Tensor y, List<Tensor> xs) {
+        String op = "concatForward";
+        own(op, y);
+        expect(op, "y", concatShape(op, xs), y);
+        concatForwardImpl(y, xs);
+    }
+
+    @Override
+    public final void concatBackward(List<Tensor> dxs, Tensor dy, int[] channels) {
+        String op = "concatBackward";
+        own(op, dy);
+        Shape d = dy.shape();
+        if (channels.length != dxs.size() || channels.length == 0) {
+            throw new IllegalArgumentException(op + ": " + dxs.size() + " input gradients but " + channels.length
+                    + " channel counts");
+        }
+        long total = 0;
+        for (int i = 0; i < channels.length; i++) {
+            if (channels[i] < 1) {
+                throw new IllegalArgumentException(op + ": input " + i + " has " + channels[i] + " channels");
+            }
+            total += channels[i];
+            Tensor dx = dxs.get(i);
+            if (dx != null) {
+                own(op, dx);
+                int[] want = d.dims().clone();
+                want[1] = channels[i];
+                expect(op, "dx[" + i + "]", Shape.of(want), dx);
+            }
+        }
+        if (d.rank() < 2 || total != d.dim(1)) {
+            throw new IllegalArgumentException(op + ": channels " + Arrays.toString(channels) + " add up to " + total
+                    + " but dy has shape " + d);
+        }
+        concatBackwardImpl(dxs, dy, channels);
+    }
+
+    /** (N, Σ C_i, rest...) of the inputs, or an error naming them. */
+    private Shape concatShape(String op, List<Tensor> xs) {
+        if (xs.isEmpty()) {
+            throw new IllegalArgumentException(op + ": needs at least one input");
+        }
+        Shape first = null;
+        long channels = 0;
+        for (Tensor x : xs) {
+            own(op, x);
+            Shape s = x.shape();
+            if (s.rank() < 2) {
+                throw new IllegalArgumentException(op + ": inputs need rank >= 2, got " + s);
+            }
+            if (first == null) {
+                first = s;
+            } else if (s.rank() != first.rank() || s.dim(0) != first.dim(0)
+                    || !Arrays.equals(Arrays.copyOfRange(s.dims(), 2, s.rank()),
+                            Arrays.copyOfRange(first.dims(), 2, first.rank()))) {
+                throw new IllegalArgumentException(op + ": inputs " + shapes(xs) + " differ in a dimension other than 1");
+            }
+            channels += s.dim(1);
+        }
+        int[] dims = first.dims().clone();
+        dims[1] = Math.toIntExact(channels);
+        return Shape.of(dims);
+    }
+
+    private static String shapes(List<Tensor> ts) {
+        StringBuilder sb = new StringBuilder("[");
+        for (Tensor t : ts) {
+            sb.append(sb.length() > 1 ? ", " : "").append(t == null ? "skipped" : t.shape().toString());
+        }
+        return sb.append(']').toString();
+    }
+
+    /** y = the inputs side by side along dimension 1; shapes are checked. */
+    protected abstract void concatForwardImpl(Tensor y, List<Tensor> xs);
+
+    /** Each non-null dx_i = its slice of dy; input i had channels[i] channels; shapes are checked. */
+    protected abstract void concatBackwardImpl(List<Tensor> dxs, Tensor dy, int[] channels);
 
     // ---- helpers ------------------------------------------------------------------------
 

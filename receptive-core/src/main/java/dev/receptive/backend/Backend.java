@@ -2,6 +2,7 @@ package dev.receptive.backend;
 
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import java.util.List;
 
 /**
  * The op contract: every operation a layer may ask for, forward and backward. Layers call these
@@ -160,6 +161,22 @@ public interface Backend extends AutoCloseable {
 
     /** One Adam/AdamW step on w with moments m and v (same shape as w). */
     void adamUpdate(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params);
+
+    // ---- merges of graph models ---------------------------------------------------------
+
+    /**
+     * y = x₀ ‖ x₁ ‖ … along dimension 1 (the channels of (N, C, H, W), the features of (N, F)):
+     * y[n, offset_i + c, ...] = x_i[n, c, ...]. Every x_i: (N, C_i, rest...) with the same N and
+     * rest; y: (N, Σ C_i, rest...). At least one input.
+     */
+    void concatForward(Tensor y, List<Tensor> xs);
+
+    /**
+     * The slices of dy that concatForward filled from each input: dx_i[n, c, ...] =
+     * dy[n, offset_i + c, ...], where input i had {@code channels[i]} channels (Σ = dy's dimension
+     * 1); a null dx_i is skipped. dx_i: (N, channels[i], rest...); dy: (N, Σ channels, rest...).
+     */
+    void concatBackward(List<Tensor> dxs, Tensor dy, int[] channels);
 
     // ---- small helpers ------------------------------------------------------------------
 

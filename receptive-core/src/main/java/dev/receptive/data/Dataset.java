@@ -12,6 +12,7 @@ public final class Dataset {
     private final int[] labels; // (N)
     private final Shape itemShape; // (C, H, W)
     private final List<String> classNames;
+    private final Normalization normalization;
 
     /**
      * Takes ownership of {@code images} and {@code labels} (no copy: the full MNIST training set
@@ -22,6 +23,14 @@ public final class Dataset {
      * @param itemShape (C, H, W)
      */
     public Dataset(float[] images, int[] labels, Shape itemShape, List<String> classNames) {
+        this(images, labels, itemShape, classNames, null);
+    }
+
+    /**
+     * As {@link #Dataset(float[], int[], Shape, List)}, recording how the pixels were normalized
+     * (null when unknown), which a model trained on it stores for inference.
+     */
+    public Dataset(float[] images, int[] labels, Shape itemShape, List<String> classNames, Normalization normalization) {
         if (itemShape.rank() != 3) {
             throw new IllegalArgumentException("Dataset: item shape must be (C, H, W), got " + itemShape);
         }
@@ -42,6 +51,12 @@ public final class Dataset {
         this.labels = labels;
         this.itemShape = itemShape;
         this.classNames = List.copyOf(classNames);
+        this.normalization = normalization;
+    }
+
+    /** How raw pixels became these values, or null when unknown. */
+    public Normalization normalization() {
+        return normalization;
     }
 
     /** Number of images N. */

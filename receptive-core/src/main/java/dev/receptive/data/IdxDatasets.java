@@ -46,7 +46,7 @@ final class IdxDatasets {
         for (int i = 0; i < pixels.length; i++) {
             values[i] = table[pixels[i] & 0xFF];
         }
-        return new Dataset(values, classes, Shape.of(1, images.dims()[1], images.dims()[2]), classNames);
+        return new Dataset(values, classes, Shape.of(1, images.dims()[1], images.dims()[2]), classNames, norm);
     }
 
     /** The raw file if present, else its .gz sibling. */

@@ -1,55 +1,93 @@
 package dev.receptive.io;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.receptive.backend.Backend;
+import dev.receptive.data.Normalization;
 import dev.receptive.nn.HostTensor;
-import dev.receptive.nn.Parameter;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * A model file: one safetensors file whose tensors are the model's parameters, named and shaped
- * as in PyTorch ("0.weight" (K, C, R, S), "7.weight" (out, in), F32), and whose
- * {@code __metadata__} holds the architecture JSON under {@value #ARCHITECTURE}, the format
- * version under {@value #VERSION} and "format": "pt" (what PyTorch tools expect). Callers may add
- * their own string metadata, e.g. how inputs were normalized. See docs/model-format.md.
+ * A model file: one safetensors file whose tensors are the model's parameters and buffers, named
+ * and shaped as in PyTorch's state_dict ("0.weight" (K, C, R, S), "7.weight" (out, in), F32), and
+ * whose {@code __metadata__} holds the architecture JSON under {@value #ARCHITECTURE}, the format
+ * version under {@value #VERSION}, "format": "pt" (what PyTorch tools expect), and what inference
+ * needs to know about the data ({@link ModelInfo}): the input normalization under
+ * {@value #NORMALIZATION} and the class names under {@value #CLASSES}. Callers may add their own
+ * string metadata. See docs/model-format.md.
  */
 public final class ModelFile {
+    /** Metadata key of the architecture JSON. */
     public static final String ARCHITECTURE = "receptive.architecture";
+    /** Metadata key of the format version. */
     public static final String VERSION = "receptive.format_version";
-    public static final String FORMAT_VERSION = "1";
+    /** Metadata key of the input normalization, "mean,std". */
+    public static final String NORMALIZATION = "receptive.normalization";
+    /** Metadata key of the class names, a JSON array of strings. */
+    public static final String CLASSES = "receptive.classes";
+    /** The version this build writes: 2 adds graphs and buffers to version 1, which it still reads. */
+    public static final String FORMAT_VERSION = "2";
+    private static final List<String> READABLE = List.of("1", "2");
+    /** Smaller than any real pixel standard deviation; a smaller one turns inputs into infinities. */
+    private static final double MIN_STD = 1e-6;
 
-    /** A model file's content, read and checked but not yet placed on a backend. */
-    public record Contents(Path file, String architecture, Map<String, HostTensor> weights,
-            Map<String, String> metadata) {
+    /**
+     * A model file's content, read and checked but not yet placed on a backend.
+     *
+     * @param file where it was read from, for messages
+     * @param architecture the architecture JSON
+     * @param state the parameters and buffers by name
+     * @param metadata every metadata entry
+     * @param info the normalization and class names it records
+     */
+    public record Contents(Path file, String architecture, Map<String, HostTensor> state, Map<String, String> metadata,
+            ModelInfo info) {
     }
 
     private ModelFile() {
     }
 
-    /** Saves the model's architecture and weights, atomically (see {@link AtomicFiles}). */
-    public static void save(Path file, Sequential model) throws IOException {
+    /**
+     * Saves the model's architecture, parameters, buffers and {@link Model#info()}, atomically (a
+     * crash leaves the previous file, or none).
+     *
+     * @throws IllegalStateException when a layer's type is not registered (the file could not be loaded)
+     */
+    public static void save(Path file, Model model) throws IOException {
         save(file, model, Map.of());
     }
 
-    /** As {@link #save(Path, Sequential)}, with extra string metadata (keys must not be the file's own). */
-    public static void save(Path file, Sequential model, Map<String, String> extra) throws IOException {
+    /** As {@link #save(Path, Model)}, with extra string metadata (keys must not be the file's own). */
+    public static void save(Path file, Model model, Map<String, String> extra) throws IOException {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
         metadata.put(VERSION, FORMAT_VERSION);
         metadata.put(ARCHITECTURE, model.architecture());
+        ModelInfo info = model.info();
+        if (info.hasNormalization()) {
+            metadata.put(NORMALIZATION, String.format(Locale.ROOT, "%s,%s", info.normalization().mean(),
+                    info.normalization().std()));
+        }
+        if (!info.classNames().isEmpty()) {
+            metadata.put(CLASSES, new Gson().toJson(info.classNames()));
+        }
         for (Map.Entry<String, String> e : extra.entrySet()) {
-            if (metadata.containsKey(e.getKey())) {
+            if (metadata.containsKey(e.getKey()) || e.getKey().equals(NORMALIZATION) || e.getKey().equals(CLASSES)) {
                 throw new IllegalArgumentException("ModelFile.save: metadata key '" + e.getKey() + "' is reserved");
             }
             metadata.put(e.getKey(), e.getValue());
@@ -60,88 +98,122 @@ public final class ModelFile {
     }
 
     /**
-     * Reads and checks a model file without building anything.
+     * Reads and checks a model file without building anything; weights that are NaN or infinite
+     * are refused.
      *
-     * @throws IOException naming the file: not safetensors, damaged, not a Receptive model file,
-     *     an unknown format version, or a tensor that is not a whole positive shape
+     * @throws IOException naming the file: not safetensors, damaged, not a Receptive model file
+     *     (a checkpoint is named as such), an unknown format version, a tensor that is not a whole
+     *     positive shape or holds a non-finite value, or bad normalization or class names
      */
     public static Contents read(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    /** As {@link #read(Path)}; with {@code keepNonFinite}, NaN and infinite weights are loaded as they are. */
+    public static Contents read(Path file, boolean keepNonFinite) throws IOException {
         Safetensors.Loaded loaded = Safetensors.read(file);
         Map<String, String> metadata = loaded.metadata();
         String architecture = metadata.get(ARCHITECTURE);
         if (architecture == null) {
-            throw new IOException(file + ": not a Receptive model file: its safetensors metadata has no '"
-                    + ARCHITECTURE + "' entry");
+            String what = metadata.containsKey("receptive.checkpoint")
+                    ? "a training checkpoint, not a model file: the model file is saved beside it at the end of"
+                            + " training, or resume training from it"
+                    : "not a Receptive model file: its safetensors metadata has no '" + ARCHITECTURE + "' entry";
+            throw new IOException(file + ": " + what);
         }
         String version = metadata.get(VERSION);
-        if (!FORMAT_VERSION.equals(version)) {
+        if (!READABLE.contains(version)) {
             throw new IOException(file + ": model format version " + version + " is not supported (this build reads "
-                    + FORMAT_VERSION + ")");
+                    + String.join(" and ", READABLE) + ")");
         }
-        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        Map<String, HostTensor> state = new LinkedHashMap<>();
         for (Map.Entry<String, TensorData> e : loaded.tensors().entrySet()) {
             int[] dims = e.getValue().shape();
             if (dims.length == 0 || Arrays.stream(dims).anyMatch(d -> d <= 0)) {
                 throw new IOException(file + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(dims)
                         + "; parameters have positive dimensions");
             }
-            weights.put(e.getKey(), new HostTensor(Shape.of(dims), e.getValue().data()));
+            float[] data = e.getValue().data();
+            if (!keepNonFinite) {
+                for (int i = 0; i < data.length; i++) {
+                    if (!Float.isFinite(data[i])) {
+                        throw new IOException(file + ": tensor '" + e.getKey() + "' holds " + data[i] + " at element " + i
+                                + "; a model with non-finite weights predicts nothing useful (load it with"
+                                + " keepNonFinite to inspect it)");
+                    }
+                }
+            }
+            state.put(e.getKey(), new HostTensor(Shape.of(dims), data));
         }
-        return new Contents(file, architecture, Collections.unmodifiableMap(weights), metadata);
+        ModelInfo info = new ModelInfo(normalization(file, metadata.get(NORMALIZATION)),
+                classNames(file, metadata.get(CLASSES)));
+        return new Contents(file, architecture, Collections.unmodifiableMap(state), metadata, info);
     }
 
     /**
-     * Builds the model a file describes on {@code backend} and loads its weights.
+     * Builds the model a file describes on {@code backend} with its weights, buffers and info.
+     * The architecture and every tensor's name and shape are checked before anything is allocated.
      *
      * @throws IOException when the file cannot be read (see {@link #read})
      * @throws IllegalArgumentException naming the file when its architecture is invalid or a
      *     tensor is missing, unexpected or misshapen
      */
-    public static Sequential load(Path file, Backend backend) throws IOException {
+    public static Model load(Path file, Backend backend) throws IOException {
         return build(read(file), backend);
     }
 
     /** Builds the model of already read contents on {@code backend}; see {@link #load}. */
-    public static Sequential build(Contents contents, Backend backend) {
-        Sequential model;
+    public static Model build(Contents contents, Backend backend) {
+        Model model;
         try {
-            model = Sequential.fromArchitecture(contents.architecture(), backend);
+            model = Model.fromArchitecture(contents.architecture(), backend, contents.state());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(contents.file() + ": " + e.getMessage(), e);
         }
         try {
-            loadWeights(contents, model);
-            return model;
-        } catch (RuntimeException e) {
+            model.setInfo(contents.info());
+        } catch (IllegalArgumentException e) {
             model.close();
-            throw e;
+            throw new IllegalArgumentException(contents.file() + ": " + e.getMessage(), e);
         }
+        return model;
     }
 
     /**
-     * Loads a file's weights into an existing model. The architecture (input shape and layers;
-     * not the seed or the init, which only decide the weights the file replaces) and every
-     * tensor's name and shape are checked first, so on a mismatch the model is left as it was.
+     * Loads a file's weights, buffers and info into an existing model. The architecture (input
+     * shape and nodes; not the seed or the init, which only decide the weights the file replaces)
+     * and every tensor's name and shape are checked first, so on a mismatch the model is left as
+     * it was.
      *
-     * @throws IllegalArgumentException naming the file and the first layer or tensor that differs,
+     * @throws IllegalArgumentException naming the file and the first node or tensor that differs,
      *     with the expected and the actual value
      */
-    public static void loadInto(Path file, Sequential model) throws IOException {
+    public static void loadInto(Path file, Model model) throws IOException {
         Contents contents = read(file);
         checkArchitecture(contents, model);
-        loadWeights(contents, model);
+        try {
+            model.loadStateDict(contents.state());
+            model.setInfo(contents.info());
+        } catch (IllegalArgumentException e) {
+            String why = e.getMessage().startsWith("loadStateDict: ") ? e.getMessage().substring(15) : e.getMessage();
+            throw new IllegalArgumentException(contents.file() + ": " + why, e);
+        }
     }
 
-    private static void checkArchitecture(Contents contents, Sequential model) {
+    private static void checkArchitecture(Contents contents, Model model) {
         JsonObject expected = parse(model.architecture(), contents.file());
         JsonObject actual = parse(contents.architecture(), contents.file());
         if (!expected.get("input").equals(actual.get("input"))) {
             throw new IllegalArgumentException(contents.file() + ": the model takes input " + expected.get("input")
                     + " but the file's takes " + actual.get("input"));
         }
+        if (expected.has("output") != actual.has("output")
+                || (expected.has("output") && !expected.get("output").equals(actual.get("output")))) {
+            throw new IllegalArgumentException(contents.file() + ": the model's output is " + expected.get("output")
+                    + " but the file's is " + actual.get("output"));
+        }
         List<JsonElement> want = expected.getAsJsonArray("layers").asList();
-        List<JsonElement> got = actual.has("layers") && actual.get("layers").isJsonArray()
-                ? actual.getAsJsonArray("layers").asList() : List.of();
+        List<JsonElement> got = actual.get("layers") instanceof JsonArray a ? a.asList() : new ArrayList<>();
         for (int i = 0; i < Math.max(want.size(), got.size()); i++) {
             JsonElement w = i < want.size() ? withoutInit(want.get(i)) : null;
             JsonElement g = i < got.size() ? withoutInit(got.get(i)) : null;
@@ -164,7 +236,7 @@ public final class ModelFile {
     private static JsonObject parse(String json, Path file) {
         try {
             JsonElement e = JsonParser.parseString(json);
-            if (e instanceof JsonObject o && o.has("input") && o.has("layers")) {
+            if (e instanceof JsonObject o && o.has("input") && o.get("layers") instanceof JsonArray) {
                 return o;
             }
         } catch (JsonParseException e) {
@@ -173,26 +245,42 @@ public final class ModelFile {
         throw new IllegalArgumentException(file + ": the architecture is not a JSON object with input and layers");
     }
 
-    /** Checks every name and shape against the model before anything is copied. */
-    private static void loadWeights(Contents contents, Sequential model) {
-        Map<String, HostTensor> weights = contents.weights();
-        for (Parameter p : model.parameters()) {
-            HostTensor t = weights.get(p.name());
-            if (t == null) {
-                throw new IllegalArgumentException(contents.file() + ": tensor '" + p.name() + "' is missing (expected shape "
-                        + p.shape() + ")");
-            }
-            if (!t.shape().equals(p.shape())) {
-                throw new IllegalArgumentException(contents.file() + ": tensor '" + p.name() + "' has shape " + t.shape()
-                        + " but the model expects " + p.shape());
-            }
+    /** "mean,std" as written by {@link #save}, or null when absent. */
+    private static Normalization normalization(Path file, String value) throws IOException {
+        if (value == null) {
+            return null;
         }
-        for (String name : weights.keySet()) {
-            if (model.parameters().stream().noneMatch(p -> p.name().equals(name))) {
-                throw new IllegalArgumentException(contents.file() + ": unexpected tensor '" + name
-                        + "' (the model's parameters: " + model.parameters().stream().map(Parameter::name).toList() + ")");
+        String[] parts = value.split(",", -1);
+        try {
+            if (parts.length == 2) {
+                double mean = Double.parseDouble(parts[0].trim());
+                double std = Double.parseDouble(parts[1].trim());
+                if (Double.isFinite(mean) && Double.isFinite(std) && std >= MIN_STD) {
+                    return new Normalization(mean, std);
+                }
             }
+        } catch (NumberFormatException e) {
+            // reported below
         }
-        model.loadStateDict(weights);
+        throw new IOException(file + ": metadata " + NORMALIZATION + " is '" + value + "', not 'mean,std' with a finite"
+                + " mean and a standard deviation of at least " + MIN_STD);
+    }
+
+    /** A JSON array of class names, or empty when absent. */
+    private static List<String> classNames(Path file, String value) throws IOException {
+        if (value == null) {
+            return List.of();
+        }
+        try {
+            String[] names = new Gson().fromJson(value, String[].class);
+            if (names != null) {
+                new ModelInfo(null, Arrays.asList(names));
+                return Arrays.asList(names);
+            }
+        } catch (JsonParseException | IllegalArgumentException | NullPointerException e) {
+            // reported below
+        }
+        throw new IOException(file + ": metadata " + CLASSES + " is not a JSON array of non-empty names without"
+                + " control characters");
     }
 }

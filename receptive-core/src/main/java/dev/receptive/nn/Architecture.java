@@ -6,29 +6,51 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.Pool2dParams;
-import dev.receptive.nn.init.Init;
+import dev.receptive.tensor.Shape;
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
- * A Sequential's architecture as compact JSON: input item shape, seed and each layer's type
- * and settings, e.g. (spaced out here)
+ * A model's architecture as compact JSON: input item shape, seed and each node's type and
+ * settings. A chain (what {@link Sequential} builds) lists its layers in order, e.g. (spaced out
+ * here)
  * <pre>
  * {"input": [1, 28, 28], "seed": 42, "layers": [
  *   {"type": "Conv2d", "filters": 32, "kernel": [5, 5], "stride": [1, 1], "padding": [2, 2],
  *    "dilation": [1, 1], "bias": true, "init": "he"},
- *   {"type": "ReLU"}, {"type": "MaxPool2d", "window": [2, 2], "stride": [2, 2], "padding": [0, 0]},
- *   {"type": "Flatten"}, {"type": "Dense", "units": 10, "bias": true, "init": "he"},
- *   {"type": "Dropout", "p": 0.5}]}
+ *   {"type": "ReLU"}, {"type": "Flatten"}, {"type": "Dense", "units": 10, "bias": true, "init": "he"}]}
  * </pre>
+ * A graph also names each node and its inputs, and its output:
+ * <pre>
+ * {"input": [8, 28, 28], "seed": 1, "output": "out", "layers": [
+ *   {"name": "conv1", "inputs": ["input"], "type": "Conv2d", ...},
+ *   {"name": "sum", "inputs": ["conv1", "input"], "type": "Add"},
+ *   {"name": "out", "inputs": ["sum"], "type": "ReLU"}]}
+ * </pre>
+ * Parsing is strict JSON (no comments, single quotes or trailing text), and every unknown field
+ * is an error naming where it is.
  */
 final class Architecture {
-    private static final String KNOWN = "Conv2d, MaxPool2d, AvgPool2d, Dense, Flatten, Dropout, ReLU, Tanh, Sigmoid, Softmax";
-
     private Architecture() {
     }
 
-    static String toJson(Sequential model) {
+    /** What the JSON describes, checked, before anything is built or allocated. */
+    record Plan(Shape input, long seed, List<Graph.Spec> specs, String output) {
+        /** Builds the model with weights from {@code values} (checked first) or, when null, from the seed. */
+        Model build(Backend backend, Map<String, HostTensor> values) {
+            return Model.build(input, specs, output, seed, backend, values, "architecture");
+        }
+    }
+
+    static String toJson(Model model) {
         JsonObject root = new JsonObject();
         JsonArray input = new JsonArray();
         for (int d : model.inputShape().dims()) {
@@ -36,95 +58,120 @@ final class Architecture {
         }
         root.add("input", input);
         root.addProperty("seed", model.seed());
+        boolean chain = model.isSequential();
+        if (!chain) {
+            root.addProperty("output", model.nodes().get(model.nodes().size() - 1).name());
+        }
         JsonArray layers = new JsonArray();
-        for (Layer layer : model.layers()) {
-            JsonObject config = new JsonObject();
-            config.addProperty("type", layer.type());
-            layer.writeConfig(config);
-            layers.add(config);
+        for (Node node : model.nodes()) {
+            JsonObject o = new JsonObject();
+            if (!chain) {
+                o.addProperty("name", node.name());
+                JsonArray ins = new JsonArray();
+                node.inputs().forEach(ins::add);
+                o.add("inputs", ins);
+            }
+            o.addProperty("type", node.type());
+            if (node.layer() != null) {
+                if (!Layers.isRegistered(node.type())) {
+                    throw new IllegalStateException("architecture: layer " + node.name() + " (" + node.type()
+                            + ") is not a registered layer type, so a saved model could not be loaded: register it"
+                            + " with Layers.register(\"" + node.type() + "\", factory)");
+                }
+                LayerConfig config = new LayerConfig(o, node.name());
+                node.layer().config(config);
+            }
+            layers.add(o);
         }
         root.add("layers", layers);
         return new Gson().toJson(root);
     }
 
-    static Sequential fromJson(String json, Backend backend) {
-        JsonElement parsed;
-        try {
-            parsed = JsonParser.parseString(json);
-        } catch (JsonParseException e) {
-            throw new IllegalArgumentException("architecture: not valid JSON: " + e.getMessage(), e);
-        }
-        if (!(parsed instanceof JsonObject root)) {
-            throw new IllegalArgumentException("architecture: expected a JSON object, got " + parsed);
-        }
-        JsonFields fields = new JsonFields(root, "top level");
-        Sequential.Builder builder = Sequential.builder()
-                .input(fields.positiveInts("input"))
-                .seed(fields.longInteger("seed"));
-        JsonArray layers = fields.array("layers");
-        fields.rejectUnknown();
+    /**
+     * Parses and checks architecture JSON without building anything.
+     *
+     * @throws IllegalArgumentException naming what is wrong and where
+     */
+    static Plan fromJson(String json) {
+        JsonObject root = parseStrict(json);
+        LayerConfig top = new LayerConfig(root, "top level");
+        Shape input = Shape.of(top.getInts("input", 1));
+        long seed = top.getLong("seed");
+        boolean graph = top.has("output");
+        String output = graph ? top.getString("output") : null;
+        JsonArray layers = top.array("layers");
+        top.rejectUnknown();
+        List<Graph.Spec> specs = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
-            builder.add(layer(layers.get(i), i));
+            specs.add(node(layers.get(i), i, graph));
         }
-        return builder.build(backend);
+        if (!graph) {
+            output = specs.isEmpty() ? null : specs.get(specs.size() - 1).name();
+        }
+        return new Plan(input, seed, specs, output);
     }
 
-    private static Layer layer(JsonElement element, int i) {
+    private static Graph.Spec node(JsonElement element, int i, boolean graph) {
         if (!(element instanceof JsonObject object)) {
             throw new IllegalArgumentException("architecture: layers[" + i + "] must be an object, got " + element);
         }
-        String type = new JsonFields(object, "layers[" + i + "]").string("type");
-        JsonFields f = new JsonFields(object, "layers[" + i + "] (" + type + ")");
-        f.string("type");
-        Layer layer;
+        String type = new LayerConfig(object, "layers[" + i + "]").getString("type");
+        LayerConfig f = new LayerConfig(object, "layers[" + i + "] (" + type + ")");
+        f.getString("type");
+        String name;
+        List<String> inputs;
+        if (graph) {
+            name = f.getString("name");
+            inputs = new ArrayList<>();
+            JsonArray ins = f.array("inputs");
+            for (JsonElement in : ins) {
+                if (!(in instanceof JsonPrimitive p) || !p.isString()) {
+                    throw f.error("inputs", "must be an array of node names, got " + ins);
+                }
+                inputs.add(p.getAsString());
+            }
+        } else {
+            if (object.has("name") || object.has("inputs")) {
+                throw f.error(object.has("name") ? "name" : "inputs",
+                        "is only allowed in a graph, which has a top-level 'output'");
+            }
+            name = Integer.toString(i);
+            inputs = List.of(i == 0 ? Model.INPUT : Integer.toString(i - 1));
+        }
         try {
-            layer = switch (type) {
-                case "Conv2d" -> conv2d(f);
-                case "MaxPool2d" -> new MaxPool2d(pool(f));
-                case "AvgPool2d" -> new AvgPool2d(pool(f));
-                case "Dense" -> Dense.builder().units(f.positiveInt("units")).bias(f.bool("bias"))
-                        .init(init(f)).build();
-                case "Flatten" -> new Flatten();
-                case "Dropout" -> new Dropout(f.number("p"));
-                case "ReLU" -> new ReLU();
-                case "Tanh" -> new Tanh();
-                case "Sigmoid" -> new Sigmoid();
-                case "Softmax" -> new Softmax();
-                default -> throw f.error("type", "names no known layer: '" + type + "' (known: " + KNOWN + ")");
-            };
+            if (type.equals("Add") || type.equals("Concat")) {
+                if (inputs.size() < 2) {
+                    throw f.error("inputs", "of a merge must name at least two nodes, got " + inputs);
+                }
+                f.rejectUnknown();
+                return new Graph.Spec(name, null, type.equals("Add") ? new Add() : new Concat(), inputs);
+            }
+            if (inputs.size() != 1) {
+                throw f.error("inputs", "of a layer must name exactly one node, got " + inputs);
+            }
+            return new Graph.Spec(name, Layers.create(type, f), null, inputs);
         } catch (IllegalArgumentException e) {
-            if (e.getMessage().startsWith("architecture:")) {
+            if (e.getMessage() != null && e.getMessage().startsWith("architecture:")) {
                 throw e;
             }
             throw new IllegalArgumentException("architecture: layers[" + i + "] (" + type + "): " + e.getMessage(), e);
         }
-        f.rejectUnknown();
-        return layer;
     }
 
-    private static Conv2d conv2d(JsonFields f) {
-        int[] kernel = f.pair("kernel", 1);
-        int[] stride = f.pair("stride", 1);
-        int[] padding = f.pair("padding", 0);
-        int[] dilation = f.pair("dilation", 1);
-        return Conv2d.builder().filters(f.positiveInt("filters")).kernel(kernel[0], kernel[1])
-                .stride(stride[0], stride[1]).padding(padding[0], padding[1]).dilation(dilation[0], dilation[1])
-                .bias(f.bool("bias")).init(init(f)).build();
-    }
-
-    private static Pool2dParams pool(JsonFields f) {
-        int[] window = f.pair("window", 1);
-        int[] stride = f.pair("stride", 1);
-        int[] padding = f.pair("padding", 0);
-        return new Pool2dParams(window[0], window[1], stride[0], stride[1], padding[0], padding[1]);
-    }
-
-    private static Init init(JsonFields f) {
-        String name = f.string("init");
-        try {
-            return Init.byName(name);
-        } catch (IllegalArgumentException e) {
-            throw f.error("init", "names no known init: '" + name + "' (known: he, xavier)");
+    /** One JSON object and nothing after it, in strict JSON. */
+    static JsonObject parseStrict(String json) {
+        try (JsonReader reader = new JsonReader(new StringReader(json))) {
+            reader.setStrictness(Strictness.STRICT);
+            JsonElement parsed = JsonParser.parseReader(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new IllegalArgumentException("architecture: text after the JSON object");
+            }
+            if (!(parsed instanceof JsonObject root)) {
+                throw new IllegalArgumentException("architecture: expected a JSON object, got " + parsed);
+            }
+            return root;
+        } catch (JsonParseException | IOException | IllegalStateException e) {
+            throw new IllegalArgumentException("architecture: not valid JSON: " + e.getMessage(), e);
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.receptive.nn;
 
-import com.google.gson.JsonObject;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
@@ -92,31 +91,42 @@ public final class Conv2d extends Layer {
 
     // y: (N, K, P, Q); x: (N, C, H, W)
     @Override
-    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().conv2dForward(y, x, w.value(), b == null ? null : b.value(), params);
     }
 
     // dx, x: (N, C, H, W); dy, y: (N, K, P, Q)
     @Override
-    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx != null) {
             backend().conv2dBackwardData(dx, dy, w.value(), params);
         }
-        backend().conv2dBackwardFilter(w.grad(), x, dy, params, false);
+        backend().conv2dBackwardFilter(w.grad(), x, dy, params, true);
         if (b != null) {
-            backend().conv2dBackwardBias(b.grad(), dy, false);
+            backend().conv2dBackwardBias(b.grad(), dy, true);
         }
     }
 
     @Override
-    protected void writeConfig(JsonObject config) {
-        config.addProperty("filters", filters);
-        config.add("kernel", JsonFields.pair(kernelH, kernelW));
-        config.add("stride", JsonFields.pair(params.strideH(), params.strideW()));
-        config.add("padding", JsonFields.pair(params.padH(), params.padW()));
-        config.add("dilation", JsonFields.pair(params.dilationH(), params.dilationW()));
-        config.addProperty("bias", bias);
-        config.addProperty("init", init.name());
+    protected void writeConfig(LayerConfig config) {
+        config.put("filters", filters);
+        config.putPair("kernel", kernelH, kernelW);
+        config.putPair("stride", params.strideH(), params.strideW());
+        config.putPair("padding", params.padH(), params.padW());
+        config.putPair("dilation", params.dilationH(), params.dilationW());
+        config.put("bias", bias);
+        config.put("init", init.name());
+    }
+
+    /** The layer architecture JSON describes (see {@link Layers}). */
+    static Conv2d fromConfig(LayerConfig f) {
+        int[] kernel = f.getPair("kernel", 1);
+        int[] stride = f.getPair("stride", 1);
+        int[] padding = f.getPair("padding", 0);
+        int[] dilation = f.getPair("dilation", 1);
+        return builder().filters(f.getInt("filters", 1)).kernel(kernel[0], kernel[1])
+                .stride(stride[0], stride[1]).padding(padding[0], padding[1]).dilation(dilation[0], dilation[1])
+                .bias(f.getBoolean("bias")).init(Layers.init(f)).build();
     }
 
     /** filters and kernel are required; stride 1, padding 0, dilation 1, bias on and He init by default. */

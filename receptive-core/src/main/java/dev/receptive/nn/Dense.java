@@ -1,6 +1,5 @@
 package dev.receptive.nn;
 
-import com.google.gson.JsonObject;
 import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
@@ -57,21 +56,26 @@ public final class Dense extends Layer {
 
     // y: (N, units); x: (N, in)
     @Override
-    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().denseForward(y, x, w.value(), b == null ? null : b.value());
     }
 
     // dx, x: (N, in); dy, y: (N, units)
     @Override
-    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
-        backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value(), false);
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value(), true);
     }
 
     @Override
-    protected void writeConfig(JsonObject config) {
-        config.addProperty("units", units);
-        config.addProperty("bias", bias);
-        config.addProperty("init", init.name());
+    protected void writeConfig(LayerConfig config) {
+        config.put("units", units);
+        config.put("bias", bias);
+        config.put("init", init.name());
+    }
+
+    /** The layer architecture JSON describes (see {@link Layers}). */
+    static Dense fromConfig(LayerConfig f) {
+        return builder().units(f.getInt("units", 1)).bias(f.getBoolean("bias")).init(Layers.init(f)).build();
     }
 
     /** units is required; bias on and He init by default. */

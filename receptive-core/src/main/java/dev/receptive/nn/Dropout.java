@@ -1,18 +1,17 @@
 package dev.receptive.nn;
 
-import com.google.gson.JsonObject;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 
 /**
  * Inverted dropout (PyTorch's nn.Dropout): in training each element is zeroed with probability
  * p and the rest scaled by 1/(1−p); in evaluation it passes x through. The mask is Philox keyed by
- * (model seed, this layer's index as the stream, the pass's step), so it is the same on every
- * backend and reproducible.
+ * (model seed, this layer's position as the stream, the pass's step, each element's index in the
+ * whole batch), so it is the same on every backend, reproducible, and the same whether a batch
+ * runs at once or in shards (see {@link Pass#train(int, long)}).
  */
 public final class Dropout extends Layer {
     private final float p;
-    private Pass pass = Pass.EVAL;
 
     /** Drop probability p, 0 ≤ p &lt; 1. */
     public Dropout(double p) {
@@ -33,10 +32,9 @@ public final class Dropout extends Layer {
 
     // y, x: (N, ...)
     @Override
-    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
-        this.pass = pass;
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         if (pass.training()) {
-            backend().dropoutForward(y, x, p, seed(), index(), pass.step(), 0);
+            backend().dropoutForward(y, x, p, seed(), stream(), pass.step(), offset(x, pass));
         } else {
             backend().copy(y, x);
         }
@@ -44,19 +42,24 @@ public final class Dropout extends Layer {
 
     // dx, dy: (N, ...)
     @Override
-    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx == null) {
             return;
         }
         if (pass.training()) {
-            backend().dropoutBackward(dx, dy, p, seed(), index(), pass.step(), 0);
+            backend().dropoutBackward(dx, dy, p, seed(), stream(), pass.step(), offset(dy, pass));
         } else {
             backend().copy(dx, dy);
         }
     }
 
+    /** The element index of x's first value in the whole batch the pass belongs to. */
+    private static long offset(Tensor x, Pass pass) {
+        return pass.sampleOffset() * x.shape().sizePerItem();
+    }
+
     @Override
-    protected void writeConfig(JsonObject config) {
-        config.addProperty("p", p);
+    protected void writeConfig(LayerConfig config) {
+        config.put("p", p);
     }
 }

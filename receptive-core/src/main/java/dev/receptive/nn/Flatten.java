@@ -14,12 +14,12 @@ public final class Flatten extends Layer {
     // Tensors have no views, so flattening is a copy of the same elements in the same order.
     // y: (N, C·H·W); x: (N, C, H, W)
     @Override
-    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().copy(y, x);
     }
 
     @Override
-    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx != null) {
             backend().copy(dx, dy);
         }

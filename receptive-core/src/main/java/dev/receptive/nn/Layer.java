@@ -1,6 +1,5 @@
 package dev.receptive.nn;
 
-import com.google.gson.JsonObject;
 import dev.receptive.backend.Backend;
 import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
@@ -8,62 +7,196 @@ import dev.receptive.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
- * One step of a model. A layer is configured when constructed, then built once for a backend
- * and an item input shape (without the batch dimension: (C, H, W) or (F)); building infers the
- * output shape and creates the parameters. {@link #forward} and {@link #backward} check shapes,
- * then call the protected hooks, which only call {@link Backend} ops.
+ * One step of a model with one input: configuration, parameters and buffers, like a PyTorch
+ * module. A layer holds no per-call tensors: its activations and gradients live in the
+ * {@link Workspace} that runs it, so one model can run in several workspaces at once.
  *
- * <p>The layer owns its output y and input gradient dx: they are allocated once per batch size
- * and reused, so they stay valid until the next call with the same batch size. Backward reads
- * the x of the last forward call, which the caller must leave untouched until then.
+ * <p>A layer is configured when constructed, then added to one model, which names it ("0",
+ * "conv1"), infers its item shapes (without the batch dimension: (C, H, W) or (F)) and lets it
+ * declare its parameters and buffers, and only then allocates them. Subclasses implement the
+ * protected hooks with {@link Backend} ops only; the model checks shapes before calling them.
+ *
+ * <p>A custom layer: extend this class, give it a {@link #type()} (its class name by default) and
+ * settings through {@link #writeConfig}, and register a factory with {@link Layers#register} so
+ * saved models that contain it can be loaded.
+ *
+ * <p>Thread-safety: after building, the hooks may run concurrently in different workspaces; they
+ * must read the layer's fields and parameters only (never write them) in forward, and in backward
+ * write only the parameter gradients (adding to them).
  */
-public abstract class Layer implements AutoCloseable {
-    private Backend backend;
-    private int index = -1;
+public abstract class Layer {
+    private String name;
+    private int stream = -1;
     private long seed;
     private Shape inputShape;
     private Shape outputShape;
+    private Backend backend;
     private final List<Parameter> parameters = new ArrayList<>();
-    private boolean inputGradient = true;
+    private final List<Buffer> buffers = new ArrayList<>();
     private boolean closed;
-    private Tensor x;
-    private Tensor y;
-    private Tensor dx;
 
-    /**
-     * Builds this layer: its name is its index in the model ("0", "1", ... like nn.Sequential),
-     * which also names its parameters ("0.weight") and is the dropout stream; {@code seed} seeds
-     * the parameter init and dropout.
-     *
-     * @throws IllegalArgumentException naming the layer and the input shape when it does not fit
-     * @throws IllegalStateException when the layer was built before
-     */
-    public final void build(Backend backend, Shape inputShape, int index, long seed) {
-        if (this.backend != null || closed) {
-            throw new IllegalStateException(describe() + " is already built; a layer belongs to one model");
-        }
-        if (index < 0) {
-            throw new IllegalArgumentException(type() + ": index must be >= 0, got " + index);
-        }
-        this.index = index;
-        Shape out = outputShapeFor(inputShape, index);
-        this.backend = backend;
-        this.seed = seed;
-        this.inputShape = inputShape;
-        this.outputShape = out;
-        try {
-            createParameters();
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
+    /** Subclasses take their settings in their constructors or builders. */
+    protected Layer() {
     }
 
-    /** The item output shape for item input {@code in}; the message of a misfit names the layer and {@code in}. */
-    final Shape outputShapeFor(Shape in, int at) {
+    // ---- hooks --------------------------------------------------------------------------
+
+    /**
+     * Checks that this layer accepts item input {@code in} and returns its item output shape.
+     *
+     * @throws IllegalArgumentException saying what does not fit, with the numbers (the model adds
+     *     the layer's name and the input shape)
+     */
+    protected abstract Shape inferOutputShape(Shape in);
+
+    /**
+     * Declares the parameters and buffers through {@link #addParameter}, {@link #addZeroParameter}
+     * and {@link #addBuffer}; called once, after the shapes are known ({@link #inputShape()}) and
+     * before any memory is allocated.
+     */
+    protected void createParameters() {
+    }
+
+    /** Writes y = layer(x). y: (N, outputShape...); x: (N, inputShape...). */
+    protected abstract void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch);
+
+    /**
+     * Given dy = ∂L/∂y of the forward call that wrote y from x with {@code pass}, adds the
+     * parameter gradients into each {@link Parameter#grad()} (the backend ops' accumulate = true)
+     * and, unless dx is null, writes dx = ∂L/∂x (overwriting it). dx, x: (N, inputShape...); dy, y:
+     * (N, outputShape...).
+     */
+    protected abstract void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch);
+
+    /** Writes this layer's settings for architecture JSON; layers without settings write nothing. */
+    protected void writeConfig(LayerConfig config) {
+    }
+
+    /** The layer's type as written in architecture JSON and messages: the class's simple name. */
+    public String type() {
+        return getClass().getSimpleName();
+    }
+
+    // ---- declaring parameters and buffers -----------------------------------------------
+
+    /**
+     * Declares a parameter named "layerName.localName" drawn by {@code init} (seeded from the
+     * model seed and the name) when the model is built fresh.
+     */
+    protected final Parameter addParameter(String localName, Shape shape, Init init, int fanIn, int fanOut) {
+        if (init == null) {
+            throw new IllegalArgumentException(describe() + ": parameter " + localName + " needs an init");
+        }
+        return declare(new Parameter(qualified(localName), shape, init, fanIn, fanOut));
+    }
+
+    /** Declares a parameter named "layerName.localName" that starts at zero (biases). */
+    protected final Parameter addZeroParameter(String localName, Shape shape) {
+        return declare(new Parameter(qualified(localName), shape, null, 0, 0));
+    }
+
+    /** Declares a buffer named "layerName.localName" whose elements all start at {@code initial}. */
+    protected final Buffer addBuffer(String localName, Shape shape, float initial) {
+        if (inputShape == null || backend != null) {
+            throw new IllegalStateException(describe() + ": buffers are declared in createParameters()");
+        }
+        Buffer b = new Buffer(qualified(localName), shape, initial);
+        buffers.add(b);
+        return b;
+    }
+
+    private Parameter declare(Parameter p) {
+        if (inputShape == null || backend != null) {
+            throw new IllegalStateException(describe() + ": parameters are declared in createParameters()");
+        }
+        parameters.add(p);
+        return p;
+    }
+
+    private String qualified(String localName) {
+        return name + "." + localName;
+    }
+
+    // ---- what a built layer knows -------------------------------------------------------
+
+    /** The node name in its model: "0", "1", ... in a {@link Sequential}, or the graph node's name. */
+    public final String name() {
+        checkPlanned();
+        return name;
+    }
+
+    /** Whether the layer belongs to a model (its shapes are known). */
+    public final boolean isBuilt() {
+        return inputShape != null;
+    }
+
+    /** The backend the layer's tensors live on. */
+    public final Backend backend() {
+        if (backend == null) {
+            throw new IllegalStateException(describe() + " is not built; add it to a model");
+        }
+        return backend;
+    }
+
+    /** The model seed; with the parameter name it seeds each init, with {@link #stream()} dropout. */
+    protected final long seed() {
+        return seed;
+    }
+
+    /** A number unique to this layer in its model (its position), used as the dropout stream. */
+    protected final int stream() {
+        checkPlanned();
+        return stream;
+    }
+
+    /** Item input shape, without the batch dimension. */
+    public final Shape inputShape() {
+        checkPlanned();
+        return inputShape;
+    }
+
+    /** Item output shape, without the batch dimension. */
+    public final Shape outputShape() {
+        checkPlanned();
+        return outputShape;
+    }
+
+    /** The parameters, in declaration order. */
+    public final List<Parameter> parameters() {
+        return Collections.unmodifiableList(parameters);
+    }
+
+    /** The buffers, in declaration order. */
+    public final List<Buffer> buffers() {
+        return Collections.unmodifiableList(buffers);
+    }
+
+    // ---- life cycle, driven by Model ----------------------------------------------------
+
+    /**
+     * Names the layer, infers its output shape and declares its parameters; allocates nothing.
+     *
+     * @throws IllegalArgumentException naming the layer and input when they do not fit
+     */
+    final Shape plan(String name, int stream, Shape in, long seed) {
+        if (inputShape != null || closed) {
+            throw new IllegalArgumentException("layer " + describe() + " is already part of a model; a layer belongs"
+                    + " to one model");
+        }
+        Shape out = outputShapeFor(in, name);
+        this.name = name;
+        this.stream = stream;
+        this.seed = seed;
+        this.inputShape = in;
+        this.outputShape = out;
+        createParameters();
+        return out;
+    }
+
+    /** The item output shape for item input {@code in}; a misfit names the layer and {@code in}. */
+    final Shape outputShapeFor(Shape in, String at) {
         try {
             return inferOutputShape(in);
         } catch (IllegalArgumentException e) {
@@ -72,230 +205,48 @@ public abstract class Layer implements AutoCloseable {
         }
     }
 
-    /**
-     * y = layer(x) for a batch x: (N, inputShape...). Returns y: (N, outputShape...), owned by
-     * this layer.
-     */
-    public final Tensor forward(Tensor x, Pass pass) {
-        checkBuilt();
-        if (pass == null) {
-            throw new IllegalArgumentException(describe() + ": pass must be Pass.train(step) or Pass.EVAL, not null");
-        }
-        Shape s = x.shape();
-        if (!isBatchOf(s, inputShape)) {
-            throw new IllegalArgumentException(describe() + ": expected input " + batchedString(inputShape)
-                    + " but got " + s);
-        }
-        int n = s.dim(0);
-        if (y == null || y.shape().dim(0) != n) {
-            releaseBatch();
-            y = backend.allocate(batched(n, outputShape));
-        }
-        this.x = x;
-        forwardInternal(y, x, pass);
-        return y;
+    final void attach(Backend backend) {
+        this.backend = backend;
     }
 
-    /**
-     * Given dy = ∂L/∂y of the last forward call, fills the parameter gradients (overwriting
-     * them) and returns dx = ∂L/∂x, owned by this layer — or null when this layer was told to
-     * skip it (the first layer of a model).
-     */
-    public final Tensor backward(Tensor dy) {
-        checkBuilt();
-        if (x == null) {
-            throw new IllegalStateException(describe() + ": backward called before forward");
-        }
-        if (!dy.shape().equals(y.shape())) {
-            throw new IllegalArgumentException(describe() + ": expected gradient " + y.shape() + " but got " + dy.shape());
-        }
-        if (inputGradient && dx == null) {
-            dx = backend.allocate(x.shape());
-        }
-        Tensor target = inputGradient ? dx : null;
-        backwardInternal(target, dy, x, y);
-        return target;
+    final void forward(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        forwardInternal(y, x, pass, scratch);
     }
 
-    /**
-     * Checks that this layer accepts item input {@code in} and returns its item output shape.
-     *
-     * @throws IllegalArgumentException saying what does not fit, with the numbers
-     */
-    protected abstract Shape inferOutputShape(Shape in);
-
-    /** Creates the parameters through {@link #addParameter}; called once by build. */
-    protected void createParameters() {
+    final void backward(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        backwardInternal(dx, dy, x, y, pass, scratch);
     }
 
-    /** Writes y = layer(x). y: (N, outputShape...); x: (N, inputShape...). */
-    protected abstract void forwardInternal(Tensor y, Tensor x, Pass pass);
-
-    /**
-     * Writes the parameter gradients and, unless dx is null, dx. dx, x: (N, inputShape...);
-     * dy, y: (N, outputShape...).
-     */
-    protected abstract void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y);
-
-    /** Writes this layer's settings for architecture JSON; layers without settings write nothing. */
-    protected void writeConfig(JsonObject config) {
+    final void config(LayerConfig config) {
+        writeConfig(config);
     }
 
-    /** A parameter named "index.localName" drawn by {@code init}, seeded from the model seed and that name. */
-    protected final Parameter addParameter(String localName, Shape shape, Init init, int fanIn, int fanOut) {
-        String name = name() + "." + localName;
-        float[] values = new float[shape.size()];
-        init.initialize(values, fanIn, fanOut, new SplittableRandom(mix(seed ^ mix(name.hashCode()))));
-        return register(name, backend.upload(values, shape));
-    }
-
-    /** A parameter named "index.localName" starting at zero (biases). */
-    protected final Parameter addZeroParameter(String localName, Shape shape) {
-        return register(name() + "." + localName, backend.allocate(shape));
-    }
-
-    private Parameter register(String name, Tensor value) {
-        Tensor grad;
-        try {
-            grad = backend.allocate(value.shape());
-        } catch (RuntimeException e) {
-            value.close();
-            throw e;
-        }
-        Parameter p = new Parameter(name, value, grad);
-        parameters.add(p);
-        return p;
-    }
-
-    /** The layer's type as written in architecture JSON and messages: the class's simple name. */
-    public String type() {
-        return getClass().getSimpleName();
-    }
-
-    /** "0", "1", ...: the index in the model. */
-    public final String name() {
-        checkBuilt();
-        return Integer.toString(index);
-    }
-
-    public final int index() {
-        checkBuilt();
-        return index;
-    }
-
-    public final boolean isBuilt() {
-        return backend != null;
-    }
-
-    public final Backend backend() {
-        checkBuilt();
-        return backend;
-    }
-
-    /** The model seed this layer was built with. */
-    protected final long seed() {
-        return seed;
-    }
-
-    /** Item input shape, without the batch dimension. */
-    public final Shape inputShape() {
-        checkBuilt();
-        return inputShape;
-    }
-
-    /** Item output shape, without the batch dimension. */
-    public final Shape outputShape() {
-        checkBuilt();
-        return outputShape;
-    }
-
-    public final List<Parameter> parameters() {
-        return Collections.unmodifiableList(parameters);
-    }
-
-    /** Whether backward computes dx; the first layer of a model skips it (nothing consumes it). */
-    final void setInputGradient(boolean needed) {
-        this.inputGradient = needed;
-        if (!needed && dx != null) {
-            dx.close();
-            dx = null;
-        }
-    }
-
-    /** Frees the batch tensors and the parameters, in reverse order of creation. */
-    @Override
-    public final void close() {
+    /** Frees the parameters and buffers, in reverse order of declaration. */
+    final void close() {
         if (closed) {
             return;
         }
         closed = true;
-        releaseBatch();
+        for (int i = buffers.size() - 1; i >= 0; i--) {
+            buffers.get(i).release();
+        }
         for (int i = parameters.size() - 1; i >= 0; i--) {
-            parameters.get(i).grad().close();
-            parameters.get(i).value().close();
-        }
-        x = null;
-    }
-
-    private void releaseBatch() {
-        if (dx != null) {
-            dx.close();
-            dx = null;
-        }
-        if (y != null) {
-            y.close();
-            y = null;
+            parameters.get(i).release();
         }
     }
 
-    private void checkBuilt() {
-        if (closed) {
-            throw new IllegalStateException(describe() + " is closed");
-        }
-        if (backend == null) {
-            throw new IllegalStateException(describe() + " is not built; add it to a Sequential or call build()");
+    final boolean isClosed() {
+        return closed;
+    }
+
+    private void checkPlanned() {
+        if (inputShape == null) {
+            throw new IllegalStateException(describe() + " is not built; add it to a model");
         }
     }
 
-    private String describe() {
-        return index < 0 ? "layer (" + type() + ")" : "layer " + index + " (" + type() + ")";
-    }
-
-    private static boolean isBatchOf(Shape s, Shape item) {
-        if (s.rank() != item.rank() + 1) {
-            return false;
-        }
-        for (int i = 0; i < item.rank(); i++) {
-            if (s.dim(i + 1) != item.dim(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** (n, item...). */
-    static Shape batched(int n, Shape item) {
-        int[] d = new int[item.rank() + 1];
-        d[0] = n;
-        for (int i = 0; i < item.rank(); i++) {
-            d[i + 1] = item.dim(i);
-        }
-        return Shape.of(d);
-    }
-
-    /** "(N, 1, 28, 28)". */
-    static String batchedString(Shape item) {
-        StringBuilder sb = new StringBuilder("(N");
-        for (int i = 0; i < item.rank(); i++) {
-            sb.append(", ").append(item.dim(i));
-        }
-        return sb.append(')').toString();
-    }
-
-    /** MurmurHash3's 64-bit finalizer: spreads the seed so nearby seeds give unrelated streams. */
-    private static long mix(long z) {
-        z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
-        z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
-        return z ^ (z >>> 33);
+    /** "0 (Conv2d)" once named, else "(Conv2d)". */
+    final String describe() {
+        return name == null ? "(" + type() + ")" : name + " (" + type() + ")";
     }
 }

@@ -1,23 +1,89 @@
 package dev.receptive.nn;
 
+import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 
 /**
- * A trainable tensor and its gradient, named like PyTorch's state dict ("0.weight", "3.bias").
- * The layer that made it owns both tensors. Backward overwrites {@code grad} (it does not
- * accumulate as PyTorch does), so there is nothing to zero between steps.
+ * A trainable tensor and its gradient, named like PyTorch's state dict ("0.weight",
+ * "conv1.bias"). The layer that declared it owns both tensors; they exist once the model is
+ * built. Backward adds into {@link #grad()} (as PyTorch does): {@link Model#zeroGrad()} clears it.
+ *
+ * <p>Not thread-safe on its own: the tensors are read by every forward pass and written by
+ * backward and the optimizer (see {@link Model} for who may run what at once).
  */
-public record Parameter(String name, Tensor value, Tensor grad) {
+public final class Parameter {
+    private final String name;
+    private final Shape shape;
+    private final Init init;
+    private final int fanIn;
+    private final int fanOut;
+    private Tensor value;
+    private Tensor grad;
 
-    public Parameter {
-        if (!value.shape().equals(grad.shape())) {
-            throw new IllegalArgumentException("Parameter " + name + ": value " + value.shape() + " and grad "
-                    + grad.shape() + " differ in shape");
+    /** Declared through {@link Layer#addParameter} or {@link Layer#addZeroParameter}; {@code init} null means zeros. */
+    Parameter(String name, Shape shape, Init init, int fanIn, int fanOut) {
+        this.name = name;
+        this.shape = shape;
+        this.init = init;
+        this.fanIn = fanIn;
+        this.fanOut = fanOut;
+    }
+
+    /** The state-dict name, e.g. "0.weight". */
+    public String name() {
+        return name;
+    }
+
+    /** The tensor's shape, e.g. (K, C, R, S) for a convolution weight. */
+    public Shape shape() {
+        return shape;
+    }
+
+    /** The values; the model must be built. */
+    public Tensor value() {
+        if (value == null) {
+            throw new IllegalStateException("parameter " + name + " has no tensor yet: the model is not built");
+        }
+        return value;
+    }
+
+    /** The gradient ∂L/∂value summed over the backward passes since the last {@link Model#zeroGrad()}. */
+    public Tensor grad() {
+        if (grad == null) {
+            throw new IllegalStateException("parameter " + name + " has no gradient yet: the model is not built");
+        }
+        return grad;
+    }
+
+    Init init() {
+        return init;
+    }
+
+    int fanIn() {
+        return fanIn;
+    }
+
+    int fanOut() {
+        return fanOut;
+    }
+
+    void attach(Tensor value, Tensor grad) {
+        this.value = value;
+        this.grad = grad;
+    }
+
+    void release() {
+        if (grad != null) {
+            grad.close();
+        }
+        if (value != null) {
+            value.close();
         }
     }
 
-    public Shape shape() {
-        return value.shape();
+    @Override
+    public String toString() {
+        return "Parameter " + name + " " + shape;
     }
 }

@@ -1,29 +1,46 @@
 package dev.receptive.nn;
 
 /**
- * Which kind of forward pass a layer runs: training (dropout active, with the training step that
- * keys its mask) or evaluation (dropout is the identity).
+ * Which kind of forward pass a layer runs: training (dropout active, keyed by the training step;
+ * batch norm on batch statistics) or evaluation (dropout is the identity; batch norm uses its
+ * running statistics).
+ *
+ * <p>A training pass over a shard of a larger batch (one of several micro-batches, or a data
+ * parallel worker's part) gives the index of its first sample in that batch, so dropout draws
+ * exactly the mask the whole batch would have drawn.
  */
 public final class Pass {
-    /** Evaluation: no dropout. */
-    public static final Pass EVAL = new Pass(false, 0);
+    /** Evaluation: no dropout, running statistics. */
+    public static final Pass EVAL = new Pass(false, 0, 0);
 
     private final boolean training;
     private final int step;
+    private final long sampleOffset;
 
-    private Pass(boolean training, int step) {
+    private Pass(boolean training, int step, long sampleOffset) {
         this.training = training;
         this.step = step;
+        this.sampleOffset = sampleOffset;
     }
 
-    /** A training pass at {@code step} (≥ 0); dropout masks differ from step to step. */
+    /** A training pass at {@code step} (≥ 0) over a whole batch; dropout masks differ from step to step. */
     public static Pass train(int step) {
-        if (step < 0) {
-            throw new IllegalArgumentException("Pass.train: step must be >= 0, got " + step);
-        }
-        return new Pass(true, step);
+        return train(step, 0);
     }
 
+    /**
+     * A training pass at {@code step} over a shard whose first sample is sample
+     * {@code sampleOffset} (≥ 0) of the whole batch.
+     */
+    public static Pass train(int step, long sampleOffset) {
+        if (step < 0 || sampleOffset < 0) {
+            throw new IllegalArgumentException("Pass.train: step and sample offset must be >= 0, got " + step + " and "
+                    + sampleOffset);
+        }
+        return new Pass(true, step, sampleOffset);
+    }
+
+    /** Whether this is a training pass. */
     public boolean training() {
         return training;
     }
@@ -33,8 +50,13 @@ public final class Pass {
         return step;
     }
 
+    /** The index of this pass's first sample in the whole batch; 0 for {@link #EVAL} and whole batches. */
+    public long sampleOffset() {
+        return sampleOffset;
+    }
+
     @Override
     public String toString() {
-        return training ? "train(step " + step + ")" : "eval";
+        return training ? "train(step " + step + (sampleOffset == 0 ? "" : ", from sample " + sampleOffset) + ")" : "eval";
     }
 }

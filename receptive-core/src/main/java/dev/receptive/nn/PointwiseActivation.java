@@ -19,13 +19,13 @@ abstract class PointwiseActivation extends Layer {
 
     // y, x: (N, ...)
     @Override
-    protected final void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected final void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().activationForward(f, y, x);
     }
 
     // dx, dy, y: (N, ...)
     @Override
-    protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx != null) {
             backend().activationBackward(f, dx, dy, y);
         }

@@ -1,6 +1,5 @@
 package dev.receptive.nn;
 
-import com.google.gson.JsonObject;
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
 import dev.receptive.tensor.Shape;
@@ -43,22 +42,22 @@ public abstract class Pool2d extends Layer {
 
     // y: (N, C, P, Q); x: (N, C, H, W)
     @Override
-    protected final void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected final void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().pool2dForward(mode, y, x, params);
     }
 
     // dx, x: (N, C, H, W); dy, y: (N, C, P, Q)
     @Override
-    protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx != null) {
             backend().pool2dBackward(mode, dx, dy, x, y, params);
         }
     }
 
     @Override
-    protected final void writeConfig(JsonObject config) {
-        config.add("window", JsonFields.pair(params.windowH(), params.windowW()));
-        config.add("stride", JsonFields.pair(params.strideH(), params.strideW()));
-        config.add("padding", JsonFields.pair(params.padH(), params.padW()));
+    protected final void writeConfig(LayerConfig config) {
+        config.putPair("window", params.windowH(), params.windowW());
+        config.putPair("stride", params.strideH(), params.strideW());
+        config.putPair("padding", params.padH(), params.padW());
     }
 }

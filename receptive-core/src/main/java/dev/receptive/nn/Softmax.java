@@ -17,13 +17,13 @@ public final class Softmax extends Layer {
 
     // y, x: (N, ...)
     @Override
-    protected void forwardInternal(Tensor y, Tensor x, Pass pass) {
+    protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
         backend().softmaxForward(y, x);
     }
 
     // dx, dy, y: (N, ...)
     @Override
-    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y) {
+    protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (dx != null) {
             backend().softmaxBackward(dx, dy, y);
         }

@@ -26,18 +26,27 @@ import java.util.Map;
  * @param epoch epochs completed
  * @param step training steps completed (the next step's dropout masks use this number)
  * @param seed the shuffle seed
+ * @param weights the model's state dict: parameters and buffers
+ * @param optimizerState the optimizer's step count and state tensors
+ * @param batchSize images per optimizer step
  * @param trainSize images in the training set, which fixes the epoch orders
+ * @param history the metrics of every epoch done
+ * @param settings every training setting by name ("lr", "optimizer", "schedule", …; see
+ *     {@link Trainer}); empty in checkpoints of format version 1, which did not record them
  */
 public record Checkpoint(String architecture, Map<String, HostTensor> weights, String optimizer,
         OptimizerState optimizerState, int epoch, int step, long seed, int batchSize, int trainSize,
-        List<Metrics> history) {
-    static final String VERSION = "1";
+        List<Metrics> history, Map<String, String> settings) {
+    static final String VERSION = "2";
+    private static final String SETTING = "setting.";
     private static final String MODEL = "model/";
     private static final String OPTIMIZER = "optimizer/";
 
+    /** Copies the maps and the list. */
     public Checkpoint {
         weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         history = List.copyOf(history);
+        settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
     /** Writes the checkpoint atomically to {@code file}. */
@@ -57,6 +66,7 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
         meta.put("batch_size", Integer.toString(batchSize));
         meta.put("train_size", Integer.toString(trainSize));
         meta.put("metrics", Metrics.toCsv(history));
+        settings.forEach((k, v) -> meta.put(SETTING + k, v));
         Safetensors.write(file, tensors, meta);
     }
 
@@ -69,10 +79,18 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
     public static Checkpoint read(Path file) throws IOException {
         Safetensors.Loaded loaded = Safetensors.read(file);
         Map<String, String> meta = loaded.metadata();
-        if (!VERSION.equals(meta.get("receptive.checkpoint"))) {
-            throw new IOException(file + ": not a Receptive checkpoint of version " + VERSION
-                    + " (metadata 'receptive.checkpoint' is " + meta.get("receptive.checkpoint") + ")");
+        String version = meta.get("receptive.checkpoint");
+        if (!"1".equals(version) && !VERSION.equals(version)) {
+            throw new IOException(file + ": not a Receptive checkpoint of version 1 or " + VERSION
+                    + " (metadata 'receptive.checkpoint' is " + version + ")"
+                    + (meta.containsKey("receptive.architecture") ? "; it is a model file, not a checkpoint" : ""));
         }
+        Map<String, String> settings = new LinkedHashMap<>();
+        meta.forEach((k, v) -> {
+            if (k.startsWith(SETTING)) {
+                settings.put(k.substring(SETTING.length()), v);
+            }
+        });
         Map<String, HostTensor> weights = new LinkedHashMap<>();
         Map<String, Map<String, HostTensor>> slots = new LinkedHashMap<>();
         for (Map.Entry<String, TensorData> e : loaded.tensors().entrySet()) {
@@ -91,8 +109,8 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
         try {
             return new Checkpoint(text(file, meta, "architecture"), weights, text(file, meta, "optimizer"),
                     new OptimizerState(whole(file, meta, "optimizer_step"), slots), whole(file, meta, "epoch"),
-                    whole(file, meta, "step"), Long.parseLong(text(file, meta, "seed")), whole(file, meta, "batch_size"),
-                    whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")));
+                    whole(file, meta, "step"), seed(file, meta), whole(file, meta, "batch_size"),
+                    whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")), settings);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -116,6 +134,15 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
             throw new IOException(file + ": checkpoint metadata lacks '" + key + "'");
         }
         return value;
+    }
+
+    private static long seed(Path file, Map<String, String> meta) throws IOException {
+        String value = text(file, meta, "seed");
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IOException(file + ": checkpoint metadata 'seed' is '" + value + "', not a 64-bit integer", e);
+        }
     }
 
     /** A metadata entry holding an int ≥ 0. */

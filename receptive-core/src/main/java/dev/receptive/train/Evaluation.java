@@ -3,8 +3,9 @@ package dev.receptive.train;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
+import dev.receptive.nn.Model;
 import dev.receptive.nn.Pass;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Workspace;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
@@ -26,7 +27,7 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
      * @throws IllegalArgumentException when the model's input is not the dataset's image shape
      *     or its output is not one score per class
      */
-    public static Evaluation of(Sequential model, Loss loss, Dataset data, int batchSize) {
+    public static Evaluation of(Model model, Loss loss, Dataset data, int batchSize) {
         checkFits(model, data, "Evaluation");
         if (batchSize < 1) {
             throw new IllegalArgumentException("Evaluation: batch size must be >= 1, got " + batchSize);
@@ -34,37 +35,43 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
         Backend backend = model.backend();
         int classes = data.classCount();
         int[][] confusion = new int[classes][classes];
-        Batches.Epoch order = Batches.inOrder(data, batchSize).epoch(0);
-        try (Tensor lossSum = backend.allocate(Shape.of(1))) {
-            float[] images = new float[batchSize * data.itemShape().size()];
-            float[] labels = new float[batchSize];
-            Batch full = null;
-            Batch tail = null;
+        int batch = Math.min(batchSize, data.size());
+        Batches.Epoch order = Batches.inOrder(data, batch).epoch(0);
+        int item = data.itemShape().size();
+        float[] images = new float[batch * item];
+        float[] labels = new float[batch];
+        try (Workspace ws = model.newWorkspace();
+                Tensor lossSum = backend.allocate(Shape.of(1));
+                Tensor full = backend.allocate(Shape.of(batch));
+                Tensor fullPredicted = backend.allocate(Shape.of(batch))) {
+            Tensor tail = null;
+            Tensor tailPredicted = null;
             try {
-                full = new Batch(backend, data.itemShape(), batchSize);
                 for (int b = 0; b < order.count(); b++) {
-                    // Only the last batch can be short; it gets tensors of its own size.
-                    boolean last = b == order.count() - 1 && data.size() % batchSize != 0;
-                    if (last) {
-                        tail = new Batch(backend, data.itemShape(), data.size() % batchSize);
-                    }
-                    Batch batch = last ? tail : full;
                     order.fill(b, images, labels);
-                    batch.upload(images, labels);
-                    Tensor output = model.forward(batch.x, Pass.EVAL);
-                    backend.axpy(lossSum, batch.n, loss.evaluate(output, batch.labels));
-                    backend.argmax(batch.predicted, output);
-                    float[] guesses = batch.predicted.toArray();
-                    for (int i = 0; i < batch.n; i++) {
+                    // Only the last batch can be short; it gets tensors of its own size.
+                    int n = b == order.count() - 1 && data.size() % batch != 0 ? data.size() % batch : batch;
+                    if (n != batch && tail == null) {
+                        tail = backend.allocate(Shape.of(n));
+                        tailPredicted = backend.allocate(Shape.of(n));
+                    }
+                    Tensor y = n == batch ? full : tail;
+                    Tensor predicted = n == batch ? fullPredicted : tailPredicted;
+                    backend.upload(y, n == batch ? labels : Arrays.copyOf(labels, n));
+                    Tensor output = ws.forward(n == batch ? images : Arrays.copyOf(images, n * item), Pass.EVAL);
+                    backend.axpy(lossSum, n, loss.evaluate(output, y));
+                    backend.argmax(predicted, output);
+                    float[] guesses = predicted.toArray();
+                    for (int i = 0; i < n; i++) {
                         confusion[(int) labels[i]][(int) guesses[i]]++;
                     }
                 }
             } finally {
+                if (tailPredicted != null) {
+                    tailPredicted.close();
+                }
                 if (tail != null) {
                     tail.close();
-                }
-                if (full != null) {
-                    full.close();
                 }
             }
             int correct = 0;
@@ -76,7 +83,7 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
     }
 
     /** The model takes the dataset's images and gives one score per class, or this throws naming both. */
-    static void checkFits(Sequential model, Dataset data, String who) {
+    static void checkFits(Model model, Dataset data, String who) {
         if (!model.inputShape().equals(data.itemShape())) {
             throw new IllegalArgumentException(who + ": the model takes input " + model.inputShape()
                     + " but the images are " + data.itemShape());
@@ -128,37 +135,5 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
             sb.append('\n');
         }
         return sb.toString();
-    }
-
-    /** Input, labels and predictions of one batch size, on the backend. */
-    private static final class Batch implements AutoCloseable {
-        final int n;
-        final Tensor x; // (n, C, H, W)
-        final Tensor labels; // (n)
-        final Tensor predicted; // (n)
-
-        Batch(Backend backend, Shape item, int n) {
-            this.n = n;
-            int[] dims = new int[item.rank() + 1];
-            dims[0] = n;
-            System.arraycopy(item.dims(), 0, dims, 1, item.rank());
-            x = backend.allocate(Shape.of(dims));
-            labels = backend.allocate(Shape.of(n));
-            predicted = backend.allocate(Shape.of(n));
-        }
-
-        /** Uploads the first n rows of full-batch host buffers. */
-        void upload(float[] images, float[] hostLabels) {
-            boolean whole = hostLabels.length == n;
-            x.backend().upload(x, whole ? images : Arrays.copyOf(images, x.size()));
-            labels.backend().upload(labels, whole ? hostLabels : Arrays.copyOf(hostLabels, n));
-        }
-
-        @Override
-        public void close() {
-            predicted.close();
-            labels.close();
-            x.close();
-        }
     }
 }

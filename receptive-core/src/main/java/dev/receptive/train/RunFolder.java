@@ -34,6 +34,25 @@ public final class RunFolder {
         return dir.resolve(CHECKPOINT);
     }
 
+    /**
+     * Makes the folder and checks that files can be written in it, before any training: a bad
+     * folder is reported at once rather than after the first epoch.
+     *
+     * @throws IOException naming the folder and what is wrong with it
+     */
+    void prepare() throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IOException(dir + ": the run folder is a file, not a folder");
+        }
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-check", ".tmp");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new IOException(dir + ": cannot write the run folder there: " + e.getMessage(), e);
+        }
+    }
+
     /** Writes the checkpoint first: once it is on disk, the epoch is safe even if a later file fails. */
     void writeEpoch(Checkpoint checkpoint, Evaluation validation) throws IOException {
         Files.createDirectories(dir);

@@ -4,8 +4,10 @@ import dev.receptive.backend.Backend;
 import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Pass;
-import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Workspace;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
@@ -15,13 +17,14 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Trains a classifier (labels are class indices) for a number of epochs over seeded, shuffled
- * batches, validating after each epoch and, with an output folder, writing a checkpoint, the
- * metrics and their curves there (see {@link RunFolder}).
+ * batches, validating after each epoch and, with an output folder, writing a checkpoint and the
+ * metrics there (see {@link RunFolder}).
  *
  * <pre>
  * Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(Optimizer.adam(1e-3).build())
@@ -29,30 +32,39 @@ import java.util.Map;
  * List&lt;Metrics&gt; history = trainer.fit(train);
  * </pre>
  *
+ * <p>Each step clears the gradients, runs the batch forward and backward (in
+ * {@link Builder#accumulationSteps} micro-batches whose gradients add up to the batch's, with the
+ * dropout masks of the whole batch) and updates the weights once.
+ *
  * <p>Runs are reproducible: epoch e visits the data in the order of (seed, e), step s keys the
  * dropout masks, and a run resumed from the checkpoint of epoch k gives bit for bit the weights
- * of a run that never stopped (on backends whose ops are deterministic, as the CPU's are).
- * Batches are all full: the last partial batch of each (shuffled) epoch is skipped.
+ * of a run that never stopped (on backends whose ops are deterministic, as the CPU's are). The
+ * checkpoint records every training setting; a resume with other settings is refused unless
+ * {@link Builder#allowChangedSettings()} says otherwise. Batches are all full: the last partial
+ * batch of each (shuffled) epoch is skipped.
  *
- * <p>The caller owns the model, loss and optimizer; the trainer only borrows them.
+ * <p>The caller owns the model, loss and optimizer; the trainer only borrows them. Not
+ * thread-safe: one thread runs {@link #fit}.
  */
 public final class Trainer {
     /** Steps between reading the loss and accuracy back from the backend. */
     private static final int WINDOW = 20;
     private static final System.Logger LOG = System.getLogger(Trainer.class.getName());
 
-    private final Sequential model;
+    private final Model model;
     private final Loss loss;
     private final Optimizer optimizer;
     private final LrSchedule schedule;
     private final float baseLr;
     private final int epochs;
     private final int batchSize;
+    private final int accumulation;
     private final long seed;
     private final RunFolder runFolder;
     private final Dataset validation;
     private final List<TrainingListener> listeners;
     private final Checkpoint resume;
+    private final boolean allowChangedSettings;
     private final List<Metrics> history = new ArrayList<>();
     private Evaluation lastValidation;
     private int epochsDone;
@@ -66,24 +78,45 @@ public final class Trainer {
         this.baseLr = b.optimizer.learningRate();
         this.epochs = b.epochs;
         this.batchSize = b.batchSize;
+        this.accumulation = b.accumulation;
         this.seed = b.seed;
         this.runFolder = b.outputDir == null ? null : new RunFolder(b.outputDir);
         this.validation = b.validation;
         this.listeners = List.copyOf(b.listeners);
         this.resume = b.resume;
+        this.allowChangedSettings = b.allowChangedSettings;
     }
 
+    /** A new builder. */
     public static Builder builder() {
         return new Builder();
     }
 
     /**
+     * The settings a checkpoint records and a resume compares: everything but the number of
+     * epochs (which a resume may raise) that decides the weights.
+     */
+    public Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("optimizer", optimizer.describe());
+        s.put("lr", Float.toString(baseLr));
+        s.put("schedule", schedule.describe());
+        s.put("loss", loss.name());
+        s.put("batch_size", Integer.toString(batchSize));
+        s.put("accumulation_steps", Integer.toString(accumulation));
+        s.put("seed", Long.toString(seed));
+        return s;
+    }
+
+    /**
      * Trains until {@code epochs} epochs are done (counting those of the checkpoint it resumes
-     * from) and returns the metrics of every epoch. When resuming, the checkpoint is checked
-     * against this trainer and {@code train} before anything changes.
+     * from) and returns the metrics of every epoch. Before anything changes, the model is checked
+     * against the data, the run folder is made and checked writable, and a checkpoint to resume
+     * from is checked against this run. The model's {@link ModelInfo} is set from the training
+     * set's normalization and class names.
      *
      * @throws IllegalArgumentException when the model does not fit the data or the checkpoint
-     *     does not fit this run (a different model, seed, batch size or training set)
+     *     does not fit this run (a different model, settings or training set)
      * @throws TrainingDivergedException when the loss becomes NaN or infinite
      * @throws IOException when the run folder cannot be written
      */
@@ -96,19 +129,24 @@ public final class Trainer {
             throw new IllegalArgumentException("Trainer: the training set has " + train.size()
                     + " images, fewer than one batch of " + batchSize);
         }
+        if (runFolder != null) {
+            runFolder.prepare();
+        }
         if (resume != null && epochsDone == 0 && history.isEmpty()) {
             restore(resume, train);
         }
+        model.setInfo(new ModelInfo(train.normalization(), train.classNames()));
         Backend backend = model.backend();
         Batches batches = Batches.shuffled(train, batchSize, true, seed);
-        float[] images = new float[batchSize * train.itemShape().size()];
+        int item = train.itemShape().size();
+        int micro = batchSize / accumulation;
+        float[] images = new float[batchSize * item];
         float[] labels = new float[batchSize];
-        int[] dims = new int[train.itemShape().rank() + 1];
-        dims[0] = batchSize;
-        System.arraycopy(train.itemShape().dims(), 0, dims, 1, dims.length - 1);
-        try (Tensor x = backend.allocate(Shape.of(dims)); // (N, C, H, W)
-                Tensor y = backend.allocate(Shape.of(batchSize)); // (N)
-                RunningStats stats = new RunningStats(backend, WINDOW, batchSize)) {
+        float[] microImages = accumulation == 1 ? images : new float[micro * item];
+        float[] microLabels = accumulation == 1 ? labels : new float[micro];
+        try (Workspace ws = model.newWorkspace();
+                Tensor y = backend.allocate(Shape.of(micro)); // (micro)
+                RunningStats stats = new RunningStats(backend, WINDOW * accumulation, micro)) {
             while (epochsDone < epochs) {
                 int epoch = epochsDone;
                 float lr = schedule.lr(epoch, baseLr);
@@ -122,19 +160,32 @@ public final class Trainer {
                 }
                 for (int b = 0; b < order.count(); b++) {
                     order.fill(b, images, labels);
-                    backend.upload(x, images);
-                    backend.upload(y, labels);
-                    Tensor output = model.forward(x, Pass.train(step));
-                    Tensor stepLoss;
-                    try {
-                        stepLoss = loss.compute(output, y);
-                    } catch (IllegalArgumentException e) {
-                        // Data and shapes were checked up front: what the loss op rejects now is NaN.
-                        throw new TrainingDivergedException(epoch + 1, step, e.getMessage(), lr, e);
+                    model.zeroGrad();
+                    boolean due = false;
+                    for (int m = 0; m < accumulation; m++) {
+                        if (accumulation > 1) {
+                            System.arraycopy(images, m * micro * item, microImages, 0, micro * item);
+                            System.arraycopy(labels, m * micro, microLabels, 0, micro);
+                        }
+                        backend.upload(y, microLabels);
+                        Tensor output = ws.forward(microImages, Pass.train(step, (long) m * micro));
+                        Tensor stepLoss;
+                        try {
+                            stepLoss = loss.compute(output, y);
+                        } catch (IllegalArgumentException e) {
+                            // Data and shapes were checked up front: what the loss op rejects now is NaN.
+                            throw new TrainingDivergedException(epoch + 1, step, e.getMessage(), lr, e);
+                        }
+                        Tensor dOutput = loss.gradient();
+                        if (accumulation > 1) {
+                            // Each micro-batch's loss is its mean; the batch's is the mean of those.
+                            backend.scale(dOutput, dOutput, 1f / accumulation);
+                        }
+                        ws.backward(dOutput);
+                        due |= stats.record(step, stepLoss, output, microLabels);
                     }
-                    model.backward(loss.gradient());
                     optimizer.step(model.parameters());
-                    if (stats.record(step, stepLoss, output, labels) || b == order.count() - 1) {
+                    if (due || b == order.count() - 1) {
                         tally(stats, epoch, lr);
                         for (TrainingListener l : listeners) {
                             l.progress(stats.images(), stats.meanLoss(), stats.accuracy());
@@ -174,7 +225,7 @@ public final class Trainer {
     /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
     private Checkpoint checkpoint(int trainSize) {
         return new Checkpoint(model.architecture(), model.stateDict(), optimizer.getClass().getSimpleName(),
-                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history);
+                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history, settings());
     }
 
     /** Checks everything a bit-exact resume needs, then loads the weights and optimizer state. */
@@ -192,9 +243,17 @@ public final class Trainer {
             why = "it was trained on " + c.trainSize() + " images, this run has " + train.size();
         } else if (c.history().size() != c.epoch()) {
             why = "it holds metrics of " + c.history().size() + " epochs but says " + c.epoch() + " are done";
+        } else if (c.epoch() > epochs) {
+            why = "it has done " + c.epoch() + " epochs already, more than this run's " + epochs;
+        } else if (!allowChangedSettings) {
+            why = changedSettings(c.settings());
         }
         if (why != null) {
             throw new IllegalArgumentException("Trainer: cannot resume from the checkpoint: " + why);
+        }
+        if (c.settings().isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "the checkpoint predates recorded training settings; they are not"
+                    + " compared");
         }
         Map<String, HostTensor> before = model.stateDict();
         model.loadStateDict(c.weights());
@@ -209,6 +268,19 @@ public final class Trainer {
         history.addAll(c.history());
     }
 
+    /** Every setting that differs from the checkpoint's, or null when none does. */
+    private String changedSettings(Map<String, String> recorded) {
+        List<String> changed = new ArrayList<>();
+        for (Map.Entry<String, String> e : settings().entrySet()) {
+            String was = recorded.get(e.getKey());
+            if (!recorded.isEmpty() && !e.getValue().equals(was)) {
+                changed.add(e.getKey() + " " + (was == null ? "(not recorded)" : was) + " -> " + e.getValue());
+            }
+        }
+        return changed.isEmpty() ? null : "its settings differ: " + String.join("; ", changed)
+                + " (allow changed settings to resume anyway)";
+    }
+
     /** Metrics of every epoch so far, including those of a checkpoint resumed from. */
     public List<Metrics> history() {
         return Collections.unmodifiableList(history);
@@ -219,6 +291,7 @@ public final class Trainer {
         return lastValidation;
     }
 
+    /** Epochs done, counting those of a checkpoint resumed from. */
     public int epochsDone() {
         return epochsDone;
     }
@@ -230,26 +303,30 @@ public final class Trainer {
 
     /** model, loss, optimizer and epochs are required. */
     public static final class Builder {
-        private Sequential model;
+        private Model model;
         private Loss loss;
         private Optimizer optimizer;
         private LrSchedule schedule = LrSchedule.constant();
         private int epochs;
         private int batchSize = 64;
+        private int accumulation = 1;
         private long seed;
         private Path outputDir;
         private Dataset validation;
         private final List<TrainingListener> listeners = new ArrayList<>();
         private Checkpoint resume;
+        private boolean allowChangedSettings;
 
         private Builder() {
         }
 
-        public Builder model(Sequential model) {
+        /** The model to train. */
+        public Builder model(Model model) {
             this.model = model;
             return this;
         }
 
+        /** The loss to minimize. */
         public Builder loss(Loss loss) {
             this.loss = loss;
             return this;
@@ -273,9 +350,19 @@ public final class Trainer {
             return this;
         }
 
-        /** 64 by default. */
+        /** Images per optimizer step; 64 by default. */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * Splits each batch into {@code steps} micro-batches run one after the other, whose
+         * gradients add up to the whole batch's (less memory for the same result within fp32
+         * rounding); 1 by default. The batch size must be a multiple of it.
+         */
+        public Builder accumulationSteps(int steps) {
+            this.accumulation = steps;
             return this;
         }
 
@@ -285,7 +372,7 @@ public final class Trainer {
             return this;
         }
 
-        /** The run folder: checkpoint, metrics.csv, curves.png after each epoch. None by default. */
+        /** The run folder: checkpoint, metrics.csv and confusion.csv after each epoch. None by default. */
         public Builder outputDir(Path dir) {
             this.outputDir = dir;
             return this;
@@ -312,6 +399,17 @@ public final class Trainer {
             return this;
         }
 
+        /**
+         * Lets a resume go on although training settings (learning rate, optimizer settings,
+         * schedule, loss, accumulation) differ from the checkpoint's; the model, seed, batch size
+         * and training set must still match.
+         */
+        public Builder allowChangedSettings() {
+            this.allowChangedSettings = true;
+            return this;
+        }
+
+        /** Checks the settings and makes the trainer. */
         public Trainer build() {
             if (model == null || loss == null || optimizer == null) {
                 throw new IllegalArgumentException("Trainer: model, loss and optimizer must be set");
@@ -321,6 +419,10 @@ public final class Trainer {
             }
             if (batchSize < 1) {
                 throw new IllegalArgumentException("Trainer: batch size must be >= 1, got " + batchSize);
+            }
+            if (accumulation < 1 || batchSize % accumulation != 0) {
+                throw new IllegalArgumentException("Trainer: accumulation steps must be >= 1 and divide the batch size "
+                        + batchSize + ", got " + accumulation);
             }
             if (schedule == null) {
                 throw new IllegalArgumentException("Trainer: schedule must not be null");

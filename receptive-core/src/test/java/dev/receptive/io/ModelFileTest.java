@@ -9,6 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
@@ -23,6 +24,8 @@ import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.Run;
+import dev.receptive.zoo.Zoo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -56,18 +59,9 @@ class ModelFileTest {
                 .add(Dense.builder().units(5).build()).seed(seed);
     }
 
-    /** The seed network of DESIGN (W1), as the command line builds it. */
-    private static Sequential.Builder seedNet() {
-        return Sequential.builder().input(1, 28, 28)
-                .add(Conv2d.builder().filters(32).kernel(5).padding(2).build()).add(new ReLU()).add(new MaxPool2d(2))
-                .add(Conv2d.builder().filters(64).kernel(5).padding(2).build()).add(new ReLU()).add(new MaxPool2d(2))
-                .add(new Flatten()).add(Dense.builder().units(1024).build()).add(new ReLU()).add(new Dropout(0.5))
-                .add(Dense.builder().units(10).build()).seed(42);
-    }
-
-    private float[] predict(Sequential model, float[] x) {
+    private float[] predict(Model model, float[] x) {
         try (Tensor in = backend.upload(x, Shape.of(3, 1, 8, 8))) {
-            return model.forward(in, Pass.EVAL).toArray();
+            return Run.eval(model, in);
         }
     }
 
@@ -75,17 +69,17 @@ class ModelFileTest {
     void saveThenLoadGivesIdenticalPredictions() throws IOException {
         float[] x = new Rand(1).uniform(3 * 64, -1, 1);
         Path file = dir.resolve("model.safetensors");
-        try (Sequential model = small(7, 4).build(backend)) {
+        try (Model model = small(7, 4).build(backend)) {
             perturbBiases(model); // biases start at zero; make them matter
             float[] expected = predict(model, x);
             ModelFile.save(file, model, Map.of("note", "kept"));
-            try (Sequential loaded = ModelFile.load(file, backend)) {
+            try (Model loaded = ModelFile.load(file, backend)) {
                 assertEquals(model.architecture(), loaded.architecture());
                 // Same weights and same ops: the outputs are equal bit for bit, not merely close.
                 assertArrayEquals(expected, predict(loaded, x));
             }
             assertEquals("kept", ModelFile.read(file).metadata().get("note"));
-            try (Sequential other = Sequential.builder().input(1, 8, 8)
+            try (Model other = Sequential.builder().input(1, 8, 8)
                     .add(Conv2d.builder().filters(4).kernel(3).padding(1).init(Init.xavier()).build()).add(new ReLU())
                     .add(new MaxPool2d(2)).add(new Flatten()).add(new Dropout(0.25))
                     .add(Dense.builder().units(5).build()).seed(8).build(backend)) {
@@ -95,7 +89,7 @@ class ModelFileTest {
         }
     }
 
-    private void perturbBiases(Sequential model) {
+    private void perturbBiases(Model model) {
         Map<String, HostTensor> state = model.stateDict();
         state.replaceAll((name, t) -> name.endsWith("bias")
                 ? new HostTensor(t.shape(), new Rand(name.hashCode()).uniform(t.shape().size(), -1, 1)) : t);
@@ -105,7 +99,7 @@ class ModelFileTest {
     @Test
     void fileOfAnotherArchitectureIsRefusedAndTheModelIsUnchanged() throws IOException {
         Path file = dir.resolve("four.safetensors");
-        try (Sequential four = small(1, 4).build(backend); Sequential six = small(1, 6).build(backend)) {
+        try (Model four = small(1, 4).build(backend); Model six = small(1, 6).build(backend)) {
             ModelFile.save(file, four);
             Map<String, HostTensor> before = six.stateDict();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFile.loadInto(file, six));
@@ -118,7 +112,7 @@ class ModelFileTest {
     @Test
     void tensorOfTheWrongShapeIsRefusedNamingFileTensorAndShapes() throws IOException {
         Path file = dir.resolve("bad.safetensors");
-        try (Sequential model = small(1, 4).build(backend)) {
+        try (Model model = small(1, 4).build(backend)) {
             Map<String, TensorData> tensors = new LinkedHashMap<>();
             model.stateDict().forEach((name, t) -> tensors.put(name, new TensorData(t.shape().dims(), t.data())));
             tensors.put("5.weight", new TensorData(new int[] {5, 63}, new float[5 * 63]));
@@ -158,7 +152,7 @@ class ModelFileTest {
     void seedNetFileFollowsTheSafetensorsSpecWithPytorchNamesAndShapes() throws IOException {
         Path file = dir.resolve("seed.safetensors");
         Map<String, HostTensor> state;
-        try (Sequential model = seedNet().build(backend)) {
+        try (Model model = Zoo.seedNet().seed(42).build(backend)) {
             ModelFile.save(file, model);
             state = model.stateDict();
         }
@@ -204,7 +198,7 @@ class ModelFileTest {
 
         JsonObject meta = json.getAsJsonObject("__metadata__");
         assertEquals("pt", meta.get("format").getAsString());
-        assertEquals("1", meta.get(ModelFile.VERSION).getAsString());
+        assertEquals("2", meta.get(ModelFile.VERSION).getAsString());
         JsonObject architecture = JsonParser.parseString(meta.get(ModelFile.ARCHITECTURE).getAsString()).getAsJsonObject();
         assertEquals(11, architecture.getAsJsonArray("layers").size());
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.receptive.zoo.Zoo;
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.init.Init;
@@ -15,6 +16,7 @@ import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.Run;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +30,7 @@ class ArchitectureTest {
     }
 
     /** Every layer type, with settings away from the defaults. */
-    private Sequential everyLayer(long seed) {
+    private Model everyLayer(long seed) {
         return Sequential.builder().input(3, 11, 10)
                 .add(Conv2d.builder().filters(4).kernel(3, 2).stride(1, 2).padding(1, 0).dilation(2, 1)
                         .bias(false).init(Init.xavier()).build())
@@ -45,8 +47,8 @@ class ArchitectureTest {
 
     @Test
     void roundTripRebuildsTheSameModel() {
-        try (Sequential a = everyLayer(-1234567890123456789L);
-                Sequential b = Sequential.fromArchitecture(a.architecture(), backend)) {
+        try (Model a = everyLayer(-1234567890123456789L);
+                Model b = Model.fromArchitecture(a.architecture(), backend)) {
             assertEquals(a.architecture(), b.architecture());
             assertEquals(a.inputShape(), b.inputShape());
             assertEquals(a.outputShape(), b.outputShape());
@@ -70,18 +72,18 @@ class ArchitectureTest {
     @Test
     void loadingTheStateDictGivesTheSameOutputs() {
         Rand rand = new Rand(21);
-        try (Sequential a = everyLayer(1);
-                Sequential b = Sequential.fromArchitecture(a.architecture().replace("\"seed\":1,", "\"seed\":2,"),
+        try (Model a = everyLayer(1);
+                Model b = Model.fromArchitecture(a.architecture().replace("\"seed\":1,", "\"seed\":2,"),
                         backend);
                 Tensor x = backend.upload(rand.uniform(2 * 3 * 11 * 10, -1, 1), Shape.of(2, 3, 11, 10))) {
             for (Parameter p : a.parameters()) {
                 backend.upload(p.value(), rand.uniform(p.shape().size(), -0.5, 0.5));
             }
-            float[] before = b.forward(x, Pass.EVAL).toArray();
-            float[] expected = a.forward(x, Pass.EVAL).toArray();
+            float[] before = Run.eval(b, x);
+            float[] expected = Run.eval(a, x);
             assertNotEquals(expected[0], before[0], "different weights before loading");
             b.loadStateDict(a.stateDict());
-            Close.assertClose("outputs", expected, b.forward(x, Pass.EVAL).toArray(), 0, 0);
+            Close.assertClose("outputs", expected, Run.eval(b, x), 0, 0);
             // Dropout masks depend on the seed, which the state dict does not carry.
             assertEquals(2, b.seed());
         }
@@ -89,14 +91,14 @@ class ArchitectureTest {
 
     @Test
     void theJsonNamesTypesAndSettings() {
-        try (Sequential model = SeedNet.builder().build(backend)) {
+        try (Model model = Zoo.seedNet().seed(42).build(backend)) {
             JsonObject root = JsonParser.parseString(model.architecture()).getAsJsonObject();
             assertEquals("[1,28,28]", root.get("input").toString());
             assertEquals(42, root.get("seed").getAsLong());
             JsonArray layers = root.getAsJsonArray("layers");
             assertEquals(11, layers.size());
             assertEquals("{\"type\":\"Conv2d\",\"filters\":32,\"kernel\":[5,5],\"stride\":[1,1],\"padding\":[2,2],"
-                    + "\"dilation\":[1,1],\"bias\":true,\"init\":\"he\"}", layers.get(0).toString());
+                    + "\"dilation\":[1,1],\"bias\":true,\"init\":\"xavier\"}", layers.get(0).toString());
             assertEquals("{\"type\":\"ReLU\"}", layers.get(1).toString());
             assertEquals("{\"type\":\"MaxPool2d\",\"window\":[2,2],\"stride\":[2,2],\"padding\":[0,0]}",
                     layers.get(2).toString());
@@ -105,7 +107,7 @@ class ArchitectureTest {
     }
 
     private String seedNetWith(Consumer<JsonObject> edit) {
-        try (Sequential model = SeedNet.builder().build(backend)) {
+        try (Model model = Zoo.seedNet().seed(42).build(backend)) {
             JsonObject root = JsonParser.parseString(model.architecture()).getAsJsonObject();
             edit.accept(root);
             return root.toString();
@@ -114,7 +116,7 @@ class ArchitectureTest {
 
     private void rejected(String json, String... fragments) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Sequential.fromArchitecture(json, backend).close());
+                () -> Model.fromArchitecture(json, backend).close());
         for (String f : fragments) {
             assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' lacks '" + f + "'");
         }
@@ -140,6 +142,12 @@ class ArchitectureTest {
         rejected(seedNetWith(r -> r.addProperty("version", 2)), "unknown field 'version'");
         rejected(seedNetWith(r -> r.getAsJsonArray("layers").remove(6)), "layer 6 (Dense)", "Flatten");
         rejected("{\"input\": [1, 28", "not valid JSON");
+        // Strict JSON, as the docs' PyTorch recipe (Python's json module) reads it.
+        String good = seedNetWith(r -> { });
+        rejected(good.replace("\"ReLU\"", "'ReLU'"), "not valid JSON");
+        rejected(good + " {}", "not valid JSON");
+        rejected("/* seed net */ " + good, "not valid JSON");
+        rejected(good.replace("\"seed\":42", "seed:42"), "not valid JSON");
         rejected("[1, 2]", "expected a JSON object");
     }
 }

@@ -2,16 +2,17 @@ package dev.receptive.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.zoo.Zoo;
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Close;
 import dev.receptive.testing.Rand;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -27,7 +28,7 @@ class SequentialBuildTest {
 
     @Test
     void seedNetShapesNamesAndParameterCount() {
-        try (Sequential model = SeedNet.builder().build(backend)) {
+        try (Model model = Zoo.seedNet().seed(42).build(backend)) {
             assertEquals(Shape.of(1, 28, 28), model.inputShape());
             assertEquals(Shape.of(10), model.outputShape());
             List<Shape> outputs = model.layers().stream().map(Layer::outputShape).toList();
@@ -45,15 +46,16 @@ class SequentialBuildTest {
 
     @Test
     void seedNetRunsATrainingStepThroughEveryOp() {
-        try (Sequential model = SeedNet.builder().build(backend);
+        try (Model model = Zoo.seedNet().seed(42).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(1e-3).build();
                 Tensor x = backend.upload(new Rand(1).uniform(2 * 28 * 28, 0, 1), Shape.of(2, 1, 28, 28));
-                Tensor labels = backend.upload(new float[] {3, 7}, Shape.of(2))) {
-            Tensor logits = model.forward(x, Pass.train(0));
+                Tensor labels = backend.upload(new float[] {3, 7}, Shape.of(2));
+                Workspace ws = model.newWorkspace()) {
+            Tensor logits = ws.forward(x, Pass.train(0));
             assertEquals(Shape.of(2, 10), logits.shape());
             loss.compute(logits, labels);
-            model.backward(loss.gradient());
+            ws.backward(loss.gradient());
             for (Parameter p : model.parameters()) {
                 float[] g = p.grad().toArray();
                 boolean finite = true;
@@ -72,7 +74,7 @@ class SequentialBuildTest {
 
     @Test
     void summaryListsEveryLayerWithItsShapeAndCount() {
-        try (Sequential model = SeedNet.builder().build(backend)) {
+        try (Model model = Zoo.seedNet().seed(42).build(backend)) {
             String summary = model.summary();
             assertTrue(summary.contains("0 (Conv2d)"), summary);
             assertTrue(summary.contains("(N, 32, 28, 28)"), summary);
@@ -128,10 +130,10 @@ class SequentialBuildTest {
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
                 () -> Sequential.builder().input(4).add(relu).add(relu).build(backend));
         assertTrue(twice.getMessage().contains("layer 1 (ReLU) is the same instance as layer 0"), twice.getMessage());
-        try (Sequential first = Sequential.builder().input(4).add(relu).build(backend)) {
+        try (Model first = Sequential.builder().input(4).add(relu).build(backend)) {
             IllegalArgumentException again = assertThrows(IllegalArgumentException.class,
                     () -> Sequential.builder().input(4).add(relu).build(backend));
-            assertTrue(again.getMessage().contains("already built"), again.getMessage());
+            assertTrue(again.getMessage().contains("layer 0 (ReLU) is already part of another model"), again.getMessage());
         }
     }
 
@@ -151,34 +153,67 @@ class SequentialBuildTest {
 
     @Test
     void forwardChecksTheInputShapeNamingTheLayer() {
-        try (Sequential model = Sequential.builder().input(1, 6, 6)
+        try (Model model = Sequential.builder().input(1, 6, 6)
                 .add(Conv2d.builder().filters(2).kernel(3).build()).build(backend);
-                Tensor wrong = backend.allocate(Shape.of(2, 3, 6, 6))) {
+                Tensor wrong = backend.allocate(Shape.of(2, 3, 6, 6));
+                Workspace ws = model.newWorkspace()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> model.forward(wrong, Pass.EVAL));
-            assertEquals("layer 0 (Conv2d): expected input (N, 1, 6, 6) but got (2, 3, 6, 6)", e.getMessage());
+                    () -> ws.forward(wrong, Pass.EVAL));
+            assertEquals("model: expected input (N, 1, 6, 6) but got (2, 3, 6, 6)", e.getMessage());
         }
     }
 
     @Test
     void closeReleasesEveryParameter() {
-        Sequential model = SeedNet.builder().build(backend);
+        Model model = Zoo.seedNet().seed(42).build(backend);
         List<Parameter> params = model.parameters();
         model.close();
         for (Parameter p : params) {
             assertTrue(p.value().isClosed() && p.grad().isClosed(), p.name());
         }
-        assertThrows(IllegalStateException.class, () -> model.layers().get(0).forward(null, Pass.EVAL));
+        IllegalStateException e = assertThrows(IllegalStateException.class, model::newWorkspace);
+        assertEquals("model: the model is closed", e.getMessage());
     }
 
     @Test
-    void firstLayerSkipsItsInputGradient() {
-        try (Sequential model = Sequential.builder().input(3).add(Dense.builder().units(2).build()).build(backend);
+    void firstLayerSkipsItsInputGradientAndTheGradientIsItsOwn() {
+        // A layer that records the dx it is given: the first layer of a model gets none.
+        class Probe extends Layer {
+            final java.util.List<Boolean> dxGiven = new java.util.ArrayList<>();
+
+            @Override
+            protected Shape inferOutputShape(Shape in) {
+                return in;
+            }
+
+            @Override
+            protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+                backend().copy(y, x);
+            }
+
+            @Override
+            protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+                dxGiven.add(dx != null);
+                if (dx != null) {
+                    backend().copy(dx, dy);
+                }
+            }
+        }
+        Probe first = new Probe();
+        Probe second = new Probe();
+        try (Model model = Sequential.builder().input(3).add(first).add(Dense.builder().units(2).build()).add(second)
+                .build(backend);
                 Tensor x = backend.upload(new float[] {1, 2, 3}, Shape.of(1, 3));
-                Tensor dy = backend.upload(new float[] {1, -1}, Shape.of(1, 2))) {
-            model.forward(x, Pass.train(0));
-            assertNull(model.layers().get(0).backward(dy));
-            assertFalse(model.parameters().get(0).grad().isClosed());
+                Tensor dy = backend.upload(new float[] {1, -1}, Shape.of(1, 2));
+                Workspace ws = model.newWorkspace()) {
+            ws.forward(x, Pass.train(0));
+            ws.backward(dy);
+            assertEquals(List.of(), first.dxGiven, "no parameter before it and nothing needs the model input's gradient:"
+                    + " its backward is skipped");
+            assertEquals(List.of(true), second.dxGiven);
+            // dense weight grad = dyᵀ·x
+            Close.assertClose("dense dw", new float[] {1, 2, 3, -1, -2, -3}, model.parameters().get(0).grad().toArray(),
+                    0, 0);
         }
     }
 }

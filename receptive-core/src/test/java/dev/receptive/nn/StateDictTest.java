@@ -21,7 +21,7 @@ class StateDictTest {
         backend.close();
     }
 
-    private Sequential small() {
+    private Model small() {
         return Sequential.builder().input(2, 4, 4)
                 .add(Conv2d.builder().filters(3).kernel(3).build()).add(new ReLU())
                 .add(new Flatten()).add(Dense.builder().units(2).build())
@@ -30,7 +30,7 @@ class StateDictTest {
 
     @Test
     void stateDictHoldsEveryParameterInOrder() {
-        try (Sequential model = small()) {
+        try (Model model = small()) {
             LinkedHashMap<String, HostTensor> state = model.stateDict();
             assertEquals(List.of("0.weight", "0.bias", "3.weight", "3.bias"), List.copyOf(state.keySet()));
             for (Parameter p : model.parameters()) {
@@ -41,7 +41,7 @@ class StateDictTest {
     }
 
     /** Uploads 1, 2, 3, ... into every parameter as the state to load. */
-    private static LinkedHashMap<String, HostTensor> counting(Sequential model) {
+    private static LinkedHashMap<String, HostTensor> counting(Model model) {
         LinkedHashMap<String, HostTensor> state = new LinkedHashMap<>();
         for (Parameter p : model.parameters()) {
             float[] data = new float[p.shape().size()];
@@ -55,7 +55,7 @@ class StateDictTest {
 
     @Test
     void loadReplacesEveryValue() {
-        try (Sequential model = small()) {
+        try (Model model = small()) {
             Map<String, HostTensor> state = counting(model);
             model.loadStateDict(state);
             for (Parameter p : model.parameters()) {
@@ -64,7 +64,7 @@ class StateDictTest {
         }
     }
 
-    private static void rejectedWithoutChange(Sequential model, Map<String, HostTensor> state, String message) {
+    private static void rejectedWithoutChange(Model model, Map<String, HostTensor> state, String message) {
         Map<String, HostTensor> before = model.stateDict();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.loadStateDict(state));
         assertEquals(message, e.getMessage());
@@ -75,23 +75,23 @@ class StateDictTest {
 
     @Test
     void aWrongShapeThrowsAndChangesNothing() {
-        try (Sequential model = small()) {
+        try (Model model = small()) {
             LinkedHashMap<String, HostTensor> state = counting(model);
             state.put("3.weight", new HostTensor(Shape.of(2, 18), new float[36])); // 3·2·2 = 12 inputs, not 18
-            rejectedWithoutChange(model, state, "loadStateDict: parameter 3.weight expected shape (2, 12) but got (2, 18)");
+            rejectedWithoutChange(model, state, "loadStateDict: tensor '3.weight' has shape (2, 18) but the model expects (2, 12)");
         }
     }
 
     @Test
     void aMissingOrUnexpectedEntryThrowsAndChangesNothing() {
-        try (Sequential model = small()) {
+        try (Model model = small()) {
             LinkedHashMap<String, HostTensor> missing = counting(model);
             missing.remove("3.bias");
-            rejectedWithoutChange(model, missing, "loadStateDict: missing parameter 3.bias of shape (2,)");
+            rejectedWithoutChange(model, missing, "loadStateDict: tensor '3.bias' is missing (expected shape (2,))");
 
             LinkedHashMap<String, HostTensor> extra = counting(model);
             extra.put("4.weight", new HostTensor(Shape.of(1), new float[1]));
-            rejectedWithoutChange(model, extra, "loadStateDict: unexpected entry 4.weight (this model's parameters: "
+            rejectedWithoutChange(model, extra, "loadStateDict: unexpected tensor '4.weight' (the model's state: "
                     + "[0.weight, 0.bias, 3.weight, 3.bias])");
         }
     }

@@ -55,7 +55,7 @@ class TrainingTest {
         SplittableRandom random = new SplittableRandom(17);
         float[] testLabels = new float[BATCH];
         float[] testImages = images(random, testLabels);
-        try (Sequential model = Sequential.builder().input(1, 6, 6)
+        try (Model model = Sequential.builder().input(1, 6, 6)
                 .add(Conv2d.builder().filters(4).kernel(3).padding(1).build()).add(new ReLU())
                 .add(new MaxPool2d(2)).add(new Flatten())
                 .add(new Dropout(0.1)).add(Dense.builder().units(CLASSES).build())
@@ -66,20 +66,22 @@ class TrainingTest {
                 Tensor labels = backend.allocate(Shape.of(BATCH));
                 Tensor testX = backend.upload(testImages, Shape.of(BATCH, 1, 6, 6));
                 Tensor testY = backend.upload(testLabels, Shape.of(BATCH));
-                Tensor predicted = backend.allocate(Shape.of(BATCH))) {
-            loss.evaluate(model.forward(testX, Pass.EVAL), testY);
+                Tensor predicted = backend.allocate(Shape.of(BATCH));
+                Workspace ws = model.newWorkspace()) {
+            loss.evaluate(ws.forward(testX, Pass.EVAL), testY);
             float initial = loss.value();
 
             float[] batchLabels = new float[BATCH];
             for (int step = 0; step < 150; step++) {
                 backend.upload(x, images(random, batchLabels));
                 backend.upload(labels, batchLabels);
-                loss.compute(model.forward(x, Pass.train(step)), labels);
-                model.backward(loss.gradient());
+                model.zeroGrad();
+                loss.compute(ws.forward(x, Pass.train(step)), labels);
+                ws.backward(loss.gradient());
                 adam.step(model.parameters());
             }
 
-            Tensor logits = model.forward(testX, Pass.EVAL);
+            Tensor logits = ws.forward(testX, Pass.EVAL);
             loss.evaluate(logits, testY);
             float trained = loss.value();
             backend.argmax(predicted, logits);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.io.AtomicFiles;
 import dev.receptive.nn.HostTensor;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A damaged checkpoint is refused with the file's name and changes nothing; an interrupted write keeps the old one. */
 class CheckpointCorruptTest {
     private final CpuBackend backend = new CpuBackend();
-    private Sequential model;
+    private Model model;
     private Loss loss;
     private Optimizer adam;
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
@@ -40,7 +41,7 @@ class ResumeTest {
 
     /** Trains the tiny dropout net to {@code epochs}, from scratch or from a checkpoint; returns its weights. */
     private Map<String, HostTensor> run(int epochs, Path out, Checkpoint from) throws IOException {
-        try (Sequential model = Fixtures.tinyDropoutNet(11).build(backend);
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(5e-3).build()) {
             Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
@@ -74,7 +75,7 @@ class ResumeTest {
         run(1, dir.resolve("stopped"), null);
         Checkpoint c = Checkpoint.read(dir.resolve("stopped").resolve(RunFolder.CHECKPOINT));
         Checkpoint stepLost = new Checkpoint(c.architecture(), c.weights(), c.optimizer(), c.optimizerState(), c.epoch(),
-                0, c.seed(), c.batchSize(), c.trainSize(), c.history());
+                0, c.seed(), c.batchSize(), c.trainSize(), c.history(), c.settings());
         Map<String, HostTensor> resumed = run(2, dir.resolve("lost"), stepLost);
         assertFalse(java.util.Arrays.equals(bits(straight.get("5.weight")), bits(resumed.get("5.weight"))));
     }
@@ -105,7 +106,7 @@ class ResumeTest {
     void checkpointOfAnotherRunIsRefusedAndChangesNothing() throws IOException {
         run(1, dir, null);
         Checkpoint c = Checkpoint.read(dir.resolve(RunFolder.CHECKPOINT));
-        try (Sequential model = Fixtures.tinyDropoutNet(11).build(backend);
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(5e-3).build()) {
             Map<String, HostTensor> before = model.stateDict();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Sequential;
@@ -58,7 +59,7 @@ class TrainerTest {
                         + runFolder.equals(dir) + " " + Files.exists(runFolder.resolve(RunFolder.CHECKPOINT)));
             }
         };
-        try (Sequential model = Fixtures.smallNet(3).build(backend);
+        try (Model model = Fixtures.smallNet(3).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(2e-3).build()) {
             Evaluation untrained = Evaluation.of(model, loss, Fixtures.test(), 250);
@@ -106,7 +107,7 @@ class TrainerTest {
 
     @Test
     void scheduleSetsTheLearningRateOfEachEpoch() throws IOException {
-        try (Sequential model = Fixtures.smallNet(3).build(backend);
+        try (Model model = Fixtures.smallNet(3).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(4e-3).build()) {
             List<Metrics> history = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(3).batchSize(64)
@@ -129,7 +130,7 @@ class TrainerTest {
         }
         images[40 * 784 + 100] = Float.NaN; // one pixel of one image: every step of the epoch sees it
         Dataset poisoned = new Dataset(images, labels, clean.itemShape(), clean.classNames());
-        try (Sequential model = Fixtures.smallNet(3).build(backend);
+        try (Model model = Fixtures.smallNet(3).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(1e-3).build()) {
             Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1).batchSize(64).build();
@@ -141,7 +142,7 @@ class TrainerTest {
 
     @Test
     void modelThatDoesNotFitTheDataIsRejectedBeforeTraining() {
-        try (Sequential model = Sequential.builder().input(1, 32, 32).add(new dev.receptive.nn.Flatten())
+        try (Model model = Sequential.builder().input(1, 32, 32).add(new dev.receptive.nn.Flatten())
                 .add(dev.receptive.nn.Dense.builder().units(10).build()).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(1e-3).build()) {

@@ -1,5 +1,7 @@
 package dev.receptive.backend.cpu;
 
+import java.util.List;
+
 import dev.receptive.backend.AbstractBackend;
 import dev.receptive.backend.Activation;
 import dev.receptive.backend.AdamParams;
@@ -190,6 +192,44 @@ public final class CpuBackend extends AbstractBackend {
     @Override
     protected void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params) {
         CpuOptimizers.adam(par, d(w), d(dw), d(m), d(v), w.size(), params);
+    }
+
+    // ---- merges -------------------------------------------------------------------------
+
+    @Override
+    protected void concatForwardImpl(Tensor y, List<Tensor> xs) {
+        int n = y.shape().dim(0);
+        int row = y.shape().sizePerItem();
+        float[] out = d(y);
+        int at = 0;
+        for (Tensor x : xs) {
+            int part = x.shape().sizePerItem();
+            float[] in = d(x);
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(in, i * part, out, i * row + at, part);
+            }
+            at += part;
+        }
+    }
+
+    @Override
+    protected void concatBackwardImpl(List<Tensor> dxs, Tensor dy, int[] channels) {
+        int n = dy.shape().dim(0);
+        int row = dy.shape().sizePerItem();
+        int inner = row / dy.shape().dim(1);
+        float[] grad = d(dy);
+        int at = 0;
+        for (int k = 0; k < channels.length; k++) {
+            int part = channels[k] * inner;
+            Tensor dx = dxs.get(k);
+            if (dx != null) {
+                float[] out = d(dx);
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(grad, i * row + at, out, i * part, part);
+                }
+            }
+            at += part;
+        }
     }
 
     // ---- helpers ------------------------------------------------------------------------

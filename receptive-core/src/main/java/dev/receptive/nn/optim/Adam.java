@@ -46,6 +46,12 @@ public final class Adam extends Optimizer {
     }
 
     @Override
+    protected String hyperParameters() {
+        return "betas=(" + beta1 + ", " + beta2 + "), eps=" + eps + ", weight_decay=" + weightDecay
+                + (decoupled ? ", decoupled" : "");
+    }
+
+    @Override
     protected List<String> slotNames() {
         return SLOTS;
     }

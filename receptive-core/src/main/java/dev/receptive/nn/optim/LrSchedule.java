@@ -1,5 +1,7 @@
 package dev.receptive.nn.optim;
 
+import java.util.Locale;
+
 /**
  * The learning rate for each epoch (counted from 0), from the base rate, like PyTorch's epoch
  * schedulers: the trainer calls {@code optimizer.setLearningRate(schedule.lr(epoch, baseLr))}
@@ -8,11 +10,20 @@ package dev.receptive.nn.optim;
 @FunctionalInterface
 public interface LrSchedule {
 
+    /** The learning rate of {@code epoch} (from 0) for base rate {@code baseLr}. */
     float lr(int epoch, float baseLr);
+
+    /**
+     * The schedule and its settings, e.g. "step(1, 0.5)": what a checkpoint records so a resume
+     * with another schedule is noticed. A schedule written as a lambda is "custom".
+     */
+    default String describe() {
+        return "custom";
+    }
 
     /** The base rate every epoch. */
     static LrSchedule constant() {
-        return (epoch, baseLr) -> baseLr;
+        return named("constant", (epoch, baseLr) -> baseLr);
     }
 
     /** baseLr · gamma^⌊epoch / stepSize⌋, like PyTorch's StepLR. */
@@ -21,7 +32,8 @@ public interface LrSchedule {
             throw new IllegalArgumentException("LrSchedule.step: stepSize must be >= 1 and gamma in (0, 1], got "
                     + stepSize + " and " + gamma);
         }
-        return (epoch, baseLr) -> (float) (baseLr * Math.pow(gamma, Math.floorDiv(epoch, stepSize)));
+        return named(String.format(Locale.ROOT, "step(%d, %s)", stepSize, gamma),
+                (epoch, baseLr) -> (float) (baseLr * Math.pow(gamma, Math.floorDiv(epoch, stepSize))));
     }
 
     /**
@@ -34,9 +46,28 @@ public interface LrSchedule {
             throw new IllegalArgumentException("LrSchedule.cosine: totalEpochs must be >= 1 and minLr >= 0, got "
                     + totalEpochs + " and " + minLr);
         }
-        return (epoch, baseLr) -> {
+        return named(String.format(Locale.ROOT, "cosine(%d, %s)", totalEpochs, minLr), (epoch, baseLr) -> {
             double t = Math.min(epoch, totalEpochs);
             return (float) (minLr + (baseLr - minLr) * (1 + Math.cos(Math.PI * t / totalEpochs)) / 2);
+        });
+    }
+
+    private static LrSchedule named(String description, LrSchedule f) {
+        return new LrSchedule() {
+            @Override
+            public float lr(int epoch, float baseLr) {
+                return f.lr(epoch, baseLr);
+            }
+
+            @Override
+            public String describe() {
+                return description;
+            }
+
+            @Override
+            public String toString() {
+                return description;
+            }
         };
     }
 }

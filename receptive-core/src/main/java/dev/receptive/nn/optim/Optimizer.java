@@ -70,6 +70,18 @@ public abstract class Optimizer implements AutoCloseable {
         return step;
     }
 
+    /**
+     * The optimizer's type and every hyper-parameter except the learning rate, e.g.
+     * "Adam(betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)": what a checkpoint records so a resume
+     * with other settings is noticed.
+     */
+    public final String describe() {
+        return getClass().getSimpleName() + "(" + hyperParameters() + ")";
+    }
+
+    /** "name=value, …" of every hyper-parameter but the learning rate. */
+    protected abstract String hyperParameters();
+
     /** The state tensors this optimizer keeps per parameter, in order: ["velocity"], ["m", "v"] or none. */
     protected abstract List<String> slotNames();
 

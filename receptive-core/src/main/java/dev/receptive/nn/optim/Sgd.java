@@ -32,6 +32,11 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
+    protected String hyperParameters() {
+        return "momentum=" + momentum + ", weight_decay=" + weightDecay + (nesterov ? ", nesterov" : "");
+    }
+
+    @Override
     protected List<String> slotNames() {
         return momentum == 0 ? List.of() : List.of("velocity");
     }

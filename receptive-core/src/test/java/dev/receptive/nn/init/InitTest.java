@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.nn.Model;
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.Conv2d;
@@ -44,7 +45,7 @@ class InitTest {
     }
 
     /** A conv (fan_in = 16·5·5 = 400, fan_out 128·5·5, 51,200 weights) then a dense layer (512 → 512, 262,144 weights). */
-    private Sequential big(Init init, long seed) {
+    private Model big(Init init, long seed) {
         return Sequential.builder().input(16, 6, 6)
                 .add(Conv2d.builder().filters(128).kernel(5).init(init).build())
                 .add(new Flatten())
@@ -54,7 +55,7 @@ class InitTest {
 
     @Test
     void heDrawsWithStdSqrtTwoOverFanIn() {
-        try (Sequential model = big(Init.he(), 3)) {
+        try (Model model = big(Init.he(), 3)) {
             float[] conv = model.parameters().get(0).value().toArray();
             float[] dense = model.parameters().get(2).value().toArray();
             // The sample std of n normals is off by ~1/√(2n) < 0.2% here; 2% fails any wrong fan or gain.
@@ -68,7 +69,7 @@ class InitTest {
 
     @Test
     void xavierDrawsUniformlyWithinTheGlorotBound() {
-        try (Sequential model = big(Init.xavier(), 3)) {
+        try (Model model = big(Init.xavier(), 3)) {
             float[] dense = model.parameters().get(2).value().toArray();
             double a = Math.sqrt(6.0 / (512 + 512));
             for (float v : dense) {
@@ -84,7 +85,7 @@ class InitTest {
 
     @Test
     void theSeedDeterminesEveryWeight() {
-        try (Sequential a = big(Init.he(), 7); Sequential b = big(Init.he(), 7); Sequential c = big(Init.he(), 8)) {
+        try (Model a = big(Init.he(), 7); Model b = big(Init.he(), 7); Model c = big(Init.he(), 8)) {
             for (int i = 0; i < a.parameters().size(); i += 2) {
                 Parameter pa = a.parameters().get(i);
                 Close.assertClose(pa.name(), pa.value().toArray(), b.parameters().get(i).value().toArray(), 0, 0);
@@ -96,7 +97,7 @@ class InitTest {
 
     @Test
     void layersOfTheSameShapeDrawDifferentWeights() {
-        try (Sequential model = Sequential.builder().input(8)
+        try (Model model = Sequential.builder().input(8)
                 .add(Dense.builder().units(8).build()).add(Dense.builder().units(8).build())
                 .seed(1).build(backend)) {
             assertFalse(Arrays.equals(model.parameters().get(0).value().toArray(),

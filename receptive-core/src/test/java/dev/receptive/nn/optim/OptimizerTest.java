@@ -8,6 +8,7 @@ import dev.receptive.backend.Backend;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Parameter;
+import dev.receptive.nn.TestParameters;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Close;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ class OptimizerTest {
     }
 
     private Parameter param(String name, float... values) {
-        Parameter p = new Parameter(name, backend.upload(values, Shape.of(values.length)),
+        Parameter p = TestParameters.of(name, backend.upload(values, Shape.of(values.length)),
                 backend.allocate(Shape.of(values.length)));
         made.add(p);
         return p;

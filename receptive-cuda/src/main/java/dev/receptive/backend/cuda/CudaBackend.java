@@ -1,5 +1,6 @@
 package dev.receptive.backend.cuda;
 
+import static jcuda.driver.JCudaDriver.cuMemcpy2DAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
@@ -14,9 +15,12 @@ import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.StringJoiner;
 import jcuda.CudaException;
+import jcuda.driver.CUDA_MEMCPY2D;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUmemorytype;
 import jcuda.jcudnn.JCudnn;
 
 /**
@@ -277,6 +281,60 @@ public final class CudaBackend extends AbstractBackend {
         Shape s = z.shape();
         run("hingeLoss", () -> kernels.hingeLoss(ptr(loss), dz == null ? null : ptr(dz), ptr(z), ptr(labels),
                 s.dim(0), s.dim(1)), loss, dz, z, labels);
+    }
+
+    // ---- merges -------------------------------------------------------------------------
+
+    @Override
+    protected void concatForwardImpl(Tensor y, List<Tensor> xs) {
+        Tensor[] all = new Tensor[xs.size() + 1];
+        all[0] = y;
+        for (int i = 0; i < xs.size(); i++) {
+            all[i + 1] = xs.get(i);
+        }
+        run("concatForward", () -> {
+            long row = y.shape().sizePerItem() * 4L;
+            long at = 0;
+            for (Tensor x : xs) {
+                long part = x.shape().sizePerItem() * 4L;
+                copyRows(ptr(y), at, row, ptr(x), 0, part, part, y.shape().dim(0));
+                at += part;
+            }
+        }, all);
+    }
+
+    @Override
+    protected void concatBackwardImpl(List<Tensor> dxs, Tensor dy, int[] channels) {
+        run("concatBackward", () -> {
+            long row = dy.shape().sizePerItem() * 4L;
+            long inner = row / dy.shape().dim(1);
+            long at = 0;
+            for (int k = 0; k < channels.length; k++) {
+                long part = channels[k] * inner;
+                Tensor dx = dxs.get(k);
+                if (dx != null) {
+                    copyRows(ptr(dx), 0, part, ptr(dy), at, row, part, dy.shape().dim(0));
+                }
+                at += part;
+            }
+        }, dy);
+    }
+
+    /** Copies {@code rows} rows of {@code width} bytes between pitched device buffers, on the stream. */
+    private void copyRows(CUdeviceptr dst, long dstX, long dstPitch, CUdeviceptr src, long srcX, long srcPitch,
+            long width, int rows) {
+        CUDA_MEMCPY2D copy = new CUDA_MEMCPY2D();
+        copy.srcMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
+        copy.srcDevice = src;
+        copy.srcXInBytes = srcX;
+        copy.srcPitch = srcPitch;
+        copy.dstMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
+        copy.dstDevice = dst;
+        copy.dstXInBytes = dstX;
+        copy.dstPitch = dstPitch;
+        copy.WidthInBytes = width;
+        copy.Height = rows;
+        cuMemcpy2DAsync(copy, device.stream);
     }
 
     // ---- dropout and optimizers ---------------------------------------------------------

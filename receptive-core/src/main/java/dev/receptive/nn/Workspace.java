@@ -1,0 +1,326 @@
+package dev.receptive.nn;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Where one thread runs a {@link Model}: the activations of a forward pass, what backward needs of
+ * it, and the gradients flowing back. Its tensors are made for a batch size on first use and
+ * reused while the batch size stays; a tensor returned by {@link #forward} is valid until the next
+ * forward in the same workspace.
+ *
+ * <p>A workspace belongs to one thread at a time: a call made while another thread is inside
+ * this workspace is refused with an {@link IllegalStateException}. Use one workspace per thread,
+ * or the model's {@link Model#predictor()}, which pools them.
+ */
+public final class Workspace implements AutoCloseable {
+    private final Model model;
+    private final Backend backend;
+    private final List<Node> nodes;
+    private final Scratch[] scratch;
+    private final boolean[] needsGrad;
+    private final int[] consumers;
+    private final AtomicReference<Thread> user = new AtomicReference<>();
+    private int batch = -1;
+    private Tensor input;
+    private Tensor[] out;
+    private Tensor[] grad;
+    private Tensor[][] spare;
+    private boolean[] written;
+    private Tensor lastInput;
+    private Pass lastPass;
+    private boolean closed;
+
+    Workspace(Model model) {
+        this.model = model;
+        this.backend = model.backend();
+        this.nodes = model.nodes();
+        int n = nodes.size();
+        this.scratch = new Scratch[n];
+        this.needsGrad = new boolean[n];
+        this.consumers = new int[n];
+        for (int i = 0; i < n; i++) {
+            scratch[i] = new Scratch(backend);
+            Node node = nodes.get(i);
+            boolean own = node.layer() != null && !node.layer().parameters().isEmpty();
+            for (int in : node.inputIndices()) {
+                if (in >= 0) {
+                    own |= needsGrad[in];
+                    consumers[in]++;
+                }
+            }
+            needsGrad[i] = own;
+        }
+    }
+
+    /** The model this workspace runs. */
+    public Model model() {
+        return model;
+    }
+
+    /**
+     * y = model(x). x: (N, inputShape...) on the model's backend; returns y: (N, outputShape...),
+     * owned by this workspace and valid until the next forward here. x must stay unchanged until
+     * {@link #backward} when one follows.
+     *
+     * @throws IllegalArgumentException when x is not a batch of the model's input shape
+     */
+    public Tensor forward(Tensor x, Pass pass) {
+        enter();
+        try {
+            return run(x, pass);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * As {@link #forward(Tensor, Pass)} for a batch given on the host: {@code batch} holds N whole
+     * items of the input shape, which are copied into a tensor of this workspace.
+     */
+    public Tensor forward(float[] batch, Pass pass) {
+        int item = model.inputShape().size();
+        if (batch.length == 0 || batch.length % item != 0) {
+            throw new IllegalArgumentException("model: " + batch.length + " values are not whole items of "
+                    + model.inputShape() + " (" + item + " values each)");
+        }
+        enter();
+        try {
+            model.checkOpen();
+            int n = batch.length / item;
+            if (input == null || input.shape().dim(0) != n) {
+                if (input != null) {
+                    input.close();
+                    input = null;
+                }
+                input = backend.allocate(Model.batched(n, model.inputShape()));
+            }
+            backend.upload(input, batch);
+            return run(input, pass);
+        } finally {
+            exit();
+        }
+    }
+
+    private Tensor run(Tensor x, Pass pass) {
+        model.checkOpen();
+        if (pass == null) {
+            throw new IllegalArgumentException("model: pass must be Pass.train(step) or Pass.EVAL, not null");
+        }
+        Shape s = x.shape();
+        if (!isBatchOf(s, model.inputShape())) {
+            throw new IllegalArgumentException("model: expected input " + Model.batchedString(model.inputShape())
+                    + " but got " + s);
+        }
+        prepare(s.dim(0));
+        lastPass = null; // a failure below leaves nothing for backward to use
+        for (int i = 0; i < nodes.size(); i++) {
+            Node node = nodes.get(i);
+            int[] in = node.inputIndices();
+            if (node.layer() != null) {
+                node.layer().forward(out[i], value(in[0], x), pass, scratch[i]);
+            } else {
+                List<Tensor> xs = new ArrayList<>(in.length);
+                for (int k : in) {
+                    xs.add(value(k, x));
+                }
+                node.merge().forward(backend, out[i], xs);
+            }
+        }
+        lastInput = x;
+        lastPass = pass;
+        return out[nodes.size() - 1];
+    }
+
+    /**
+     * Backpropagates dOutput = ∂L/∂y of the last forward pass here, adding each parameter's
+     * gradient into its {@link Parameter#grad()} (clear them first with {@link Model#zeroGrad()}).
+     * dOutput: (N, outputShape...).
+     *
+     * @throws IllegalStateException before any forward pass, or while another backward pass runs
+     *     on the same model
+     */
+    public void backward(Tensor dOutput) {
+        enter();
+        try {
+            model.checkOpen();
+            if (lastPass == null) {
+                throw new IllegalStateException("model: backward called before forward in this workspace");
+            }
+            int last = nodes.size() - 1;
+            if (!dOutput.shape().equals(out[last].shape())) {
+                throw new IllegalArgumentException("model: expected output gradient " + out[last].shape() + " but got "
+                        + dOutput.shape());
+            }
+            model.beginBackward();
+            try {
+                Arrays.fill(written, false);
+                for (int i = last; i >= 0; i--) {
+                    if (!needsGrad[i] || (i != last && !written[i])) {
+                        continue; // no parameter upstream, or nothing downstream needed this gradient
+                    }
+                    backwardNode(i, i == last ? dOutput : grad[i]);
+                }
+            } finally {
+                model.endBackward();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private void backwardNode(int i, Tensor dy) {
+        Node node = nodes.get(i);
+        int[] in = node.inputIndices();
+        Tensor[] dxs = new Tensor[in.length];
+        boolean[] viaSpare = new boolean[in.length];
+        for (int k = 0; k < in.length; k++) {
+            int j = in[k];
+            if (j < 0 || !needsGrad[j]) {
+                continue;
+            }
+            // The first contribution to a node's gradient is written in place; later ones (a node
+            // read by several nodes, or twice by one) go to a spare tensor of their own and are added.
+            boolean taken = written[j];
+            for (int m = 0; m < k; m++) {
+                taken |= in[m] == j && dxs[m] != null;
+            }
+            viaSpare[k] = taken;
+            dxs[k] = taken ? spare(i, k, j) : grad[j];
+        }
+        if (node.layer() != null) {
+            node.layer().backward(dxs[0], dy, value(in[0], lastInput), out[i], lastPass, scratch[i]);
+        } else {
+            node.merge().backward(backend, Arrays.asList(dxs), dy, node.inputShapes());
+        }
+        for (int k = 0; k < in.length; k++) {
+            if (dxs[k] == null) {
+                continue;
+            }
+            int j = in[k];
+            if (viaSpare[k]) {
+                backend.add(grad[j], grad[j], dxs[k]);
+            }
+            written[j] = true;
+        }
+    }
+
+    /** The spare gradient tensor of input k of node i, which reads node j. */
+    private Tensor spare(int i, int k, int j) {
+        if (spare[i] == null) {
+            spare[i] = new Tensor[nodes.get(i).inputIndices().length];
+        }
+        if (spare[i][k] == null) {
+            spare[i][k] = backend.allocate(out[j].shape());
+        }
+        return spare[i][k];
+    }
+
+    private Tensor value(int index, Tensor x) {
+        return index < 0 ? x : out[index];
+    }
+
+    /** Makes the activation and gradient tensors for batch size n, unless they are there. */
+    private void prepare(int n) {
+        if (n == batch) {
+            return;
+        }
+        release();
+        int count = nodes.size();
+        out = new Tensor[count];
+        grad = new Tensor[count];
+        spare = new Tensor[count][];
+        written = new boolean[count];
+        batch = n;
+        for (int i = 0; i < count; i++) {
+            out[i] = backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
+            if (needsGrad[i] && i < count - 1 && consumers[i] > 0) {
+                grad[i] = backend.allocate(out[i].shape());
+            }
+        }
+    }
+
+    private void release() {
+        if (spare != null) {
+            for (Tensor[] edges : spare) {
+                closeAll(edges);
+            }
+        }
+        closeAll(grad);
+        closeAll(out);
+        spare = null;
+        grad = null;
+        out = null;
+        batch = -1;
+        lastPass = null;
+        lastInput = null;
+    }
+
+    private static void closeAll(Tensor[] group) {
+        if (group == null) {
+            return;
+        }
+        for (int i = group.length - 1; i >= 0; i--) {
+            if (group[i] != null) {
+                group[i].close();
+                group[i] = null;
+            }
+        }
+    }
+
+    private void enter() {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me)) {
+            Thread other = user.get();
+            throw new IllegalStateException("workspace: already in use by thread '" + (other == null ? "?" : other.getName())
+                    + "'; a workspace belongs to one thread at a time (use one per thread, or the model's predictor)");
+        }
+        if (closed) {
+            user.set(null);
+            throw new IllegalStateException("workspace: it is closed");
+        }
+    }
+
+    private void exit() {
+        user.set(null);
+    }
+
+    /** Frees every tensor of this workspace. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        enter();
+        try {
+            closed = true;
+            release();
+            if (input != null) {
+                input.close();
+                input = null;
+            }
+            for (Scratch s : scratch) {
+                s.close();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private static boolean isBatchOf(Shape s, Shape item) {
+        if (s.rank() != item.rank() + 1) {
+            return false;
+        }
+        for (int i = 0; i < item.rank(); i++) {
+            if (s.dim(i + 1) != item.dim(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
