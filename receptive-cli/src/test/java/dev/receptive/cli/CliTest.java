@@ -213,6 +213,33 @@ class CliTest {
     }
 
     @Test
+    void resumeNeverWritesIntoAnotherRunsFolderAndKeepsTheSettings() throws IOException {
+        Path checkpoint = run.resolve("checkpoint.safetensors");
+        byte[] before = Files.readAllBytes(checkpoint);
+        // Another run's folder as --out: refused before any training, nothing there changes.
+        Path other = dir.resolve("other");
+        Files.createDirectories(other);
+        Files.copy(checkpoint, other.resolve("checkpoint.safetensors"));
+        CliRun intoOther = CliRun.of("train", "--resume", checkpoint.toString(), "--epochs", "2", "--limit", "500",
+                "--dataset", "fashion-mnist", "--data", data.toString(), "--out", other.toString(), "--backend", "cpu");
+        assertEquals(2, intoOther.code(), intoOther.toString());
+        assertTrue(intoOther.err().contains("holds the checkpoint of another run"), intoOther.toString());
+        // Another learning rate than the checkpoint's: refused, with the option that allows it.
+        CliRun otherLr = CliRun.of("train", "--resume", checkpoint.toString(), "--epochs", "2", "--limit", "500",
+                "--lr", "0.01", "--dataset", "fashion-mnist", "--data", data.toString(), "--out",
+                dir.resolve("lr").toString(), "--backend", "cpu");
+        assertEquals(2, otherLr.code(), otherLr.toString());
+        assertTrue(otherLr.err().contains("lr 0.001 -> 0.01") && otherLr.err().contains("--allow-changed-settings"),
+                otherLr.toString());
+        // A file as --out: refused before the data is read.
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        CliRun intoFile = CliRun.of("train", "--out", file.toString(), "--data", dir.resolve("nothing").toString());
+        assertEquals(2, intoFile.code(), intoFile.toString());
+        assertTrue(intoFile.err().contains("is a file, not a folder"), intoFile.toString());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(checkpoint)), "the original run is untouched");
+    }
+
+    @Test
     void aModelThatDoesNotSayHowInputsWereNormalizedIsRefused() throws IOException {
         Path bare = dir.resolve("bare.safetensors");
         try (CpuBackend cpu = new CpuBackend(1);

@@ -223,7 +223,7 @@ public final class Model implements AutoCloseable {
         path.add(s.name());
         if (st != null) {
             throw new IllegalArgumentException(who + ": the nodes form a cycle: "
-                    + String.join(" -> ", path.subList(path.indexOf(s.name()), path.size())));
+                    + String.join(" -> ", path.subList(path.indexOf(s.name()), path.size())) + " (each reads the next)");
         }
         state.put(s.name(), 1);
         for (String in : s.inputs()) {

@@ -9,15 +9,16 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.data.Normalization;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Dropout;
 import dev.receptive.nn.Flatten;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.MaxPool2d;
-import dev.receptive.nn.Pass;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.ReLU;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.init.Init;
@@ -205,5 +206,85 @@ class ModelFileTest {
 
     private static int[] ints(JsonArray a) {
         return a.asList().stream().mapToInt(JsonElement::getAsInt).toArray();
+    }
+
+    @Test
+    void normalizationAndClassNamesTravelWithTheModel() throws IOException {
+        Path file = dir.resolve("info.safetensors");
+        List<String> names = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat");
+        try (Model model = small(3, 2).build(backend)) {
+            model.setInfo(new ModelInfo(Normalization.FASHION_MNIST, names));
+            ModelFile.save(file, model);
+        }
+        ModelFile.Contents c = ModelFile.read(file);
+        assertEquals(Normalization.FASHION_MNIST, c.info().normalization());
+        assertEquals(names, c.info().classNames());
+        try (Model loaded = ModelFile.load(file, backend)) {
+            assertEquals(c.info(), loaded.info());
+        }
+    }
+
+    /** A model file whose one tensor has a value at index 3, written with the given metadata. */
+    private Path withValue(String name, float value, Map<String, String> extraMeta) throws IOException {
+        Path file = dir.resolve(name);
+        try (Model model = small(3, 2).build(backend)) {
+            Map<String, TensorData> tensors = new LinkedHashMap<>();
+            model.stateDict().forEach((n, t) -> tensors.put(n, new TensorData(t.shape().dims(), t.data())));
+            tensors.get("0.weight").data()[3] = value;
+            Map<String, String> meta = new LinkedHashMap<>(Map.of(ModelFile.ARCHITECTURE, model.architecture(),
+                    ModelFile.VERSION, ModelFile.FORMAT_VERSION));
+            meta.putAll(extraMeta);
+            Safetensors.write(file, tensors, meta);
+        }
+        return file;
+    }
+
+    @Test
+    void nonFiniteWeightsAndBrokenMetadataAreRefused() throws IOException {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            Path file = withValue("bad.safetensors", bad, Map.of());
+            IOException e = assertThrows(IOException.class, () -> ModelFile.load(file, backend));
+            assertEquals(file + ": tensor '0.weight' holds " + bad + " at element 3; a model with non-finite weights"
+                    + " predicts nothing useful (load it with keepNonFinite to inspect it)", e.getMessage());
+            assertTrue(Float.isNaN(ModelFile.read(file, true).state().get("0.weight").data()[3]) || bad > 0);
+        }
+        for (String norm : new String[] {"0.1,1e-300", "0.1,NaN", "x,1", "0.1", "0.1,0.3,0.5"}) {
+            Path file = withValue("norm.safetensors", 0.5f, Map.of(ModelFile.NORMALIZATION, norm));
+            IOException e = assertThrows(IOException.class, () -> ModelFile.read(file), norm);
+            assertTrue(e.getMessage().contains(ModelFile.NORMALIZATION) && e.getMessage().contains(norm), e.getMessage());
+        }
+        for (String classes : new String[] {"[\"a\tb\"]", "[\"\"]", "{}", "[\"line\\nbreak\"]"}) {
+            Path file = withValue("classes.safetensors", 0.5f, Map.of(ModelFile.CLASSES, classes));
+            IOException e = assertThrows(IOException.class, () -> ModelFile.read(file), classes);
+            assertTrue(e.getMessage().contains(ModelFile.CLASSES), e.getMessage());
+        }
+    }
+
+    @Test
+    void aHugeLayerInATinyFileIsRefusedBeforeAnythingIsAllocated() throws IOException {
+        // 2·10⁶ units × 784 inputs would be 6.3 GB of weights (more than the test heap) and a
+        // random init; 2·10⁸ units do not even have a shape. The file holds none of them.
+        for (int units : new int[] {2_000_000, 200_000_000}) {
+            String architecture = "{\"input\":[1,28,28],\"seed\":1,\"layers\":[{\"type\":\"Flatten\"},"
+                    + "{\"type\":\"Dense\",\"units\":" + units + ",\"bias\":true,\"init\":\"he\"}]}";
+            Path file = dir.resolve("huge.safetensors");
+            Safetensors.write(file, Map.of("1.bias", new TensorData(new int[] {2}, new float[2])),
+                    Map.of(ModelFile.ARCHITECTURE, architecture, ModelFile.VERSION, ModelFile.FORMAT_VERSION));
+            long start = System.nanoTime();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFile.load(file, backend));
+            assertTrue(e.getMessage().equals(file + ": tensor '1.weight' is missing (expected shape (" + units + ", 784))")
+                    || e.getMessage().equals(file + ": architecture: shape [" + units + ", 784] has more than 2^31 elements"),
+                    e.getMessage());
+            assertTrue(System.nanoTime() - start < 5_000_000_000L, "refused at once, not after allocating");
+        }
+    }
+
+    @Test
+    void aCheckpointIsNamedAsSuch() throws IOException {
+        Path file = dir.resolve("checkpoint.safetensors");
+        Safetensors.write(file, Map.of("model/0.weight", new TensorData(new int[] {1}, new float[1])),
+                Map.of("receptive.checkpoint", "2"));
+        IOException e = assertThrows(IOException.class, () -> ModelFile.read(file));
+        assertTrue(e.getMessage().contains("a training checkpoint, not a model file"), e.getMessage());
     }
 }

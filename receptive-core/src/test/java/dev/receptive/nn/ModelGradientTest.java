@@ -9,23 +9,15 @@ import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
+import dev.receptive.testing.ModelGradients;
 import dev.receptive.testing.Rand;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/**
- * Whole-model backpropagation against central finite differences of the model's own float
- * forward pass, for every parameter of two small models.
- *
- * <p>Tolerance: the model computes in float32, so each loss carries a rounding error of a few
- * ulps (~5e-7 for a loss near 1); divided by 2h = 0.02 that is ~3e-5 in the difference quotient,
- * and the O(h²) truncation error adds ~2e-5. Hence atol 2e-4 with rtol 1e-3: looser than the
- * usual 1e-5 because the reference is a float difference quotient, yet ~100× below the size of
- * a typical gradient entry, so a wrong backward fails.
- */
+/** Whole-model backpropagation of two chains against finite differences ({@link ModelGradients}). */
 class ModelGradientTest {
-    private static final double H = 1e-2;
+    private static final double H = ModelGradients.H;
     private final Backend backend = new CpuBackend(1);
 
     @AfterEach
@@ -54,7 +46,7 @@ class ModelGradientTest {
                 }
             }
             try (Tensor input = x) {
-                checkEveryParameter(model, loss, input, labels);
+                ModelGradients.checkEveryParameter(model, loss, input, labels);
             }
         }
     }
@@ -74,7 +66,7 @@ class ModelGradientTest {
                 Tensor x = backend.upload(rand.uniform(100, -2, 2), Shape.of(2, 2, 5, 5));
                 Tensor target = backend.upload(rand.uniform(6, 0, 1), Shape.of(2, 3))) {
             randomizeBiases(model, rand);
-            checkEveryParameter(model, loss, x, target);
+            ModelGradients.checkEveryParameter(model, loss, x, target);
         }
     }
 
@@ -124,41 +116,5 @@ class ModelGradientTest {
                     .shape(), model.parameters().get(1).value().toArray())));
             return dev.receptive.testing.Run.eval(first, x);
         }
-    }
-
-    private void checkEveryParameter(Model model, Loss loss, Tensor x, Tensor target) {
-        try (Workspace ws = model.newWorkspace()) {
-            model.zeroGrad();
-            loss.compute(ws.forward(x, Pass.EVAL), target);
-            ws.backward(loss.gradient());
-        }
-        for (Parameter p : model.parameters()) {
-            float[] analytic = p.grad().toArray();
-            float[] w = p.value().toArray();
-            double[] numeric = new double[w.length];
-            for (int i = 0; i < w.length; i++) {
-                float keep = w[i];
-                float up = (float) (keep + H);
-                float down = (float) (keep - H);
-                w[i] = up;
-                double plus = lossAt(model, loss, p, w, x, target);
-                w[i] = down;
-                double minus = lossAt(model, loss, p, w, x, target);
-                w[i] = keep;
-                // The float steps are what the model saw, not exactly ±h.
-                numeric[i] = (plus - minus) / ((double) up - down);
-            }
-            backend.upload(p.value(), w);
-            Close.assertClose(p.name() + " gradient", numeric, analytic, 2e-4, 1e-3);
-            assertTrue(Arrays.stream(numeric).anyMatch(g -> Math.abs(g) > 1e-3), p.name() + " has a gradient to check");
-        }
-    }
-
-    private double lossAt(Model model, Loss loss, Parameter p, float[] w, Tensor x, Tensor target) {
-        backend.upload(p.value(), w);
-        try (Workspace ws = model.newWorkspace()) {
-            loss.evaluate(ws.forward(x, Pass.EVAL), target);
-        }
-        return loss.value();
     }
 }

@@ -12,6 +12,7 @@ import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -121,6 +122,51 @@ class ResumeTest {
             assertTrue(e.getMessage().endsWith("it was trained on 256 images, this run has 128"), e.getMessage());
             before.forEach((name, t) -> assertArrayEquals(bits(t), bits(model.stateDict().get(name)), name));
             assertEquals(0, adam.stepCount());
+        }
+    }
+
+    @Test
+    void theCheckpointRecordsEverySettingAndAResumeWithOthersIsRefusedUnlessAllowed() throws IOException {
+        run(1, dir, null);
+        Checkpoint c = Checkpoint.read(dir.resolve(RunFolder.CHECKPOINT));
+        assertEquals(Map.of("optimizer", "Adam(betas=(0.9, 0.999), eps=1.0E-8, weight_decay=0.0)", "lr", "0.005",
+                "schedule", "constant", "loss", "softmaxCrossEntropy", "batch_size", "32", "accumulation_steps", "1",
+                "seed", "5"), c.settings());
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(1e-2).build()) {
+            Trainer other = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(2).batchSize(BATCH)
+                    .seed(5).schedule(LrSchedule.step(1, 0.5)).resume(c).build();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> other.fit(train));
+            assertEquals("Trainer: cannot resume from the checkpoint: its settings differ: lr 0.005 -> 0.01; schedule"
+                    + " constant -> step(1, 0.5) (allow changed settings to resume anyway)", e.getMessage());
+            assertEquals(0, adam.stepCount());
+            Trainer allowed = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(2).batchSize(BATCH)
+                    .seed(5).schedule(LrSchedule.step(1, 0.5)).resume(c).allowChangedSettings().build();
+            List<Metrics> history = allowed.fit(train);
+            assertEquals(2, history.size());
+            assertEquals(0.005, history.get(1).lr(), 1e-9, "epoch 2 of step(1, 0.5) from the new base rate 0.01");
+        }
+    }
+
+    @Test
+    void accumulatingFourMicroBatchesTrainsAsTheWholeBatch() throws IOException {
+        Map<String, HostTensor> whole = runAccumulating(1);
+        Map<String, HostTensor> micro = runAccumulating(4);
+        // Two epochs of Adam on gradients equal within fp32 rounding (see AccumulationContract):
+        // Adam divides by √v, which can amplify a rounding difference in a tiny gradient, so the
+        // weights agree to 1e-4 of their scale rather than bit for bit.
+        whole.forEach((name, t) -> dev.receptive.testing.Close.assertClose(name, t.data(), micro.get(name).data(),
+                1e-4, 1e-3));
+    }
+
+    private Map<String, HostTensor> runAccumulating(int steps) throws IOException {
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(5e-3).build()) {
+            Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(2).batchSize(BATCH).accumulationSteps(steps)
+                    .seed(5).build().fit(train);
+            return model.stateDict();
         }
     }
 

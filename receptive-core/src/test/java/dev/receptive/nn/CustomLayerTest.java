@@ -1,0 +1,123 @@
+package dev.receptive.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.io.ModelFile;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Run;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A user's own layer type is saved and loaded once registered, and refused at save time before. */
+class CustomLayerTest {
+    private final Backend backend = new CpuBackend(1);
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void close() {
+        backend.close();
+    }
+
+    /** y = alpha·x, a layer written as a user would, with one setting. */
+    static final class Scale extends Layer {
+        private final double alpha;
+
+        Scale(double alpha) {
+            this.alpha = alpha;
+        }
+
+        @Override
+        protected Shape inferOutputShape(Shape in) {
+            return in;
+        }
+
+        @Override
+        protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+            backend().scale(y, x, (float) alpha);
+        }
+
+        @Override
+        protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+            if (dx != null) {
+                backend().scale(dx, dy, (float) alpha);
+            }
+        }
+
+        @Override
+        protected void writeConfig(LayerConfig config) {
+            config.put("alpha", alpha);
+        }
+    }
+
+    /** Unregistered, with a name no other test registers. */
+    static final class Unlisted extends Layer {
+        @Override
+        protected Shape inferOutputShape(Shape in) {
+            return in;
+        }
+
+        @Override
+        protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+            backend().copy(y, x);
+        }
+
+        @Override
+        protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        }
+    }
+
+    @Test
+    void aRegisteredCustomLayerIsSavedAndLoaded() throws IOException {
+        if (!Layers.isRegistered("Scale")) {
+            Layers.register("Scale", c -> new Scale(c.getDouble("alpha")));
+        }
+        Path file = dir.resolve("custom.safetensors");
+        try (Model model = Sequential.builder().input(4).add(Dense.builder().units(3).build()).add(new Scale(-2.5))
+                .seed(3).build(backend);
+                Tensor x = backend.upload(new float[] {1, 2, 3, 4}, Shape.of(1, 4))) {
+            assertTrue(model.architecture().contains("{\"type\":\"Scale\",\"alpha\":-2.5}"), model.architecture());
+            ModelFile.save(file, model);
+            try (Model loaded = ModelFile.load(file, backend)) {
+                assertEquals(Scale.class, loaded.layers().get(1).getClass());
+                assertArrayEquals(Run.eval(model, x), Run.eval(loaded, x));
+            }
+        }
+    }
+
+    @Test
+    void anUnregisteredLayerIsRefusedBeforeAFileIsWritten() {
+        Path file = dir.resolve("unlisted.safetensors");
+        try (Model model = Sequential.builder().input(4).add(new Unlisted()).build(backend)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ModelFile.save(file, model));
+            assertTrue(e.getMessage().contains("layer 0 (Unlisted) is not a registered layer type")
+                    && e.getMessage().contains("Layers.register(\"Unlisted\""), e.getMessage());
+        }
+        assertTrue(Files.notExists(file));
+    }
+
+    @Test
+    void registrationsDoNotReplaceOneAnother() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Layers.register("Conv2d", c -> new ReLU()));
+        assertTrue(e.getMessage().contains("already registered"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Layers.register("Add", c -> new ReLU()));
+        if (!Layers.isRegistered("Mislabelled")) {
+            Layers.register("Mislabelled", c -> new ReLU());
+        }
+        IllegalStateException wrong = assertThrows(IllegalStateException.class, () -> Model.fromArchitecture(
+                "{\"input\":[2],\"seed\":0,\"layers\":[{\"type\":\"Mislabelled\"}]}", backend));
+        assertTrue(wrong.getMessage().contains("made a layer of type 'ReLU'"), wrong.getMessage());
+    }
+}
