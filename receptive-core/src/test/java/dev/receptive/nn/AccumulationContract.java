@@ -36,7 +36,9 @@ public abstract class AccumulationContract {
 
     @AfterEach
     final void closeBackend() {
-        backend.close();
+        if (backend != null) {
+            backend.close();
+        }
     }
 
     /** conv → ReLU → pool → flatten → dropout → dense: every op with a parameter gradient, and a mask. */
