@@ -154,6 +154,69 @@ public abstract class AbstractBackend implements Backend {
 
     protected abstract void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p);
 
+    // ---- batch normalization ----------------------------------------------------------
+
+    /** cuDNN's CUDNN_BN_MIN_EPSILON: no backend takes a smaller eps. */
+    public static final float BATCH_NORM_MIN_EPS = 1e-5f;
+
+    @Override
+    public final void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        String op = "batchNormForwardTraining";
+        Shape c = checkBatchNorm(op, y, x, eps, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException(op + ": momentum must be in [0, 1], got " + momentum);
+        }
+        long m = (long) x.size() / c.dim(0);
+        if (m < 2) {
+            throw new IllegalArgumentException(op + ": each channel needs at least 2 values to estimate a variance, x "
+                    + x.shape() + " has " + m);
+        }
+        batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+    }
+
+    @Override
+    public final void batchNormForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        checkBatchNorm("batchNormForwardInference", y, x, eps, gamma, beta, runningMean, runningVar);
+        batchNormForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+    }
+
+    @Override
+    public final void batchNormBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma,
+            Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate) {
+        String op = "batchNormBackward";
+        checkBatchNorm(op, dx, x, eps, dGamma, dBeta, gamma, saveMean, saveInvStd);
+        own(op, dy);
+        expect(op, "dy", x.shape(), dy);
+        batchNormBackwardImpl(dx, dGamma, dBeta, dy, x, gamma, saveMean, saveInvStd, eps, accumulate);
+    }
+
+    /** x: (N, C, ...), out like x, every per-channel tensor (C); returns (C). */
+    private Shape checkBatchNorm(String op, Tensor out, Tensor x, float eps, Tensor... perChannel) {
+        own(op, out, x);
+        own(op, perChannel);
+        rankAtLeast(op, "x", 2, x);
+        expect(op, "output", x.shape(), out);
+        Shape c = Shape.of(x.shape().dim(1));
+        for (Tensor t : perChannel) {
+            expect(op, "per-channel tensor", c, t);
+        }
+        if (!(eps >= BATCH_NORM_MIN_EPS) || Float.isInfinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps must be finite and >= " + BATCH_NORM_MIN_EPS + ", got " + eps);
+        }
+        return c;
+    }
+
+    protected abstract void batchNormForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps);
+
+    protected abstract void batchNormForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps);
+
+    protected abstract void batchNormBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x,
+            Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate);
+
     // ---- activations and softmax --------------------------------------------------------
 
     @Override

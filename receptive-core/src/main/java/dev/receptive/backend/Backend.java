@@ -86,6 +86,32 @@ public interface Backend extends AutoCloseable {
      */
     void pool2dBackward(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams params);
 
+    // ---- batch normalization: per channel (dimension 1), over every other dimension ------
+
+    /**
+     * Training pass. Per channel c, with the m = N·H·W values x[:, c, ...]: μ their mean, σ² their
+     * biased variance, y = γ_c·(x − μ)/√(σ² + eps) + β_c. Writes saveMean = μ and saveInvStd =
+     * 1/√(σ² + eps) for the backward pass, and updates the running statistics as PyTorch and cuDNN
+     * do: runningMean = (1 − momentum)·runningMean + momentum·μ, runningVar = (1 − momentum)·runningVar
+     * + momentum·σ²·m/(m − 1) (the unbiased variance). x, y: (N, C, ...); every other tensor (C);
+     * m ≥ 2; 0 ≤ momentum ≤ 1; eps ≥ 1e-5 (cuDNN's least).
+     */
+    void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+            Tensor saveMean, Tensor saveInvStd, float momentum, float eps);
+
+    /** Evaluation pass: y = γ_c·(x − runningMean_c)/√(runningVar_c + eps) + β_c. Shapes as in training. */
+    void batchNormForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+            float eps);
+
+    /**
+     * Gradients of a training pass, from what it saved: with x̂ = (x − saveMean)·saveInvStd per channel,
+     * dβ = Σ dy, dγ = Σ dy·x̂ (added to when {@code accumulate}), and dx = γ·saveInvStd/m ·
+     * (m·dy − Σ dy − x̂·Σ dy·x̂) (overwritten). eps is the training pass's. dx, dy, x: (N, C, ...);
+     * the rest (C).
+     */
+    void batchNormBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma, Tensor saveMean,
+            Tensor saveInvStd, float eps, boolean accumulate);
+
     // ---- pointwise activations ----------------------------------------------------------
 
     /** y = f(x), elementwise; any shape, y and x the same size. y may be x (in place). */

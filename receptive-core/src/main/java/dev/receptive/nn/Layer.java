@@ -89,12 +89,17 @@ public abstract class Layer {
         if (init == null) {
             throw new IllegalArgumentException(describe() + ": parameter " + localName + " needs an init");
         }
-        return declare(new Parameter(qualified(localName), shape, init, fanIn, fanOut));
+        return declare(new Parameter(qualified(localName), shape, init, fanIn, fanOut, 0f));
     }
 
     /** Declares a parameter named "layerName.localName" that starts at zero (biases). */
     protected final Parameter addZeroParameter(String localName, Shape shape) {
-        return declare(new Parameter(qualified(localName), shape, null, 0, 0));
+        return addConstantParameter(localName, shape, 0f);
+    }
+
+    /** Declares a parameter named "layerName.localName" whose every value starts at {@code value} (batch norm's scale: 1). */
+    protected final Parameter addConstantParameter(String localName, Shape shape, float value) {
+        return declare(new Parameter(qualified(localName), shape, null, 0, 0, value));
     }
 
     /** Declares a buffer named "layerName.localName" whose elements all start at {@code initial}. */

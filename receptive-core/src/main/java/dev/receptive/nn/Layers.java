@@ -32,6 +32,9 @@ public final class Layers {
         FACTORIES.put("Tanh", c -> new Tanh());
         FACTORIES.put("Sigmoid", c -> new Sigmoid());
         FACTORIES.put("Softmax", c -> new Softmax());
+        FACTORIES.put("BatchNorm2d", c -> new BatchNorm2d(c.getDouble("eps"), c.getDouble("momentum")));
+        FACTORIES.put("BatchNorm1d", c -> new BatchNorm1d(c.getDouble("eps"), c.getDouble("momentum")));
+        FACTORIES.put("GlobalAvgPool2d", c -> new GlobalAvgPool2d());
     }
 
     private Layers() {

@@ -333,7 +333,11 @@ public final class Model implements AutoCloseable {
     private Tensor initial(Parameter p) {
         Init init = p.init();
         if (init == null) {
-            return backend.allocate(p.shape());
+            Tensor t = backend.allocate(p.shape());
+            if (p.constant() != 0) {
+                backend.fill(t, p.constant());
+            }
+            return t;
         }
         float[] values = new float[p.shape().size()];
         init.initialize(values, p.fanIn(), p.fanOut(), new SplittableRandom(mix(seed ^ mix(p.name().hashCode()))));

@@ -18,16 +18,18 @@ public final class Parameter {
     private final Init init;
     private final int fanIn;
     private final int fanOut;
+    private final float constant;
     private Tensor value;
     private Tensor grad;
 
-    /** Declared through {@link Layer#addParameter} or {@link Layer#addZeroParameter}; {@code init} null means zeros. */
-    Parameter(String name, Shape shape, Init init, int fanIn, int fanOut) {
+    /** Declared through {@link Layer#addParameter}; {@code init} null means every value is {@code constant}. */
+    Parameter(String name, Shape shape, Init init, int fanIn, int fanOut, float constant) {
         this.name = name;
         this.shape = shape;
         this.init = init;
         this.fanIn = fanIn;
         this.fanOut = fanOut;
+        this.constant = constant;
     }
 
     /** The state-dict name, e.g. "0.weight". */
@@ -58,6 +60,11 @@ public final class Parameter {
 
     Init init() {
         return init;
+    }
+
+    /** Every value at the start when there is no init. */
+    float constant() {
+        return constant;
     }
 
     int fanIn() {

@@ -9,7 +9,7 @@ public final class TestParameters {
 
     /** A parameter named {@code name} holding {@code value} and {@code grad} (same shape). */
     public static Parameter of(String name, Tensor value, Tensor grad) {
-        Parameter p = new Parameter(name, value.shape(), null, 0, 0);
+        Parameter p = new Parameter(name, value.shape(), null, 0, 0, 0f);
         p.attach(value, grad);
         return p;
     }

@@ -30,9 +30,18 @@ public final class ModelGradients {
 
     /** Checks ∂loss/∂p of every parameter p of {@code model} at input x against finite differences. */
     public static void checkEveryParameter(Model model, Loss loss, Tensor x, Tensor target) {
+        checkEveryParameter(model, loss, x, target, Pass.EVAL);
+    }
+
+    /**
+     * As {@link #checkEveryParameter(Model, Loss, Tensor, Tensor)} with every pass a {@code pass}
+     * (a training pass for batch norm, whose training output does not depend on its running
+     * statistics).
+     */
+    public static void checkEveryParameter(Model model, Loss loss, Tensor x, Tensor target, Pass pass) {
         try (Workspace ws = model.newWorkspace()) {
             model.zeroGrad();
-            loss.compute(ws.forward(x, Pass.EVAL), target);
+            loss.compute(ws.forward(x, pass), target);
             ws.backward(loss.gradient());
             for (Parameter p : model.parameters()) {
                 float[] analytic = p.grad().toArray();
@@ -43,9 +52,9 @@ public final class ModelGradients {
                     float up = (float) (keep + H);
                     float down = (float) (keep - H);
                     w[i] = up;
-                    double plus = lossAt(ws, loss, p, w, x, target);
+                    double plus = lossAt(ws, loss, p, w, x, target, pass);
                     w[i] = down;
-                    double minus = lossAt(ws, loss, p, w, x, target);
+                    double minus = lossAt(ws, loss, p, w, x, target, pass);
                     w[i] = keep;
                     // The float steps are what the model saw, not exactly ±h.
                     numeric[i] = (plus - minus) / ((double) up - down);
@@ -57,9 +66,9 @@ public final class ModelGradients {
         }
     }
 
-    private static double lossAt(Workspace ws, Loss loss, Parameter p, float[] w, Tensor x, Tensor target) {
+    private static double lossAt(Workspace ws, Loss loss, Parameter p, float[] w, Tensor x, Tensor target, Pass pass) {
         p.value().backend().upload(p.value(), w);
-        loss.evaluate(ws.forward(x, Pass.EVAL), target);
+        loss.evaluate(ws.forward(x, pass), target);
         return loss.value();
     }
 }

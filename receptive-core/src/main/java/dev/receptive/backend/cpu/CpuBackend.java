@@ -122,6 +122,32 @@ public final class CpuBackend extends AbstractBackend {
                 accumulate);
     }
 
+    // ---- batch normalization ----------------------------------------------------------
+
+    @Override
+    protected void batchNormForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        Shape s = x.shape();
+        CpuBatchNorm.forwardTraining(par, d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
+                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps);
+    }
+
+    @Override
+    protected void batchNormForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        Shape s = x.shape();
+        CpuBatchNorm.forwardInference(par, d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
+                s.dim(1), s.sizePerItem() / s.dim(1), eps);
+    }
+
+    @Override
+    protected void batchNormBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma,
+            Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate) {
+        Shape s = x.shape();
+        CpuBatchNorm.backward(par, d(dx), d(dGamma), d(dBeta), d(dy), d(x), d(gamma), d(saveMean), d(saveInvStd),
+                s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), accumulate);
+    }
+
     // ---- pooling ------------------------------------------------------------------------
 
     @Override

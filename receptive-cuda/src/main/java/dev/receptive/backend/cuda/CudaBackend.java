@@ -49,6 +49,7 @@ public final class CudaBackend extends AbstractBackend {
     private final Cudnn cudnn;
     private final CudnnConv conv;
     private final CudnnPool pool;
+    private final CudnnBatchNorm batchNorm;
     private final CublasDense dense;
     private final String description;
     private boolean closed;
@@ -73,6 +74,7 @@ public final class CudaBackend extends AbstractBackend {
             cudnn = own(new Cudnn(device.stream));
             conv = own(new CudnnConv(cudnn, device, options));
             pool = own(new CudnnPool(cudnn, options.deterministic()));
+            batchNorm = new CudnnBatchNorm(cudnn);
             dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
             owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
             description = String.format("cuda (%s, sm_%d%d, %.1f GiB, cuDNN %s, cuBLAS %s%s%s)", device.name,
@@ -205,6 +207,29 @@ public final class CudaBackend extends AbstractBackend {
     @Override
     protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate) {
         run("conv2dBackwardBias", () -> cudnn.biasGradient(ptr(db), ptr(dy), dy.shape(), accumulate), db, dy);
+    }
+
+    // ---- batch normalization ----------------------------------------------------------
+
+    @Override
+    protected void batchNormForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        run("batchNormForwardTraining", () -> batchNorm.forwardTraining(ptr(y), ptr(x), x.shape(), ptr(gamma), ptr(beta),
+                ptr(runningMean), ptr(runningVar), ptr(saveMean), ptr(saveInvStd), momentum, eps), y, x);
+    }
+
+    @Override
+    protected void batchNormForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        run("batchNormForwardInference", () -> batchNorm.forwardInference(ptr(y), ptr(x), x.shape(), ptr(gamma),
+                ptr(beta), ptr(runningMean), ptr(runningVar), eps), y, x);
+    }
+
+    @Override
+    protected void batchNormBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma,
+            Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate) {
+        run("batchNormBackward", () -> batchNorm.backward(ptr(dx), ptr(dGamma), ptr(dBeta), ptr(dy), ptr(x), x.shape(),
+                ptr(gamma), ptr(saveMean), ptr(saveInvStd), eps, accumulate), dx, dy, x);
     }
 
     // ---- pooling ------------------------------------------------------------------------

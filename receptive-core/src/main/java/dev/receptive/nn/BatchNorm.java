@@ -1,0 +1,105 @@
+package dev.receptive.nn;
+
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+
+/**
+ * Batch normalization per channel with PyTorch's semantics and names: in training, each channel
+ * is normalized with the batch's mean and (biased) variance, then scaled by {@code weight} and
+ * shifted by {@code bias}; {@code running_mean} and {@code running_var} follow with the given
+ * momentum (the unbiased variance), and {@code num_batches_tracked} counts training passes. In
+ * evaluation the running statistics normalize. {@link BatchNorm2d} takes (C, H, W) items,
+ * {@link BatchNorm1d} flat (F) ones.
+ *
+ * <p>Backward needs a training pass (with an evaluation pass the running statistics are
+ * constants; PyTorch's frozen batch norm is not supported yet and says so).
+ */
+public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchNorm2d {
+    /** PyTorch's defaults. */
+    static final double DEFAULT_EPS = 1e-5;
+    static final double DEFAULT_MOMENTUM = 0.1;
+
+    private final double eps;
+    private final double momentum;
+    private Parameter weight;
+    private Parameter bias;
+    private Buffer runningMean;
+    private Buffer runningVar;
+    private Buffer batches;
+
+    BatchNorm(double eps, double momentum) {
+        if (!(eps >= 1e-5) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": eps must be finite and >= 1e-5 (cuDNN's"
+                    + " least), got " + eps);
+        }
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": momentum must be in [0, 1], got " + momentum);
+        }
+        this.eps = eps;
+        this.momentum = momentum;
+    }
+
+    /** Added to the variance before the square root. */
+    public double eps() {
+        return eps;
+    }
+
+    /** The weight of each new batch statistic in the running statistics. */
+    public double momentum() {
+        return momentum;
+    }
+
+    /** The number of channels (features) of an item of shape {@code in}, or an error saying what fits. */
+    abstract int channels(Shape in);
+
+    @Override
+    protected final Shape inferOutputShape(Shape in) {
+        channels(in);
+        return in;
+    }
+
+    @Override
+    protected final void createParameters() {
+        Shape c = Shape.of(channels(inputShape()));
+        weight = addConstantParameter("weight", c, 1f);
+        bias = addZeroParameter("bias", c);
+        runningMean = addBuffer("running_mean", c, 0f);
+        runningVar = addBuffer("running_var", c, 1f);
+        batches = addBuffer("num_batches_tracked", Shape.of(1), 0f);
+    }
+
+    // y, x: (N, C, ...)
+    @Override
+    protected final void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        if (pass.training()) {
+            Shape c = weight.shape();
+            backend().batchNormForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(), runningVar.value(),
+                    scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) momentum, (float) eps);
+            Tensor one = scratch.tensor("one", Shape.of(1));
+            backend().fill(one, 1f);
+            backend().axpy(batches.value(), 1f, one);
+        } else {
+            backend().batchNormForwardInference(y, x, weight.value(), bias.value(), runningMean.value(),
+                    runningVar.value(), (float) eps);
+        }
+    }
+
+    // dx, dy, x, y: (N, C, ...)
+    @Override
+    protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        if (!pass.training()) {
+            throw new IllegalStateException("layer " + name() + " (" + type() + "): backward after an evaluation pass is"
+                    + " not supported; train with Pass.train");
+        }
+        Shape c = weight.shape();
+        Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
+        backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
+                scratch.tensor("invStd", c), (float) eps, true);
+    }
+
+    @Override
+    protected final void writeConfig(LayerConfig config) {
+        config.put("eps", eps);
+        config.put("momentum", momentum);
+    }
+}

@@ -1,0 +1,27 @@
+package dev.receptive.nn;
+
+import dev.receptive.tensor.Shape;
+
+/**
+ * Batch normalization of flat (F) items per feature, like PyTorch's nn.BatchNorm1d(F) on (N, F)
+ * input. See {@link BatchNorm}.
+ */
+public final class BatchNorm1d extends BatchNorm {
+    /** eps 1e-5 and momentum 0.1, PyTorch's defaults. */
+    public BatchNorm1d() {
+        this(DEFAULT_EPS, DEFAULT_MOMENTUM);
+    }
+
+    /** Custom eps (≥ 1e-5) and momentum (in [0, 1]). */
+    public BatchNorm1d(double eps, double momentum) {
+        super(eps, momentum);
+    }
+
+    @Override
+    int channels(Shape in) {
+        if (in.rank() != 1) {
+            throw new IllegalArgumentException("BatchNorm1d needs flat (F) items; use BatchNorm2d for (C, H, W) ones");
+        }
+        return in.dim(0);
+    }
+}

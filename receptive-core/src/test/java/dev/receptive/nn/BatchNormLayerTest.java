@@ -1,0 +1,151 @@
+package dev.receptive.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Close;
+import dev.receptive.testing.ModelGradients;
+import dev.receptive.testing.Rand;
+import dev.receptive.testing.Run;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** BatchNorm2d, BatchNorm1d and global average pooling as layers of a model. */
+class BatchNormLayerTest {
+    private final Backend backend = new CpuBackend(1);
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void close() {
+        backend.close();
+    }
+
+    private Model net(long seed) {
+        return Sequential.builder().input(2, 5, 5)
+                .add(Conv2d.builder().filters(3).kernel(3).padding(1).bias(false).build()) // batch norm shifts
+                .add(new BatchNorm2d())
+                .add(new Tanh())
+                .add(new GlobalAvgPool2d())
+                .add(new Flatten())
+                .add(Dense.builder().units(4).bias(false).build())
+                .add(new BatchNorm1d(1e-3, 0.2))
+                .seed(seed).build(backend);
+    }
+
+    @Test
+    void namesShapesAndStartingValuesFollowPyTorch() {
+        try (Model model = net(1)) {
+            assertEquals(List.of("0.weight", "1.weight", "1.bias", "5.weight", "6.weight", "6.bias"),
+                    model.parameters().stream().map(Parameter::name).toList());
+            assertEquals(List.of("1.running_mean", "1.running_var", "1.num_batches_tracked", "6.running_mean",
+                    "6.running_var", "6.num_batches_tracked"), model.buffers().stream().map(Buffer::name).toList());
+            Map<String, HostTensor> state = model.stateDict();
+            assertEquals(List.of("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                    "1.num_batches_tracked", "5.weight", "6.weight", "6.bias", "6.running_mean",
+                    "6.running_var", "6.num_batches_tracked"), List.copyOf(state.keySet()));
+            assertArrayEquals(new float[] {1, 1, 1}, state.get("1.weight").data());
+            assertArrayEquals(new float[] {0, 0, 0}, state.get("1.running_mean").data());
+            assertArrayEquals(new float[] {1, 1, 1}, state.get("1.running_var").data());
+            assertEquals(Shape.of(3, 1, 1), model.layers().get(3).outputShape());
+            assertTrue(model.architecture().contains("{\"type\":\"BatchNorm1d\",\"eps\":0.001,\"momentum\":0.2}"),
+                    model.architecture());
+        }
+    }
+
+    @Test
+    void trainingPassesFiniteDifferencesAndMovesTheRunningStatistics() {
+        Rand rand = new Rand(12);
+        try (Model model = net(2); Loss loss = Loss.meanSquaredError();
+                Tensor x = backend.upload(rand.uniform(4 * 50, -1, 1), Shape.of(4, 2, 5, 5));
+                Tensor target = backend.upload(rand.uniform(16, -1, 1), Shape.of(4, 4))) {
+            for (Parameter p : model.parameters()) {
+                backend.upload(p.value(), rand.uniform(p.shape().size(), 0.5, 1.5));
+            }
+            ModelGradients.checkEveryParameter(model, loss, x, target, Pass.train(0));
+            Map<String, HostTensor> state = model.stateDict();
+            // Every training forward of the check (1 + 2 per parameter value) counted a batch.
+            float forwards = state.get("1.num_batches_tracked").data()[0];
+            assertTrue(forwards > 100, "num_batches_tracked " + forwards);
+            assertFalse(java.util.Arrays.equals(new float[] {0, 0, 0}, state.get("1.running_mean").data()));
+        }
+    }
+
+    @Test
+    void oneTrainingPassUpdatesTheRunningStatisticsAsPyTorchDoes() {
+        float[] images = new Rand(13).uniform(3 * 50, -1, 1);
+        try (Model model = Sequential.builder().input(2, 5, 5).add(new BatchNorm2d()).build(backend);
+                Workspace ws = model.newWorkspace()) {
+            ws.forward(images, Pass.train(0));
+            Map<String, HostTensor> state = model.stateDict();
+            for (int c = 0; c < 2; c++) {
+                double sum = 0;
+                double sq = 0;
+                for (int n = 0; n < 3; n++) {
+                    for (int j = 0; j < 25; j++) {
+                        double v = images[(n * 2 + c) * 25 + j];
+                        sum += v;
+                        sq += v * v;
+                    }
+                }
+                double mean = sum / 75;
+                double unbiased = (sq - 75 * mean * mean) / 74;
+                Close.assertClose("running_mean " + c, 0.1 * mean, state.get("0.running_mean").data()[c], 1e-6, 1e-5);
+                Close.assertClose("running_var " + c, 0.9 + 0.1 * unbiased, state.get("0.running_var").data()[c], 1e-6,
+                        1e-5);
+            }
+            assertEquals(1f, state.get("0.num_batches_tracked").data()[0]);
+            // Evaluation normalizes with the running statistics: other outputs than training's.
+            float[] train = ws.forward(images, Pass.train(1)).toArray();
+            float[] eval = ws.forward(images, Pass.EVAL).toArray();
+            assertFalse(java.util.Arrays.equals(train, eval));
+            assertEquals(2f, model.stateDict().get("0.num_batches_tracked").data()[0], "evaluation counts nothing");
+        }
+    }
+
+    @Test
+    void buffersAreSavedAndLoaded() throws IOException {
+        Path file = dir.resolve("bn.safetensors");
+        try (Model model = net(3); Tensor x = backend.upload(new Rand(14).uniform(4 * 50, -1, 1), Shape.of(4, 2, 5, 5))) {
+            try (Workspace ws = model.newWorkspace()) {
+                ws.forward(x, Pass.train(0)); // moves the running statistics away from 0 and 1
+            }
+            ModelFile.save(file, model);
+            try (Model loaded = ModelFile.load(file, backend)) {
+                assertEquals(model.stateDict().keySet(), loaded.stateDict().keySet());
+                model.stateDict().forEach((name, t) -> assertArrayEquals(t.data(), loaded.stateDict().get(name).data(),
+                        name));
+                assertArrayEquals(Run.eval(model, x), Run.eval(loaded, x));
+            }
+        }
+    }
+
+    @Test
+    void backwardAfterAnEvaluationPassIsRefused() {
+        try (Model model = net(4); Workspace ws = model.newWorkspace();
+                Tensor dy = backend.allocate(Shape.of(2, 4))) {
+            ws.forward(new float[2 * 50], Pass.EVAL);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ws.backward(dy));
+            assertTrue(e.getMessage().contains("layer 6 (BatchNorm1d): backward after an evaluation pass"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new BatchNorm2d(1e-6, 0.1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Sequential.builder().input(8).add(new BatchNorm2d()).build(backend));
+        assertTrue(e.getMessage().contains("use BatchNorm1d"), e.getMessage());
+    }
+}
