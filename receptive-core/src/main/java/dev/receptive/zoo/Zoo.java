@@ -1,15 +1,19 @@
 package dev.receptive.zoo;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.nn.BatchNorm2d;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Dropout;
 import dev.receptive.nn.Flatten;
+import dev.receptive.nn.GlobalAvgPool2d;
+import dev.receptive.nn.Graph;
 import dev.receptive.nn.MaxPool2d;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ReLU;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.init.Init;
+import dev.receptive.tensor.Shape;
 import java.util.List;
 import java.util.Locale;
 
@@ -18,8 +22,10 @@ import java.util.Locale;
  * tests all build.
  */
 public final class Zoo {
-    /** The names {@link #build} knows. */
-    public static final List<String> NAMES = List.of("seednet");
+    /** The names {@link #build} knows: the seed network and ResNets of 8, 14 and 20 layers. */
+    public static final List<String> NAMES = List.of("seednet", "resnet8", "resnet14", "resnet20");
+
+    private static final Shape MNIST = Shape.of(1, 28, 28);
 
     private Zoo() {
     }
@@ -49,15 +55,59 @@ public final class Zoo {
     }
 
     /**
+     * A ResNet for small images (He et al. 2016, section 4.2, the CIFAR design), for (C, H, W)
+     * inputs such as 1×28×28: conv 3×3 of {@code base} channels + batch norm + ReLU, then three
+     * stages of {@code blocksPerStage} basic blocks ({@link ResidualBlocks#basic}) of base, 2·base
+     * and 4·base channels, the last two starting with stride 2 (28 → 14 → 7), then global average
+     * pooling and a dense layer to {@code classes} logits. Depth 6·blocksPerStage + 2: 1 block gives
+     * ResNet-8, 2 ResNet-14, 3 ResNet-20. Weights start He normal, batch norms at 1 and 0.
+     */
+    public static Graph.Builder resnet(Shape input, int blocksPerStage, int base, int classes) {
+        if (input.rank() != 3 || blocksPerStage < 1 || base < 1 || classes < 1) {
+            throw new IllegalArgumentException("Zoo.resnet: input must be (C, H, W) and blocks per stage, base channels"
+                    + " and classes >= 1, got " + input + ", " + blocksPerStage + ", " + base + ", " + classes);
+        }
+        int width = base;
+        Graph.Builder g = Graph.builder().input(input.dims())
+                .add("stem.conv", Conv2d.builder().filters(width).kernel(3).padding(1).bias(false).init(Init.he())
+                        .build(), Model.INPUT)
+                .add("stem.bn", new BatchNorm2d(), "stem.conv")
+                .add("stem.relu", new ReLU(), "stem.bn");
+        String last = "stem.relu";
+        int in = width;
+        for (int stage = 0; stage < 3; stage++) {
+            int out = width << stage;
+            for (int b = 0; b < blocksPerStage; b++) {
+                int stride = stage > 0 && b == 0 ? 2 : 1;
+                last = ResidualBlocks.basic(g, "layer" + (stage + 1) + "." + b, last, in, out, stride);
+                in = out;
+            }
+        }
+        return g.add("pool", new GlobalAvgPool2d(), last)
+                .add("flatten", new Flatten(), "pool")
+                .add("fc", Dense.builder().units(classes).init(Init.xavier()).build(), "flatten")
+                .output("fc");
+    }
+
+    /**
      * The network called {@code name} (one of {@link #NAMES}, any case), seeded with {@code seed},
-     * on {@code backend}.
+     * on {@code backend}: the ResNets take 1×28×28 images in 10 classes at width 16.
      *
      * @throws IllegalArgumentException for an unknown name
      */
     public static Model build(String name, Backend backend, long seed) {
         String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
-        if (n.equals("seednet")) {
-            return seedNet().seed(seed).build(backend);
+        switch (n) {
+            case "seednet":
+                return seedNet().seed(seed).build(backend);
+            case "resnet8":
+                return resnet(MNIST, 1, 16, 10).seed(seed).build(backend);
+            case "resnet14":
+                return resnet(MNIST, 2, 16, 10).seed(seed).build(backend);
+            case "resnet20":
+                return resnet(MNIST, 3, 16, 10).seed(seed).build(backend);
+            default:
+                break;
         }
         throw new IllegalArgumentException("Zoo: no model named '" + name + "' (known: " + String.join(", ", NAMES) + ")");
     }
