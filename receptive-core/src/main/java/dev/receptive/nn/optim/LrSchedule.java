@@ -3,15 +3,17 @@ package dev.receptive.nn.optim;
 import java.util.Locale;
 
 /**
- * The learning rate for each epoch (counted from 0), from the base rate, like PyTorch's epoch
- * schedulers: the trainer calls {@code optimizer.setLearningRate(schedule.lr(epoch, baseLr))}
- * before each epoch.
+ * The learning rate at each point of training, from the base rate. Time is counted in epochs
+ * from 0 and may be fractional: the trainer calls {@code optimizer.setLearningRate(schedule.lr(t,
+ * baseLr))} before every step with t = epoch + (step in the epoch) / (steps per epoch), so a
+ * schedule can change per epoch, as PyTorch's epoch schedulers do ({@link #step}, {@link #cosine}),
+ * or smoothly within epochs ({@link #warmupCosine}).
  */
 @FunctionalInterface
 public interface LrSchedule {
 
-    /** The learning rate of {@code epoch} (from 0) for base rate {@code baseLr}. */
-    float lr(int epoch, float baseLr);
+    /** The learning rate at time {@code epoch} (from 0, fractional within an epoch) for base rate {@code baseLr}. */
+    float lr(double epoch, float baseLr);
 
     /**
      * The schedule and its settings, e.g. "step(1, 0.5)": what a checkpoint records so a resume
@@ -33,13 +35,13 @@ public interface LrSchedule {
                     + stepSize + " and " + gamma);
         }
         return named(String.format(Locale.ROOT, "step(%d, %s)", stepSize, gamma),
-                (epoch, baseLr) -> (float) (baseLr * Math.pow(gamma, Math.floorDiv(epoch, stepSize))));
+                (epoch, baseLr) -> (float) (baseLr * Math.pow(gamma, Math.floorDiv((int) Math.floor(epoch), stepSize))));
     }
 
     /**
-     * minLr + (baseLr − minLr)·(1 + cos(π·epoch / totalEpochs)) / 2, like PyTorch's
-     * CosineAnnealingLR with T_max = totalEpochs and eta_min = minLr; it stays at minLr after
-     * totalEpochs, where PyTorch's would climb back.
+     * minLr + (baseLr − minLr)·(1 + cos(π·epoch / totalEpochs)) / 2 at each whole epoch, like
+     * PyTorch's CosineAnnealingLR with T_max = totalEpochs and eta_min = minLr; it stays at minLr
+     * after totalEpochs, where PyTorch's would climb back.
      */
     static LrSchedule cosine(int totalEpochs, double minLr) {
         if (totalEpochs < 1 || !(minLr >= 0)) {
@@ -47,15 +49,35 @@ public interface LrSchedule {
                     + totalEpochs + " and " + minLr);
         }
         return named(String.format(Locale.ROOT, "cosine(%d, %s)", totalEpochs, minLr), (epoch, baseLr) -> {
-            double t = Math.min(epoch, totalEpochs);
+            double t = Math.min(Math.floor(epoch), totalEpochs);
             return (float) (minLr + (baseLr - minLr) * (1 + Math.cos(Math.PI * t / totalEpochs)) / 2);
         });
+    }
+
+    /**
+     * A linear warm-up from 0 to the base rate over {@code warmupEpochs}, then a cosine decay to
+     * {@code minLr} at {@code totalEpochs}, changing every step (the recipe of Goyal et al. 2017 and
+     * most ResNet training since); minLr after totalEpochs.
+     */
+    static LrSchedule warmupCosine(double warmupEpochs, int totalEpochs, double minLr) {
+        if (!(warmupEpochs >= 0) || totalEpochs < 1 || warmupEpochs >= totalEpochs || !(minLr >= 0)) {
+            throw new IllegalArgumentException("LrSchedule.warmupCosine: warm-up must be in [0, totalEpochs), totalEpochs"
+                    + " >= 1 and minLr >= 0, got " + warmupEpochs + ", " + totalEpochs + " and " + minLr);
+        }
+        return named(String.format(Locale.ROOT, "warmupCosine(%s, %d, %s)", warmupEpochs, totalEpochs, minLr),
+                (epoch, baseLr) -> {
+                    if (epoch < warmupEpochs) {
+                        return (float) (baseLr * epoch / warmupEpochs);
+                    }
+                    double t = Math.min(1, (epoch - warmupEpochs) / (totalEpochs - warmupEpochs));
+                    return (float) (minLr + (baseLr - minLr) * (1 + Math.cos(Math.PI * t)) / 2);
+                });
     }
 
     private static LrSchedule named(String description, LrSchedule f) {
         return new LrSchedule() {
             @Override
-            public float lr(int epoch, float baseLr) {
+            public float lr(double epoch, float baseLr) {
                 return f.lr(epoch, baseLr);
             }
 
