@@ -16,9 +16,22 @@ package dev.receptive.backend;
  */
 public record AdamParams(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, int step) {
     public AdamParams {
-        if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0)
-                || !(weightDecay >= 0) || step < 1) {
-            throw new IllegalArgumentException("adam: invalid hyper-parameters " + this);
+        // The components, not `this`: a compact constructor assigns the fields only after its body.
+        String op = decoupled ? "adamW" : "adam";
+        if (!(lr >= 0)) {
+            throw new IllegalArgumentException(op + ": learning rate must be >= 0, got " + lr);
+        }
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException(op + ": betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+        }
+        if (!(eps > 0)) {
+            throw new IllegalArgumentException(op + ": eps must be > 0, got " + eps);
+        }
+        if (!(weightDecay >= 0)) {
+            throw new IllegalArgumentException(op + ": weight decay must be >= 0, got " + weightDecay);
+        }
+        if (step < 1) {
+            throw new IllegalArgumentException(op + ": step must be >= 1 (steps count from 1), got " + step);
         }
     }
 

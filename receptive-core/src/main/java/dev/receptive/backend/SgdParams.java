@@ -7,8 +7,10 @@ package dev.receptive.backend;
  */
 public record SgdParams(float lr, float momentum, float weightDecay, boolean nesterov) {
     public SgdParams {
+        // The components, not `this`: a compact constructor assigns the fields only after its body.
         if (!(lr >= 0) || !(momentum >= 0) || !(weightDecay >= 0)) {
-            throw new IllegalArgumentException("sgd: lr, momentum and weight decay must be >= 0, got " + this);
+            throw new IllegalArgumentException("sgd: learning rate, momentum and weight decay must be >= 0, got lr "
+                    + lr + ", momentum " + momentum + ", weight decay " + weightDecay);
         }
         if (nesterov && momentum == 0) {
             throw new IllegalArgumentException("sgd: Nesterov momentum needs momentum > 0");
