@@ -412,7 +412,7 @@ public abstract class AbstractBackend implements Backend {
     // ---- checks -------------------------------------------------------------------------
 
     /** Every tensor must be non-null, open and made by this backend. */
-    protected final void own(String op, Tensor... tensors) {
+    private void own(String op, Tensor... tensors) {
         for (Tensor t : tensors) {
             if (t == null) {
                 throw new IllegalArgumentException(op + ": a required tensor is null");
@@ -425,7 +425,7 @@ public abstract class AbstractBackend implements Backend {
         }
     }
 
-    protected static void expect(String op, String what, Shape expected, Tensor actual) {
+    private static void expect(String op, String what, Shape expected, Tensor actual) {
         if (!expected.equals(actual.shape())) {
             throw new IllegalArgumentException(op + ": " + what + " expected shape " + expected + " but got "
                     + actual.shape());
