@@ -138,7 +138,7 @@ public interface Backend extends AutoCloseable {
      */
     void hingeLoss(Tensor loss, Tensor dz, Tensor z, Tensor labels);
 
-    // ---- dropout (Philox4x32-10; identical masks on every backend, see DESIGN) ----------
+    // ---- dropout (Philox4x32-10; identical masks on every backend, see docs/design.md) ---
 
     /**
      * Inverted dropout: y[i] = keep ? x[i] / (1 − p) : 0, with keep decided by Philox for element

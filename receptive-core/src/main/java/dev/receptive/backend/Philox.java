@@ -2,7 +2,7 @@ package dev.receptive.backend;
 
 /**
  * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11), the
- * counter-based generator behind every dropout mask; see DESIGN "Dropout RNG".
+ * counter-based generator behind every dropout mask; see docs/design.md, "Dropout RNG".
  *
  * <p>Element i of a dropout call draws word i &amp; 3 of the block with key (lo32(seed),
  * hi32(seed)) and counter (lo32(i &gt;&gt; 2), hi32(i &gt;&gt; 2), step, stream). Being a pure

@@ -56,7 +56,7 @@ class ModelFileTest {
                 .add(Dense.builder().units(5).build()).seed(seed);
     }
 
-    /** The seed network of DESIGN (W1), as the command line builds it. */
+    /** The seed network (W1 of docs/design.md), as the command line builds it. */
     private static Sequential.Builder seedNet() {
         return Sequential.builder().input(1, 28, 28)
                 .add(Conv2d.builder().filters(32).kernel(5).padding(2).build()).add(new ReLU()).add(new MaxPool2d(2))

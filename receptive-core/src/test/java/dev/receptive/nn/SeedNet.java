@@ -1,6 +1,6 @@
 package dev.receptive.nn;
 
-/** DESIGN's workload W1, the TensorFlow Deep-MNIST network, as a builder for tests. */
+/** Workload W1 of docs/design.md, the TensorFlow Deep-MNIST network, as a builder for tests. */
 final class SeedNet {
     private SeedNet() {
     }
