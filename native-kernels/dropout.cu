@@ -1,4 +1,4 @@
-// dropout: inverted dropout with the Philox4x32-10 mask of DESIGN.md ("Dropout RNG"), bit-identical
+// dropout: inverted dropout with the Philox4x32-10 mask of docs/design.md ("Dropout RNG"), bit-identical
 // to the CPU backend: element i keeps x[i] * scale iff u >= p, where, with g = offset + i the
 // element's index in the whole (unsplit) batch,
 //   key = (seedLo, seedHi), counter = (lo32(g >> 2), hi32(g >> 2), step, stream),

@@ -9,7 +9,7 @@
 #    system library folders; and puts them on LD_LIBRARY_PATH.
 # 2. Where only CUDA 13's libcublas.so.13 exists, retargets the JCublas native (built for
 #    libcublas.so.12) to it with ElfNeededRetarget and puts it first on java.library.path under
-#    its original name (see DESIGN, "The GPU stack").
+#    its original name (see docs/design.md, "The GPU stack").
 # 3. Runs `doctor`, the CUDA test classes (JUnit console launcher) and `bench --backend cuda`.
 # Exit status: that of the tests; 3 when they passed only because the CUDA tests skipped themselves
 # (JUnit counts a failed assumption as "aborted" and still exits 0).

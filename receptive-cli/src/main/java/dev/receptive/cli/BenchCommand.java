@@ -1,7 +1,6 @@
 package dev.receptive.cli;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.Backends;
 import dev.receptive.bench.Bench;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -24,10 +23,18 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (samples < 1) {
+            throw new UsageException("--samples must be >= 1, got " + samples);
+        }
         int[] batches = new int[more.length + 1];
         batches[0] = batch;
         System.arraycopy(more, 0, batches, 1, more.length);
-        try (Backend b = Backends.create(backend)) {
+        for (int i = 0; i < batches.length; i++) {
+            if (batches[i] < 1) {
+                throw new UsageException((i == 0 ? "--batch" : "--train-batches") + " must be >= 1, got " + batches[i]);
+            }
+        }
+        try (Backend b = Inputs.backend(backend)) {
             double ips = new Bench(b, System.out, samples).run(batch, batches);
             System.out.printf("train_images_per_s=%.1f%n", ips);
         }

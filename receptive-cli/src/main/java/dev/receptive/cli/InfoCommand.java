@@ -5,6 +5,7 @@ import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
+import dev.receptive.train.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,10 +15,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Describe a model file (layers, shapes, parameters, metadata),",
+        description = {"Describe a model file (layers, shapes, parameters, metadata) or a training checkpoint,",
             "or, without one, this machine: Java, OS, backend and data folder."})
 final class InfoCommand implements Callable<Integer> {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
+            description = "A model file (model.safetensors) or a training checkpoint (checkpoint.safetensors)")
     Path modelPath;
 
     @Override
@@ -31,6 +33,12 @@ final class InfoCommand implements Callable<Integer> {
     }
 
     private void describeModel() throws IOException {
+        Inputs.existingFile(modelPath, "model file");
+        Checkpoint checkpoint = Inputs.checkpoint(modelPath);
+        if (checkpoint != null) {
+            describeCheckpoint(checkpoint);
+            return;
+        }
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         // The summary needs the layers built; the CPU holds them without touching a GPU.
         try (Backend cpu = new CpuBackend(1); Model model = Inputs.model(contents, cpu)) {
@@ -45,6 +53,32 @@ final class InfoCommand implements Callable<Integer> {
                     + model.seed());
             System.out.println();
             System.out.print(model.summary());
+        }
+    }
+
+    /** What a checkpoint holds, and which file evaluate and predict take instead. */
+    private void describeCheckpoint(Checkpoint c) throws IOException {
+        Path model = modelPath.toAbsolutePath().resolveSibling(TrainCommand.MODEL_FILE);
+        try (Backend cpu = new CpuBackend(1); Model net = fromArchitecture(c, cpu)) {
+            System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes): "
+                    + "a training checkpoint, not a model file");
+            System.out.println("state:   after epoch " + c.epoch() + ", step " + c.step() + "; seed " + c.seed()
+                    + ", batch size " + c.batchSize() + ", " + c.trainSize() + " training images, optimizer "
+                    + c.optimizer());
+            System.out.println("model:   evaluate and predict take " + model
+                    + (Files.isRegularFile(model) ? "" : " (not written yet: train writes it when it ends)")
+                    + "; train --resume goes on from this checkpoint");
+            System.out.println("input:   " + net.inputShape() + ", output: " + net.outputShape());
+            System.out.println();
+            System.out.print(net.summary());
+        }
+    }
+
+    private Model fromArchitecture(Checkpoint c, Backend backend) {
+        try {
+            return Model.fromArchitecture(c.architecture(), backend);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(modelPath + ": " + e.getMessage(), e);
         }
     }
 

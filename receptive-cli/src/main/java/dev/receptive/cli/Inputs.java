@@ -9,6 +9,7 @@ import dev.receptive.backend.Backends;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
+import dev.receptive.train.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,13 +27,27 @@ final class Inputs {
         return file;
     }
 
-    /** A readable Receptive model file, or bad usage saying why not. */
+    /** A readable Receptive model file, or bad usage saying why not (and what to use for a checkpoint). */
     static ModelFile.Contents modelFile(Path file) {
         existingFile(file, "model file");
         try {
             return ModelFile.read(file);
         } catch (IOException e) {
+            if (checkpoint(file) != null) {
+                throw new UsageException(file + " is a training checkpoint, not a model file: use the "
+                        + TrainCommand.MODEL_FILE + " of the same run folder (train writes it when it ends), or "
+                        + "'receptive train --resume " + file + "' to go on training", e);
+            }
             throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /** The checkpoint in {@code file}, or null when it is not a readable checkpoint. */
+    static Checkpoint checkpoint(Path file) {
+        try {
+            return Checkpoint.read(file);
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.receptive.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,7 +43,7 @@ public final class Main implements Callable<Integer> {
         cli.setParameterExceptionHandler((e, arguments) -> {
             CommandLine cmd = e.getCommandLine();
             String name = cmd.getCommandSpec().qualifiedName();
-            cmd.getErr().println(name + ": " + e.getMessage() + " (see " + name + " --help)");
+            cmd.getErr().println(name + ": " + e.getMessage() + suggestion(e) + " (see " + name + " --help)");
             if (main.debug()) {
                 e.printStackTrace(cmd.getErr());
             }
@@ -69,6 +70,15 @@ public final class Main implements Callable<Integer> {
     private boolean debug() {
         String env = System.getenv("RECEPTIVE_DEBUG");
         return verbose || (env != null && !env.isEmpty());
+    }
+
+    /** "; did you mean train?" for a mistyped command or option, picocli's closest candidates; else "". */
+    private static String suggestion(CommandLine.ParameterException e) {
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            List<String> names = u.getSuggestions();
+            return "; did you mean " + String.join(" or ", names.subList(0, Math.min(3, names.size()))) + "?";
+        }
+        return "";
     }
 
     /** The message on one line; exceptions without one are named by their class. */

@@ -92,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
         DataFetch.ensure(choice, root, System.err);
         Dataset train = choice.load(root, Split.TRAIN);
         if (limit != null && limit < train.size()) {
-            train = Subsets.first(train, limit);
+            train = train.subset(0, limit);
         }
         Dataset test = choice.load(root, Split.TEST);
         if (train.size() < batchSize) {

@@ -6,8 +6,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Checks every argument of the op contract in one place, then calls the backend's hook. Hooks
- * receive open tensors of this backend whose shapes fit; they only compute.
+ * The base of every backend, for writers of backends (users call {@link Backend}): it checks every
+ * argument of the op contract in one place, then calls the backend's {@code *Impl} hook. Hooks
+ * receive non-null, open tensors of this backend whose shapes fit (optional tensors may be null
+ * where the contract says so); they only compute. A new backend extends this class and is found
+ * by {@link Backends} through a {@link BackendProvider}.
  */
 public abstract class AbstractBackend implements Backend {
     // Op names per activation, made once: the hot path builds no strings.
@@ -21,6 +24,10 @@ public abstract class AbstractBackend implements Backend {
             names[a.ordinal()] = op + "(" + a + ")";
         }
         return names;
+    }
+
+    /** For subclasses. */
+    protected AbstractBackend() {
     }
 
     // ---- memory -------------------------------------------------------------------------
@@ -74,12 +81,36 @@ public abstract class AbstractBackend implements Backend {
         fillImpl(dst, value);
     }
 
+    /**
+     * The work of {@link #upload(Tensor, float[])}, on arguments already checked.
+     *
+     * @param dst as in {@link #upload(Tensor, float[])}
+     * @param data as in {@link #upload(Tensor, float[])}
+     */
     protected abstract void uploadImpl(Tensor dst, float[] data);
 
+    /**
+     * The work of {@link #download(Tensor, float[])}, on arguments already checked.
+     *
+     * @param src as in {@link #download(Tensor, float[])}
+     * @param dst as in {@link #download(Tensor, float[])}
+     */
     protected abstract void downloadImpl(Tensor src, float[] dst);
 
+    /**
+     * The work of {@link #copy}, on arguments already checked.
+     *
+     * @param dst as in {@link #copy}
+     * @param src as in {@link #copy}
+     */
     protected abstract void copyImpl(Tensor dst, Tensor src);
 
+    /**
+     * The work of {@link #fill}, on arguments already checked.
+     *
+     * @param dst as in {@link #fill}
+     * @param value as in {@link #fill}
+     */
     protected abstract void fillImpl(Tensor dst, float value);
 
     // ---- conv2d -------------------------------------------------------------------------
@@ -121,12 +152,45 @@ public abstract class AbstractBackend implements Backend {
         conv2dBackwardBiasImpl(db, dy, accumulate);
     }
 
+    /**
+     * The work of {@link #conv2dForward}, on arguments already checked.
+     *
+     * @param y as in {@link #conv2dForward}
+     * @param x as in {@link #conv2dForward}
+     * @param w as in {@link #conv2dForward}
+     * @param b as in {@link #conv2dForward}
+     * @param p as in {@link #conv2dForward}
+     */
     protected abstract void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p);
 
+    /**
+     * The work of {@link #conv2dBackwardData}, on arguments already checked.
+     *
+     * @param dx as in {@link #conv2dBackwardData}
+     * @param dy as in {@link #conv2dBackwardData}
+     * @param w as in {@link #conv2dBackwardData}
+     * @param p as in {@link #conv2dBackwardData}
+     */
     protected abstract void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p);
 
+    /**
+     * The work of {@link #conv2dBackwardFilter}, on arguments already checked.
+     *
+     * @param dw as in {@link #conv2dBackwardFilter}
+     * @param x as in {@link #conv2dBackwardFilter}
+     * @param dy as in {@link #conv2dBackwardFilter}
+     * @param p as in {@link #conv2dBackwardFilter}
+     * @param accumulate as in {@link #conv2dBackwardFilter}
+     */
     protected abstract void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate);
 
+    /**
+     * The work of {@link #conv2dBackwardBias}, on arguments already checked.
+     *
+     * @param db as in {@link #conv2dBackwardBias}
+     * @param dy as in {@link #conv2dBackwardBias}
+     * @param accumulate as in {@link #conv2dBackwardBias}
+     */
     protected abstract void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate);
 
     // ---- pooling ------------------------------------------------------------------------
@@ -150,8 +214,26 @@ public abstract class AbstractBackend implements Backend {
         pool2dBackwardImpl(mode, dx, dy, x, y, p);
     }
 
+    /**
+     * The work of {@link #pool2dForward}, on arguments already checked.
+     *
+     * @param mode as in {@link #pool2dForward}
+     * @param y as in {@link #pool2dForward}
+     * @param x as in {@link #pool2dForward}
+     * @param p as in {@link #pool2dForward}
+     */
     protected abstract void pool2dForwardImpl(PoolMode mode, Tensor y, Tensor x, Pool2dParams p);
 
+    /**
+     * The work of {@link #pool2dBackward}, on arguments already checked.
+     *
+     * @param mode as in {@link #pool2dBackward}
+     * @param dx as in {@link #pool2dBackward}
+     * @param dy as in {@link #pool2dBackward}
+     * @param x as in {@link #pool2dBackward}
+     * @param y as in {@link #pool2dBackward}
+     * @param p as in {@link #pool2dBackward}
+     */
     protected abstract void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p);
 
     // ---- batch normalization ----------------------------------------------------------
@@ -264,13 +346,41 @@ public abstract class AbstractBackend implements Backend {
         softmaxBackwardImpl(dx, dy, y);
     }
 
+    /**
+     * The work of {@link #activationForward}, on arguments already checked.
+     *
+     * @param f as in {@link #activationForward}
+     * @param y as in {@link #activationForward}
+     * @param x as in {@link #activationForward}
+     */
     protected abstract void activationForwardImpl(Activation f, Tensor y, Tensor x);
 
+    /**
+     * The work of {@link #activationBackward}, on arguments already checked.
+     *
+     * @param f as in {@link #activationBackward}
+     * @param dx as in {@link #activationBackward}
+     * @param dy as in {@link #activationBackward}
+     * @param y as in {@link #activationBackward}
+     */
     protected abstract void activationBackwardImpl(Activation f, Tensor dx, Tensor dy, Tensor y);
 
-    /** Softmax over the features of each row, or log-softmax when {@code log}. */
+    /**
+     * The work of {@link #softmaxForward} and of {@link #logSoftmaxForward}, on arguments already checked.
+     *
+     * @param y as in {@link #softmaxForward}
+     * @param x as in {@link #softmaxForward}
+     * @param log true for {@link #logSoftmaxForward}
+     */
     protected abstract void softmaxForwardImpl(Tensor y, Tensor x, boolean log);
 
+    /**
+     * The work of {@link #softmaxBackward}, on arguments already checked.
+     *
+     * @param dx as in {@link #softmaxBackward}
+     * @param dy as in {@link #softmaxBackward}
+     * @param y as in {@link #softmaxBackward}
+     */
     protected abstract void softmaxBackwardImpl(Tensor dx, Tensor dy, Tensor y);
 
     // ---- dense --------------------------------------------------------------------------
@@ -312,8 +422,27 @@ public abstract class AbstractBackend implements Backend {
         denseBackwardImpl(dx, dw, db, dy, x, w, accumulate);
     }
 
+    /**
+     * The work of {@link #denseForward}, on arguments already checked.
+     *
+     * @param y as in {@link #denseForward}
+     * @param x as in {@link #denseForward}
+     * @param w as in {@link #denseForward}
+     * @param b as in {@link #denseForward}
+     */
     protected abstract void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b);
 
+    /**
+     * The work of {@link #denseBackward}, on arguments already checked.
+     *
+     * @param dx as in {@link #denseBackward}
+     * @param dw as in {@link #denseBackward}
+     * @param db as in {@link #denseBackward}
+     * @param dy as in {@link #denseBackward}
+     * @param x as in {@link #denseBackward}
+     * @param w as in {@link #denseBackward}
+     * @param accumulate as in {@link #denseBackward}
+     */
     protected abstract void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w,
             boolean accumulate);
 
@@ -355,10 +484,34 @@ public abstract class AbstractBackend implements Backend {
         }
     }
 
+    /**
+     * The work of {@link #softmaxCrossEntropy}, on arguments already checked.
+     *
+     * @param loss as in {@link #softmaxCrossEntropy}
+     * @param dz as in {@link #softmaxCrossEntropy}
+     * @param z as in {@link #softmaxCrossEntropy}
+     * @param labels as in {@link #softmaxCrossEntropy}
+     */
     protected abstract void softmaxCrossEntropyImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels);
 
+    /**
+     * The work of {@link #meanSquaredError}, on arguments already checked.
+     *
+     * @param loss as in {@link #meanSquaredError}
+     * @param dp as in {@link #meanSquaredError}
+     * @param p as in {@link #meanSquaredError}
+     * @param t as in {@link #meanSquaredError}
+     */
     protected abstract void meanSquaredErrorImpl(Tensor loss, Tensor dp, Tensor p, Tensor t);
 
+    /**
+     * The work of {@link #hingeLoss}, on arguments already checked.
+     *
+     * @param loss as in {@link #hingeLoss}
+     * @param dz as in {@link #hingeLoss}
+     * @param z as in {@link #hingeLoss}
+     * @param labels as in {@link #hingeLoss}
+     */
     protected abstract void hingeLossImpl(Tensor loss, Tensor dz, Tensor z, Tensor labels);
 
     // ---- dropout ------------------------------------------------------------------------
@@ -392,7 +545,17 @@ public abstract class AbstractBackend implements Backend {
         }
     }
 
-    /** y[i] = keep(offset + i) ? x[i] · (1/(1−p)) : 0 with the Philox mask of docs/design.md. */
+    /**
+     * The work of {@link #dropoutForward} and of {@link #dropoutBackward} (x is then dy, y is dx: the mask is the same map), on arguments already checked.
+     *
+     * @param y as in {@link #dropoutForward}
+     * @param x as in {@link #dropoutForward}
+     * @param p as in {@link #dropoutForward}
+     * @param seed as in {@link #dropoutForward}
+     * @param stream as in {@link #dropoutForward}
+     * @param step as in {@link #dropoutForward}
+     * @param offset as in {@link #dropoutForward}
+     */
     protected abstract void dropoutImpl(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset);
 
     // ---- optimizers ---------------------------------------------------------------------
@@ -422,8 +585,25 @@ public abstract class AbstractBackend implements Backend {
         adamUpdateImpl(w, dw, m, v, params);
     }
 
+    /**
+     * The work of {@link #sgdUpdate}, on arguments already checked.
+     *
+     * @param w as in {@link #sgdUpdate}
+     * @param dw as in {@link #sgdUpdate}
+     * @param velocity as in {@link #sgdUpdate}, but null whenever momentum is 0
+     * @param params as in {@link #sgdUpdate}
+     */
     protected abstract void sgdUpdateImpl(Tensor w, Tensor dw, Tensor velocity, SgdParams params);
 
+    /**
+     * The work of {@link #adamUpdate}, on arguments already checked.
+     *
+     * @param w as in {@link #adamUpdate}
+     * @param dw as in {@link #adamUpdate}
+     * @param m as in {@link #adamUpdate}
+     * @param v as in {@link #adamUpdate}
+     * @param params as in {@link #adamUpdate}
+     */
     protected abstract void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params);
 
     // ---- merges -------------------------------------------------------------------------
@@ -545,20 +725,53 @@ public abstract class AbstractBackend implements Backend {
         sumImpl(out, x);
     }
 
+    /**
+     * The work of {@link #add}, on arguments already checked.
+     *
+     * @param y as in {@link #add}
+     * @param a as in {@link #add}
+     * @param b as in {@link #add}
+     */
     protected abstract void addImpl(Tensor y, Tensor a, Tensor b);
 
+    /**
+     * The work of {@link #scale}, on arguments already checked.
+     *
+     * @param y as in {@link #scale}
+     * @param x as in {@link #scale}
+     * @param alpha as in {@link #scale}
+     */
     protected abstract void scaleImpl(Tensor y, Tensor x, float alpha);
 
+    /**
+     * The work of {@link #axpy}, on arguments already checked.
+     *
+     * @param y as in {@link #axpy}
+     * @param alpha as in {@link #axpy}
+     * @param x as in {@link #axpy}
+     */
     protected abstract void axpyImpl(Tensor y, float alpha, Tensor x);
 
+    /**
+     * The work of {@link #argmax}, on arguments already checked.
+     *
+     * @param out as in {@link #argmax}
+     * @param x as in {@link #argmax}
+     */
     protected abstract void argmaxImpl(Tensor out, Tensor x);
 
+    /**
+     * The work of {@link #sum}, on arguments already checked.
+     *
+     * @param out as in {@link #sum}
+     * @param x as in {@link #sum}
+     */
     protected abstract void sumImpl(Tensor out, Tensor x);
 
     // ---- checks -------------------------------------------------------------------------
 
     /** Every tensor must be non-null, open and made by this backend. */
-    protected final void own(String op, Tensor... tensors) {
+    private void own(String op, Tensor... tensors) {
         for (Tensor t : tensors) {
             if (t == null) {
                 throw new IllegalArgumentException(op + ": a required tensor is null");
@@ -571,7 +784,7 @@ public abstract class AbstractBackend implements Backend {
         }
     }
 
-    protected static void expect(String op, String what, Shape expected, Tensor actual) {
+    private static void expect(String op, String what, Shape expected, Tensor actual) {
         if (!expected.equals(actual.shape())) {
             throw new IllegalArgumentException(op + ": " + what + " expected shape " + expected + " but got "
                     + actual.shape());

@@ -19,35 +19,81 @@ import java.util.List;
  *   <li>Class labels are stored as floats holding whole numbers 0 ≤ label &lt; classes.</li>
  *   <li>Results do not depend on how many threads or blocks the backend uses.</li>
  * </ul>
+ * A backend and its tensors are used by one thread at a time. Make one with {@link Backends}.
  */
 public interface Backend extends AutoCloseable {
 
-    /** Short name used in messages and on the command line: "cpu" or "cuda". */
+    /**
+     * The backend's short name, as {@link Backends#create(String)} takes it.
+     *
+     * @return "cpu" or "cuda"
+     */
     String name();
 
-    /** One line describing the device, e.g. "cpu (2 threads)". */
+    /**
+     * One line describing the device, for logs and reports.
+     *
+     * @return e.g. "cpu (2 threads, OpenJDK 64-Bit Server VM 17.0.15)"
+     */
     String description();
 
     // ---- memory -------------------------------------------------------------------------
 
-    /** A new tensor of the given shape, filled with zeros. */
+    /**
+     * A new tensor filled with zeros.
+     *
+     * @param shape its shape
+     * @return the tensor; the caller owns it and closes it
+     */
     Tensor allocate(Shape shape);
 
-    /** A new tensor holding a copy of {@code data}, which must have exactly shape.size() elements. */
+    /**
+     * A new tensor holding a copy of host data.
+     *
+     * @param data exactly shape.size() values in row-major (NCHW) order
+     * @param shape the tensor's shape
+     * @return the tensor; the caller owns it and closes it
+     */
     Tensor upload(float[] data, Shape shape);
 
-    /** Copies host data into an existing tensor; data.length must equal dst.size(). */
+    /**
+     * Copies host data into an existing tensor.
+     *
+     * @param dst the tensor to overwrite
+     * @param data exactly dst.size() values in row-major order
+     */
     void upload(Tensor dst, float[] data);
 
-    /** Copies the tensor to a new host array. */
+    /**
+     * Copies a tensor to a new host array, waiting for the work queued before.
+     *
+     * @param src the tensor to read
+     * @return its values in row-major order
+     */
     float[] download(Tensor src);
 
-    /** Copies the tensor into dst, which must have exactly src.size() elements. */
+    /**
+     * Copies a tensor into a host array, waiting for the work queued before.
+     *
+     * @param src the tensor to read
+     * @param dst exactly src.size() values, overwritten
+     */
     void download(Tensor src, float[] dst);
 
-    /** dst = src; shapes must have the same number of elements. */
+    /**
+     * dst = src, element by element.
+     *
+     * @param dst the tensor to overwrite
+     * @param src a tensor with the same number of elements (the shapes may differ)
+     */
     void copy(Tensor dst, Tensor src);
 
+    /**
+     * Sets every element to one value.
+     *
+     * @param dst the tensor to overwrite
+     * @param value the value
+     */
     void fill(Tensor dst, float value);
 
     /** Waits until all queued work is done (a no-op on synchronous backends). */
@@ -56,33 +102,70 @@ public interface Backend extends AutoCloseable {
     // ---- conv2d -------------------------------------------------------------------------
 
     /**
+     * 2-D cross-correlation (PyTorch's and cuDNN's convolution):
      * y[n,k,p,q] = b[k] + Σ_{c,r,s} w[k,c,r,s] · x[n, c, p·sh − ph + r·dh, q·sw − pw + s·dw]
      * (zero outside x).
-     * x: (N, C, H, W); w: (K, C, R, S); b: (K) or null; y: (N, K, P, Q) per {@link Conv2dParams}.
+     *
+     * @param y output (N, K, P, Q), P and Q per {@link Conv2dParams#outputShape}
+     * @param x input (N, C, H, W)
+     * @param w weights (K, C, R, S)
+     * @param b bias (K), or null for none
+     * @param params stride, padding and dilation
      */
     void conv2dForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams params);
 
-    /** dx = ∂L/∂x given dy = ∂L/∂y. dx: (N, C, H, W); dy: (N, K, P, Q); w: (K, C, R, S). */
+    /**
+     * The gradient of the input: dx = ∂L/∂x given dy = ∂L/∂y.
+     *
+     * @param dx output (N, C, H, W)
+     * @param dy gradient of the output (N, K, P, Q)
+     * @param w weights (K, C, R, S)
+     * @param params as in the forward call
+     */
     void conv2dBackwardData(Tensor dx, Tensor dy, Tensor w, Conv2dParams params);
 
     /**
-     * dw = ∂L/∂w, or dw += ∂L/∂w when {@code accumulate}. dw: (K, C, R, S); x: (N, C, H, W);
-     * dy: (N, K, P, Q).
+     * The gradient of the weights: dw = ∂L/∂w, or dw += ∂L/∂w when {@code accumulate}.
+     *
+     * @param dw output (K, C, R, S)
+     * @param x the forward call's input (N, C, H, W)
+     * @param dy gradient of the output (N, K, P, Q)
+     * @param params as in the forward call
+     * @param accumulate add to dw instead of overwriting it
      */
     void conv2dBackwardFilter(Tensor dw, Tensor x, Tensor dy, Conv2dParams params, boolean accumulate);
 
-    /** db[k] = Σ_{n,p,q} dy[n,k,p,q] (db[k] += … when {@code accumulate}). db: (K); dy: (N, K, P, Q). */
+    /**
+     * The gradient of the bias: db[k] = Σ_{n,p,q} dy[n,k,p,q] (db[k] += … when {@code accumulate}).
+     *
+     * @param db output (K)
+     * @param dy gradient of the output (N, K, P, Q)
+     * @param accumulate add to db instead of overwriting it
+     */
     void conv2dBackwardBias(Tensor db, Tensor dy, boolean accumulate);
 
     // ---- pooling ------------------------------------------------------------------------
 
-    /** x: (N, C, H, W); y: (N, C, P, Q) per {@link Pool2dParams}. */
+    /**
+     * 2-D max or average pooling over each channel.
+     *
+     * @param mode {@link PoolMode#MAX} or {@link PoolMode#AVERAGE}
+     * @param y output (N, C, P, Q), P and Q per {@link Pool2dParams#outputShape}
+     * @param x input (N, C, H, W)
+     * @param params window, stride and padding
+     */
     void pool2dForward(PoolMode mode, Tensor y, Tensor x, Pool2dParams params);
 
     /**
      * dx from dy. Max pooling sends each dy to the first position (row-major within the
      * window) holding the maximum; average pooling spreads dy evenly over the whole window.
-     * dx, x: (N, C, H, W); dy, y: (N, C, P, Q).
+     *
+     * @param mode as in the forward call
+     * @param dx output (N, C, H, W)
+     * @param dy gradient of the output (N, C, P, Q)
+     * @param x the forward call's input (N, C, H, W)
+     * @param y the forward call's output (N, C, P, Q)
+     * @param params as in the forward call
      */
     void pool2dBackward(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams params);
 
@@ -114,32 +197,77 @@ public interface Backend extends AutoCloseable {
 
     // ---- pointwise activations ----------------------------------------------------------
 
-    /** y = f(x), elementwise; any shape, y and x the same size. y may be x (in place). */
+    /**
+     * y = f(x), elementwise.
+     *
+     * @param f the activation
+     * @param y output, the shape of x; may be x (in place)
+     * @param x input of any shape
+     */
     void activationForward(Activation f, Tensor y, Tensor x);
 
-    /** dx = dy · f'(x), written through y = f(x) (see {@link Activation}). dx may be dy. */
+    /**
+     * dx = dy · f'(x), written through y = f(x) (see {@link Activation}).
+     *
+     * @param f the activation
+     * @param dx output, the shape of y; may be dy
+     * @param dy gradient of the output
+     * @param y the forward call's output
+     */
     void activationBackward(Activation f, Tensor dx, Tensor dy, Tensor y);
 
     // ---- softmax over the features of each row ------------------------------------------
 
-    /** y[n,i] = exp(x[n,i]) / Σ_j exp(x[n,j]); x, y: (N, ...) with the features flattened. */
+    /**
+     * y[n,i] = exp(x[n,i]) / Σ_j exp(x[n,j]) over all features i of each item n (for (N, C, H, W),
+     * over C·H·W together).
+     *
+     * @param y output, the shape of x
+     * @param x input (N, ...), rank ≥ 2
+     */
     void softmaxForward(Tensor y, Tensor x);
 
-    /** y[n,i] = x[n,i] − log Σ_j exp(x[n,j]). */
+    /**
+     * y[n,i] = x[n,i] − log Σ_j exp(x[n,j]), over the features of each item as in
+     * {@link #softmaxForward}.
+     *
+     * @param y output, the shape of x
+     * @param x input (N, ...), rank ≥ 2
+     */
     void logSoftmaxForward(Tensor y, Tensor x);
 
-    /** dx[n,i] = y[n,i] · (dy[n,i] − Σ_j dy[n,j]·y[n,j]) where y = softmax(x). */
+    /**
+     * dx[n,i] = y[n,i] · (dy[n,i] − Σ_j dy[n,j]·y[n,j]) where y = softmax(x).
+     *
+     * @param dx output, the shape of y
+     * @param dy gradient of the output
+     * @param y the forward call's output (N, ...)
+     */
     void softmaxBackward(Tensor dx, Tensor dy, Tensor y);
 
     // ---- dense (fully connected) --------------------------------------------------------
 
-    /** y = x·wᵀ + b. x: (N, in) (or any (N, ...) flattened); w: (out, in); b: (out) or null; y: (N, out). */
+    /**
+     * A fully connected layer: y = x·wᵀ + b.
+     *
+     * @param y output (N, out)
+     * @param x input (N, in), or any (N, ...) whose items hold {@code in} values
+     * @param w weights (out, in), as PyTorch's nn.Linear
+     * @param b bias (out), or null for none
+     */
     void denseForward(Tensor y, Tensor x, Tensor w, Tensor b);
 
     /**
-     * dx = dy·w (skipped when dx is null), dw = dyᵀ·x, db = Σ_n dy[n] (skipped when db is null);
-     * with {@code accumulate}, dw and db are added to (dx is always overwritten).
-     * dy: (N, out); x, dx: (N, in); w, dw: (out, in); db: (out).
+     * dx = dy·w, dw = dyᵀ·x, db = Σ_n dy[n]; with {@code accumulate}, dw and db are added to (dx is
+     * always overwritten).
+     *
+     * @param dx output, the shape of x, or null to skip it (a first layer needs no input gradient)
+     * @param dw output (out, in)
+     * @param db output (out), or null to skip it
+     * @param dy gradient of the output (N, out)
+     * @param x the forward call's input
+     * @param w weights (out, in)
+     * @param accumulate add to dw and db instead of overwriting them
      */
     void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate);
 
@@ -147,45 +275,90 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Softmax cross-entropy, mean over the batch: loss = −(1/N) Σ_n log softmax(z)[n, label_n];
-     * dz = (softmax(z) − onehot(label)) / N (skipped when dz is null).
-     * loss: (1); z, dz: (N, classes); labels: (N).
+     * dz = (softmax(z) − onehot(label)) / N.
      *
+     * @param loss output (1)
+     * @param dz output gradient (N, classes), or null to skip it
+     * @param z logits (N, classes)
+     * @param labels class indices (N), whole numbers stored as floats
      * @throws IllegalArgumentException when z holds NaN or a label is out of range (where the
      *     backend can see it without waiting for the device)
      */
     void softmaxCrossEntropy(Tensor loss, Tensor dz, Tensor z, Tensor labels);
 
-    /** loss = mean((p − t)²) over all elements; dp = 2(p − t)/size (skipped when null). */
+    /**
+     * Mean squared error: loss = mean((p − t)²) over all elements; dp = 2(p − t)/size.
+     *
+     * @param loss output (1)
+     * @param dp output gradient, the shape of p, or null to skip it
+     * @param p predictions of any shape
+     * @param t targets, the shape of p
+     */
     void meanSquaredError(Tensor loss, Tensor dp, Tensor p, Tensor t);
 
     /**
      * Multi-class hinge (PyTorch MultiMarginLoss, margin 1): loss = (1/N) Σ_n Σ_{j≠y_n}
-     * max(0, 1 − z[n,y_n] + z[n,j]) / classes; dz its gradient (skipped when null).
-     * loss: (1); z, dz: (N, classes); labels: (N).
+     * max(0, 1 − z[n,y_n] + z[n,j]) / classes; dz its gradient.
+     *
+     * @param loss output (1)
+     * @param dz output gradient (N, classes), or null to skip it
+     * @param z scores (N, classes)
+     * @param labels class indices (N), whole numbers stored as floats
      */
     void hingeLoss(Tensor loss, Tensor dz, Tensor z, Tensor labels);
 
-    // ---- dropout (Philox4x32-10; identical masks on every backend, see DESIGN) ----------
+    // ---- dropout (Philox4x32-10; identical masks on every backend, see docs/design.md) ---
 
     /**
-     * Inverted dropout: y[i] = keep ? x[i] / (1 − p) : 0, with keep decided by Philox for element
-     * offset + i from (seed, stream, step). 0 ≤ p &lt; 1; offset ≥ 0. y may be x.
+     * Inverted dropout: y[i] = keep ? x[i] · (1 / (1 − p)) : 0, with keep decided by {@link Philox}
+     * for element offset + i from (seed, stream, step); the mask is the same on every backend.
      *
-     * <p>{@code offset} is the index of x's first element in the whole batch: 0 for a batch run at
-     * once, (first sample) · (elements per sample) for a shard of it, so shards split across
-     * threads or machines draw exactly the mask of the unsplit batch.
+     * @param y output, the shape of x; may be x
+     * @param x input of any shape
+     * @param p drop probability, 0 ≤ p &lt; 1
+     * @param seed the run's seed
+     * @param stream one per dropout layer, so layers draw independent masks
+     * @param step the training step, so each step draws a new mask
+     * @param offset the index of x's first element in the whole batch: 0 for a batch run at
+     *     once, (first sample) · (elements per sample) for a shard of it, so shards split across
+     *     threads or machines draw exactly the mask of the unsplit batch; 0 ≤ offset ≤ 2^62 − size
      */
     void dropoutForward(Tensor y, Tensor x, float p, long seed, int stream, int step, long offset);
 
-    /** dx = keep ? dy / (1 − p) : 0 with the same mask as the forward call of (seed, stream, step, offset). */
+    /**
+     * dx = keep ? dy · (1 / (1 − p)) : 0 with the mask of the forward call with the same arguments.
+     *
+     * @param dx output, the shape of dy; may be dy
+     * @param dy gradient of the output
+     * @param p as in the forward call
+     * @param seed as in the forward call
+     * @param stream as in the forward call
+     * @param step as in the forward call
+     * @param offset as in the forward call
+     */
     void dropoutBackward(Tensor dx, Tensor dy, float p, long seed, int stream, int step, long offset);
 
     // ---- optimizer updates, in place ----------------------------------------------------
 
-    /** One SGD step on w; velocity (same shape as w) may be null when momentum is 0. */
+    /**
+     * One SGD step on w, in place, as {@link SgdParams} writes it.
+     *
+     * @param w the parameter, updated
+     * @param dw its gradient, the shape of w
+     * @param velocity the momentum buffer, the shape of w, updated; may be null when momentum is 0
+     * @param params learning rate, momentum, weight decay, Nesterov
+     */
     void sgdUpdate(Tensor w, Tensor dw, Tensor velocity, SgdParams params);
 
-    /** One Adam/AdamW step on w with moments m and v (same shape as w). */
+    /**
+     * One Adam or AdamW step on w, in place, as {@link AdamParams} writes it.
+     *
+     * @param w the parameter, updated
+     * @param dw its gradient, the shape of w
+     * @param m the first moment, the shape of w, updated
+     * @param v the second moment, the shape of w, updated
+     * @param params learning rate, betas, eps, weight decay, the step number
+     */
     void adamUpdate(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params);
 
     // ---- merges of graph models ---------------------------------------------------------
@@ -206,19 +379,48 @@ public interface Backend extends AutoCloseable {
 
     // ---- small helpers ------------------------------------------------------------------
 
-    /** y = a + b, elementwise (same sizes). y may alias a or b. */
+    /**
+     * y = a + b, elementwise.
+     *
+     * @param y output, the shape of a; may be a or b
+     * @param a first input
+     * @param b second input, the shape of a
+     */
     void add(Tensor y, Tensor a, Tensor b);
 
-    /** y = alpha·x. y may be x. */
+    /**
+     * y = alpha·x, elementwise.
+     *
+     * @param y output, the shape of x; may be x
+     * @param x input
+     * @param alpha the factor
+     */
     void scale(Tensor y, Tensor x, float alpha);
 
-    /** y += alpha·x. */
+    /**
+     * y += alpha·x, elementwise.
+     *
+     * @param y the tensor added to
+     * @param alpha the factor
+     * @param x input, the shape of y
+     */
     void axpy(Tensor y, float alpha, Tensor x);
 
-    /** out[n] = index of the largest x[n, i] (the first one on ties), as a float. x: (N, ...); out: (N). */
+    /**
+     * out[n] = the index of the largest x[n, i] over the features of item n (the first one on
+     * ties), as a float.
+     *
+     * @param out output (N)
+     * @param x input (N, ...)
+     */
     void argmax(Tensor out, Tensor x);
 
-    /** out[0] = Σ x. out: (1). */
+    /**
+     * out[0] = Σ x over all elements.
+     *
+     * @param out output (1)
+     * @param x input of any shape
+     */
     void sum(Tensor out, Tensor x);
 
     /** Releases every resource of the backend; tensors it made must not be used afterwards. */

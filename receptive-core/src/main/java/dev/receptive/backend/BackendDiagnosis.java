@@ -12,23 +12,40 @@ import java.util.Map;
  * @param problems what stops the backend, each naming its fix; empty when it works
  */
 public record BackendDiagnosis(Map<String, String> facts, List<String> problems) {
-    /** Copies both, keeping the order of the facts. */
+    /**
+     * Copies both, keeping the order of the facts.
+     *
+     * @param facts what was found, in order
+     * @param problems what stops the backend, each naming its fix
+     */
     public BackendDiagnosis {
         facts = Collections.unmodifiableMap(new LinkedHashMap<>(facts));
         problems = List.copyOf(problems);
     }
 
-    /** Whether the backend can be used: no problems. */
+    /**
+     * Whether the backend can be used.
+     *
+     * @return true when there is no problem
+     */
     public boolean available() {
         return problems.isEmpty();
     }
 
-    /** One line: "works" or every problem with its fix. */
+    /**
+     * The diagnosis on one line.
+     *
+     * @return "works", or every problem with its fix, separated by "; "
+     */
     public String reason() {
         return available() ? "works" : String.join("; ", problems);
     }
 
-    /** Short form for a fallback line: the first problem without its fix, and how many more. */
+    /**
+     * The short form for a fallback line.
+     *
+     * @return "works", or the first problem without its fix and how many more there are
+     */
     public String summary() {
         if (available()) {
             return "works";

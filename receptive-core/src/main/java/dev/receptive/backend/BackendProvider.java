@@ -10,21 +10,33 @@ package dev.receptive.backend;
  * call from several threads.
  */
 public interface BackendProvider {
-    /** The name users choose it by ("cuda"); lower case, never "auto" or "cpu". */
+    /**
+     * The name users choose the backend by.
+     *
+     * @return e.g. "cuda"; lower case, never "auto" or "cpu"
+     */
     String name();
 
-    /** Among providers that work, "auto" takes the one with the highest priority (the CPU is 0). */
+    /**
+     * Among providers that work, "auto" takes the one with the highest priority.
+     *
+     * @return the priority; the CPU backend's is 0
+     */
     int priority();
 
     /**
      * Whether this backend can run in this process, what was found and, for each problem, its fix.
      * Never throws; the result may be computed once per JVM and cached.
+     *
+     * @return the diagnosis
      */
     BackendDiagnosis diagnose();
 
     /**
      * A new backend; called only after {@link #diagnose()} reported it available.
      *
+     * @param options device, determinism and fast math
+     * @return the backend; the caller owns it and closes it
      * @throws RuntimeException when the device cannot be opened, with the reason
      */
     Backend create(BackendOptions options);

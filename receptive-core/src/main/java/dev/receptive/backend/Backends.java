@@ -30,20 +30,40 @@ public final class Backends {
     private Backends() {
     }
 
-    /** The backend of {@code choice} (null: property, environment, else auto) with default options. */
+    /**
+     * The backend of a choice with default options; a fallback of "auto" is logged as a warning.
+     *
+     * @param choice "auto", "cpu", a provider's name such as "cuda", or null for the property,
+     *     else the environment variable, else "auto"
+     * @return the backend; the caller owns it and closes it
+     * @throws IllegalArgumentException for an unknown choice
+     * @throws IllegalStateException when the named backend cannot run here, with the reason
+     */
     public static Backend create(String choice) {
         return create(choice, BackendOptions.defaults());
     }
 
-    /** The backend of {@code choice} with {@code options}; a fallback is logged as a warning. */
+    /**
+     * The backend of a choice with options; a fallback of "auto" is logged as a warning.
+     *
+     * @param choice as in {@link #create(String)}
+     * @param options device, determinism and fast math (the CPU backend ignores them)
+     * @return the backend; the caller owns it and closes it
+     * @throws IllegalArgumentException for an unknown choice
+     * @throws IllegalStateException when the named backend cannot run here, with the reason
+     */
     public static Backend create(String choice, BackendOptions options) {
         return create(choice, options, line -> LOG.log(System.Logger.Level.WARNING, line));
     }
 
     /**
-     * The backend of {@code choice} with {@code options}; when "auto" falls back to the CPU, the
-     * one-line reason goes to {@code fallback} instead of the log.
+     * The backend of a choice with options; when "auto" falls back to the CPU, the one-line reason
+     * goes to {@code fallback} instead of the log.
      *
+     * @param choice as in {@link #create(String)}
+     * @param options device, determinism and fast math (the CPU backend ignores them)
+     * @param fallback receives the reason when "auto" falls back to the CPU
+     * @return the backend; the caller owns it and closes it
      * @throws IllegalArgumentException for an unknown choice
      * @throws IllegalStateException when the named backend cannot run here, with the reason
      */
@@ -80,7 +100,11 @@ public final class Backends {
         return new CpuBackend();
     }
 
-    /** The backends found on the classpath besides the CPU, highest priority first. */
+    /**
+     * The backends found on the classpath besides the CPU.
+     *
+     * @return their providers, highest priority first
+     */
     public static List<BackendProvider> providers() {
         List<BackendProvider> all = new ArrayList<>();
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader())) {
@@ -90,7 +114,12 @@ public final class Backends {
         return all;
     }
 
-    /** The provider named {@code name} ("cuda"), if its module is on the classpath. */
+    /**
+     * A provider by name.
+     *
+     * @param name e.g. "cuda", in any case
+     * @return the provider, or empty when its module is not on the classpath
+     */
     public static Optional<BackendProvider> provider(String name) {
         String n = name.trim().toLowerCase(Locale.ROOT);
         return providers().stream().filter(p -> p.name().equals(n)).findFirst();

@@ -7,9 +7,27 @@ import dev.receptive.tensor.Shape;
  * padding; average pooling counts padded zeros in the divisor (PyTorch's
  * {@code count_include_pad=True}, cuDNN's {@code AVERAGE_COUNT_INCLUDE_PADDING}). Output size:
  * {@code out = (in + 2·pad − window) / stride + 1} (floor division).
+ *
+ * @param windowH window height, ≥ 1
+ * @param windowW window width, ≥ 1
+ * @param strideH vertical stride, ≥ 1
+ * @param strideW horizontal stride, ≥ 1
+ * @param padH rows added above and below, 0 ≤ 2·padH ≤ windowH
+ * @param padW columns added left and right, 0 ≤ 2·padW ≤ windowW
  */
 public record Pool2dParams(int windowH, int windowW, int strideH, int strideW, int padH, int padW) {
 
+    /**
+     * Checks the ranges.
+     *
+     * @param windowH window height, ≥ 1
+     * @param windowW window width, ≥ 1
+     * @param strideH vertical stride, ≥ 1
+     * @param strideW horizontal stride, ≥ 1
+     * @param padH rows added above and below, 0 ≤ 2·padH ≤ windowH
+     * @param padW columns added left and right, 0 ≤ 2·padW ≤ windowW
+     * @throws IllegalArgumentException when a value is out of range
+     */
     public Pool2dParams {
         if (windowH < 1 || windowW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0) {
             throw new IllegalArgumentException("pool2d: window and stride must be >= 1 and padding >= 0, got " + this);
@@ -19,11 +37,26 @@ public record Pool2dParams(int windowH, int windowW, int strideH, int strideW, i
         }
     }
 
+    /**
+     * A square window with the same stride and padding in both dimensions.
+     *
+     * @param window ≥ 1
+     * @param stride ≥ 1
+     * @param pad 0 ≤ 2·pad ≤ window
+     * @return the parameters
+     */
     public static Pool2dParams of(int window, int stride, int pad) {
         return new Pool2dParams(window, window, stride, stride, pad, pad);
     }
 
-    /** Output shape for input x: (N, C, H, W); throws naming {@code op} when the window does not fit. */
+    /**
+     * The output shape of pooling with these parameters.
+     *
+     * @param op the op named in an error message
+     * @param x the input shape (N, C, H, W)
+     * @return (N, C, P, Q)
+     * @throws IllegalArgumentException naming {@code op} when x is not 4-D or the window does not fit
+     */
     public Shape outputShape(String op, Shape x) {
         if (x.rank() != 4) {
             throw new IllegalArgumentException(op + ": input must be (N, C, H, W), got " + x);

@@ -43,26 +43,57 @@ public final class Batches {
         this.seed = seed;
     }
 
-    /** A fresh permutation per epoch; dropLast skips the final partial batch. */
+    /**
+     * Batches in a fresh order each epoch, a pure function of (seed, epoch).
+     *
+     * @param data the dataset
+     * @param batchSize images per batch, ≥ 1
+     * @param dropLast skip the final partial batch of each epoch
+     * @param seed seeds every epoch's order
+     * @return the batches
+     * @throws IllegalArgumentException when the batch size is below 1, or with dropLast exceeds the dataset
+     */
     public static Batches shuffled(Dataset data, int batchSize, boolean dropLast, long seed) {
         return new Batches(data, batchSize, dropLast, true, seed);
     }
 
-    /** The dataset in its stored order, last batch possibly partial (for evaluation). */
+    /**
+     * The dataset in its stored order, the last batch possibly partial (for evaluation).
+     *
+     * @param data the dataset
+     * @param batchSize images per batch, ≥ 1
+     * @return the batches
+     * @throws IllegalArgumentException when the batch size is below 1
+     */
     public static Batches inOrder(Dataset data, int batchSize) {
         return new Batches(data, batchSize, false, false, 0);
     }
 
+    /**
+     * The batch size.
+     *
+     * @return images per (full) batch
+     */
     public int batchSize() {
         return batchSize;
     }
 
-    /** Batches per epoch. */
+    /**
+     * The number of batches per epoch.
+     *
+     * @return size / batchSize, rounded down with dropLast, else up
+     */
     public int count() {
         int n = data.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
+    /**
+     * One epoch's order.
+     *
+     * @param epoch counted from 0
+     * @return the epoch, whose batches {@link Epoch#fill} copies out
+     */
     public Epoch epoch(int epoch) {
         return new Epoch(shuffle ? permutation(data.size(), seed, epoch) : identity(data.size()));
     }
@@ -96,11 +127,21 @@ public final class Batches {
             this.order = order;
         }
 
+        /**
+         * The number of batches in this epoch.
+         *
+         * @return the same as {@link Batches#count()}
+         */
         public int count() {
             return Batches.this.count();
         }
 
-        /** The dataset index of the {@code position}-th item of this epoch. */
+        /**
+         * Where an item of this epoch comes from.
+         *
+         * @param position the item's position in this epoch's order
+         * @return its index in the dataset
+         */
         public int index(int position) {
             return order[position];
         }
@@ -109,8 +150,11 @@ public final class Batches {
          * Copies batch {@code batch} into the buffers and returns its row count n (batchSize, or
          * fewer for a final partial batch); rows past n are left as they were.
          *
+         * @param batch the batch, in [0, count())
          * @param images at least batchSize·C·H·W values; receives (n, C, H, W)
          * @param labels at least batchSize values; receives (n) class indices as floats
+         * @return n, the number of rows filled
+         * @throws IllegalArgumentException when the batch is out of range or a buffer is too small
          */
         public int fill(int batch, float[] images, float[] labels) {
             int perItem = data.itemShape().size();

@@ -59,7 +59,6 @@ final class IdxDatasets {
         if (Files.isRegularFile(gz)) {
             return gz;
         }
-        throw new NoSuchFileException(raw.toString(), null, "neither it nor " + gz.getFileName()
-                + " exists; scripts/fetch-datasets.sh downloads the datasets into " + DataFolder.root());
+        throw new NoSuchFileException(raw.toString(), null, "neither it nor " + gz.getFileName() + " exists");
     }
 }

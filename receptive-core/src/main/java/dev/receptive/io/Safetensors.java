@@ -49,7 +49,12 @@ public final class Safetensors {
     private static final String F32 = "F32";
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
-    /** What a file holds: tensors in header order, and the metadata (empty when absent). */
+    /**
+     * What a file holds.
+     *
+     * @param tensors the tensors by name, in header order
+     * @param metadata the "__metadata__" strings, empty when the file has none
+     */
     public record Loaded(Map<String, TensorData> tensors, Map<String, String> metadata) {
     }
 
@@ -62,7 +67,10 @@ public final class Safetensors {
     /**
      * Writes the tensors, in the map's iteration order, atomically (see {@link AtomicFiles}).
      *
+     * @param file the file to write or replace
+     * @param tensors F32 tensors by name; no name may be "__metadata__"
      * @param metadata free-form strings stored under "__metadata__"; omitted when empty
+     * @throws IOException when the file cannot be written; the previous file is then intact
      */
     public static void write(Path file, Map<String, TensorData> tensors, Map<String, String> metadata)
             throws IOException {
@@ -125,6 +133,8 @@ public final class Safetensors {
     /**
      * Reads and validates a whole file.
      *
+     * @param file the file to read
+     * @return its tensors and metadata
      * @throws IOException naming the file and the problem: a header length past the end of the
      *     file, a header that is not UTF-8 JSON of the expected form, a dtype other than F32, a
      *     shape that disagrees with its offsets, offsets that overlap, leave gaps or run past the

@@ -22,33 +22,70 @@ public final class Shape {
         this.size = n;
     }
 
+    /**
+     * A shape of the given dimensions, outermost first: {@code Shape.of(64, 1, 28, 28)}.
+     *
+     * @param dims the dimensions, each ≥ 1
+     * @return the shape
+     * @throws IllegalArgumentException when a dimension is below 1 or the product reaches 2^31
+     */
     public static Shape of(int... dims) {
         return new Shape(dims.clone());
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank, e.g. 4 for (N, C, H, W)
+     */
     public int rank() {
         return dims.length;
     }
 
+    /**
+     * One dimension; negative axes count from the end, as in PyTorch.
+     *
+     * @param axis 0 for the outermost, −1 for the innermost
+     * @return the size of that dimension
+     * @throws ArrayIndexOutOfBoundsException when the axis is outside [−rank, rank)
+     */
     public int dim(int axis) {
         return dims[axis < 0 ? dims.length + axis : axis];
     }
 
+    /**
+     * The dimensions, outermost first.
+     *
+     * @return a copy of the dimensions
+     */
     public int[] dims() {
         return dims.clone();
     }
 
-    /** Number of elements. */
+    /**
+     * The number of elements.
+     *
+     * @return the product of the dimensions
+     */
     public int size() {
         return (int) size;
     }
 
-    /** Elements per item of the outermost dimension: size / dim(0). */
+    /**
+     * The elements per item of the outermost (batch) dimension.
+     *
+     * @return size() / dim(0), e.g. C·H·W for (N, C, H, W)
+     */
     public int sizePerItem() {
         return (int) (size / dims[0]);
     }
 
-    /** This shape with the outermost dimension replaced (a different batch size). */
+    /**
+     * This shape with the outermost dimension replaced: the same items in a batch of another size.
+     *
+     * @param n the new outermost dimension, ≥ 1
+     * @return the new shape
+     */
     public Shape withBatch(int n) {
         int[] d = dims.clone();
         d[0] = n;

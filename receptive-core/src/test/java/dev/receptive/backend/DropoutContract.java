@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Dropout forward and backward. Masks are compared bit for bit: every backend must draw exactly
- * the Philox mask of DESIGN, and kept values are exactly x · (1f / (1f − p)).
+ * the Philox mask of docs/design.md, and kept values are exactly x · (1f / (1f − p)).
  */
 public abstract class DropoutContract extends ContractBase {
     private static final long SEED = 0x0123456789ABCDEFL;
@@ -164,7 +164,7 @@ public abstract class DropoutContract extends ContractBase {
         return get(y);
     }
 
-    /** The DESIGN formula element by element, one Philox block per element. */
+    /** The formula of docs/design.md element by element, one Philox block per element. */
     private static float[] reference(float[] x, float p, long seed, int stream, int step) {
         float scale = 1f / (1f - p);
         float[] y = new float[x.length];

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.receptive.testing.Close;
 import org.junit.jupiter.api.Test;
 
-/** Philox4x32-10 against the known answers and the check vector of DESIGN "Dropout RNG". */
+/** Philox4x32-10 against the known answers and the check vector of docs/design.md, "Dropout RNG". */
 class PhiloxTest {
     private static final long SEED = 0x0123456789ABCDEFL;
     private static final int STREAM = 7;
@@ -36,7 +36,7 @@ class PhiloxTest {
             // 2³³ + 5: the high counter word is 2 and word 1 of the block is used.
             Philox.uniform(SEED, STREAM, STEP, (1L << 33) + 5),
         };
-        // DESIGN prints 8 decimals: half a unit of the last digit.
+        // docs/design.md prints 8 decimals: half a unit of the last digit.
         Close.assertClose("u", new double[] {0.13735640, 0.23019934, 0.59017342, 0.67420077, 0.83657801}, u, 5e-9, 0);
     }
 

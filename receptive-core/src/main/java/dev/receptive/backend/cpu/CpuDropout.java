@@ -2,7 +2,7 @@ package dev.receptive.backend.cpu;
 
 import dev.receptive.backend.Philox;
 
-/** Inverted dropout with the Philox mask of DESIGN (see dev.receptive.backend.Philox). */
+/** Inverted dropout with the Philox mask of docs/design.md (see dev.receptive.backend.Philox). */
 final class CpuDropout {
     /** Blocks per parallel chunk at least (4096 elements, ~10 µs): less is not worth a thread hand-off. */
     private static final int GRAIN_BLOCKS = 1024;

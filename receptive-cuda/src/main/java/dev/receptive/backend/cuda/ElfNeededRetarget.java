@@ -11,8 +11,8 @@ import java.util.List;
 
 /**
  * Retargets a shared library to another major version of one of its dependencies, e.g. the JCublas
- * native from libcublas.so.12 to libcublas.so.13 on hosts with only CUDA 13's cuBLAS (see DESIGN
- * "The GPU stack"). Two things name the dependency in an ELF file, and both must change:
+ * native from libcublas.so.12 to libcublas.so.13 on hosts with only CUDA 13's cuBLAS (see
+ * docs/design.md, "The GPU stack"). Two things name the dependency in an ELF file, and both must change:
  * <ul>
  *   <li>the DT_NEEDED entry of the dynamic section (which file the loader opens), and</li>
  *   <li>the version requirement in .gnu.version_r: cuBLAS versions its symbols with a version
