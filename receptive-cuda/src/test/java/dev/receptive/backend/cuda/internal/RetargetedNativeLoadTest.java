@@ -1,0 +1,89 @@
+package dev.receptive.backend.cuda.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The retargeted JCublas native under the real dynamic loader: a child JVM loads it from
+ * java.library.path, as on the GPU host, against a stub libcublas.so.13 on LD_LIBRARY_PATH, and
+ * calls cublasGetProperty through JCublas2.
+ */
+class RetargetedNativeLoadTest {
+    @TempDir
+    Path dir;
+    private Path original;
+    private List<String> needed;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        StubLibrary.assumeGcc();
+        byte[] image = StubLibrary.jcudaNative(ElfNeededRetargetTest.NATIVE);
+        needed = StubLibrary.functionsNeeded(image, "libcublas.so.12");
+        original = dir.resolve("original.so");
+        Files.write(original, image);
+    }
+
+    private record Ran(int exit, String output) {
+    }
+
+    /** Runs CublasVersion with the native in {@code natives} and {@code libs} on LD_LIBRARY_PATH. */
+    private Ran load(Path natives, Path libs) throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.library.path=" + natives, "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
+                CublasVersion.class.getName()).redirectErrorStream(true);
+        pb.environment().put("LD_LIBRARY_PATH", libs.toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child JVM hangs");
+        return new Ran(p.exitValue(), out);
+    }
+
+    private Path retarget(String name, Path target) throws Exception {
+        Path natives = Files.createDirectories(dir.resolve(name));
+        ElfNeededRetarget.run(original, natives.resolve(ElfNeededRetargetTest.NATIVE), "libcublas.so.12", target,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        return natives;
+    }
+
+    @Test
+    void loadsAndCallsCublas13ThatDefinesTheVersion() throws Exception {
+        Path lib = StubLibrary.build(dir.resolve("named"), "libcublas.so.13", "libcublas.so.13", needed,
+                StubLibrary.CUBLAS_BODIES);
+        Ran r = load(retarget("a", lib), lib.getParent());
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("cuBLAS 13.0.2"), r.output());
+    }
+
+    @Test
+    void aLibraryWithAnotherVersionNeedsTheUnversionedRetarget() throws Exception {
+        Path lib = StubLibrary.build(dir.resolve("other"), "libcublas.so.13", "LIBCUBLAS_13.0", needed,
+                StubLibrary.CUBLAS_BODIES);
+        // Renamed only, as before this check existed: the native loads, the first call kills the JVM.
+        Path renamedOnly = Files.createDirectories(dir.resolve("renamed"));
+        byte[] image = Files.readAllBytes(original);
+        ElfNeededRetarget.retarget(image, "libcublas.so.12", "libcublas.so.13");
+        Files.write(renamedOnly.resolve(ElfNeededRetargetTest.NATIVE), image);
+        Ran crashed = load(renamedOnly, lib.getParent());
+        assertNotEquals(0, crashed.exit(), crashed.output());
+        assertTrue(crashed.output().contains("undefined symbol: cublasGetProperty, version libcublas.so.13"),
+                crashed.output());
+
+        // run() sees the library's versions and drops the requirement: the same library now works.
+        Ran r = load(retarget("b", lib), lib.getParent());
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("cuBLAS 13.0.2"), r.output());
+    }
+}
