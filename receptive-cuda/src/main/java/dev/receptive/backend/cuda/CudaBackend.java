@@ -28,7 +28,6 @@ import jcuda.jcudnn.JCudnn;
  * <ul>
  *   <li>Losses never throw for NaN input or a bad label, since checking would mean waiting for
  *       the device: the loss comes out NaN instead, seen when it is downloaded.</li>
- *   <li>Max-pool backward on exact ties may pick another tied position (see {@link CudnnPool}).</li>
  *   <li>Sums run in another order (cuDNN, cuBLAS, tree reductions): results agree with the CPU's
  *       to fp32 rounding, not bit for bit. Dropout masks and optimizer updates are bit-identical.</li>
  * </ul>
@@ -49,6 +48,11 @@ public final class CudaBackend extends AbstractBackend {
     private final String description;
     private boolean closed;
 
+    /**
+     * Opens device 0 with the default options (see {@link CudaOptions#defaults()}).
+     *
+     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used
+     */
     public CudaBackend() {
         this(CudaOptions.defaults());
     }
@@ -57,7 +61,9 @@ public final class CudaBackend extends AbstractBackend {
      * Opens the device and loads every library and kernel; nothing is loaded lazily, so a broken
      * installation fails here, not in the middle of training.
      *
-     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used (see {@link CudaProbe})
+     * @param options the device and how to trade speed for parity
+     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used (the message names the library
+     *     call that failed; {@code Backends} diagnoses a broken installation before this)
      */
     public CudaBackend(CudaOptions options) {
         this.options = options;
@@ -68,7 +74,7 @@ public final class CudaBackend extends AbstractBackend {
             kernels = own(new CudaKernels(device.stream));
             cudnn = own(new Cudnn(device.stream));
             conv = own(new CudnnConv(cudnn, device, options));
-            pool = own(new CudnnPool(cudnn, options.deterministic()));
+            pool = own(new CudnnPool(cudnn));
             dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
             owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
             description = String.format("cuda (%s, sm_%d%d, %.1f GiB, cuDNN %s, cuBLAS %s%s%s)", device.name,
@@ -93,6 +99,11 @@ public final class CudaBackend extends AbstractBackend {
         return resource;
     }
 
+    /**
+     * The options this backend was opened with.
+     *
+     * @return its options
+     */
     public CudaOptions options() {
         return options;
     }
@@ -109,22 +120,38 @@ public final class CudaBackend extends AbstractBackend {
 
     // ---- memory accounting (read by tests and benchmarks) -------------------------------
 
-    /** Device bytes held by open tensors of this backend (rounded up to allocator size classes). */
+    /**
+     * Device bytes held by open tensors of this backend (rounded up to allocator size classes).
+     *
+     * @return bytes in use
+     */
     public long liveBytes() {
         return memory.liveBytes();
     }
 
-    /** Device bytes in the allocator's free lists, kept for reuse by later tensors. */
+    /**
+     * Device bytes in the allocator's free lists, kept for reuse by later tensors.
+     *
+     * @return bytes cached
+     */
     public long cachedBytes() {
         return memory.cachedBytes();
     }
 
-    /** Device bytes of the cuDNN convolution workspace. */
+    /**
+     * Device bytes of the cuDNN convolution workspace.
+     *
+     * @return the workspace's size
+     */
     public long workspaceBytes() {
         return conv.workspaceBytes();
     }
 
-    /** How many times the allocator took memory from the device: flat in a steady training loop. */
+    /**
+     * How many times the allocator took memory from the device: flat in a steady training loop.
+     *
+     * @return cuMemAlloc calls so far
+     */
     public long deviceAllocations() {
         return memory.deviceAllocations();
     }
@@ -212,8 +239,14 @@ public final class CudaBackend extends AbstractBackend {
 
     @Override
     protected void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p) {
-        run("pool2dBackward(" + mode + ")", () -> pool.backward(mode, ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(),
-                y.shape(), p), dx, dy, x, y);
+        // Max: Receptive's kernel, which routes ties as the contract says (cuDNN's may not).
+        run("pool2dBackward(" + mode + ")", () -> {
+            if (mode == PoolMode.MAX) {
+                kernels.maxPoolBackward(ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(), y.shape(), p);
+            } else {
+                pool.averageBackward(ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(), y.shape(), p);
+            }
+        }, dx, dy, x, y);
     }
 
     // ---- activations and softmax --------------------------------------------------------
