@@ -67,5 +67,9 @@ class CudaProbeTest {
         assertEquals("CUDNN_STATUS_NOT_SUPPORTED_SHAPE (3002)", CudnnStatus.describe(3002));
         assertEquals("CUDNN_STATUS_EXECUTION_FAILED (5099)", CudnnStatus.describe(5099));
         assertTrue(CudnnStatus.describe(1008).contains("LD_LIBRARY_PATH"));
+        // JCudnn's own -1 is not cuDNN's SUCCESS (0), and small unknown codes are not SUCCESS either.
+        assertEquals("JCUDNN_STATUS_INTERNAL_ERROR (-1): the JCudnn wrapper failed around the cuDNN call, whose own"
+                + " status is unknown", CudnnStatus.describe(-1));
+        assertEquals("unknown cuDNN status (7)", CudnnStatus.describe(7));
     }
 }
