@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import jcuda.JCudaVersion;
+import jcuda.jcublas.JCublas2;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,13 +45,26 @@ class RetargetedNativeLoadTest {
     private Ran load(Path natives, Path libs) throws Exception {
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.library.path=" + natives, "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
+                "-Djava.library.path=" + natives, "-Djava.io.tmpdir=" + tmp, "-cp", classPath(),
                 CublasVersion.class.getName()).redirectErrorStream(true);
         pb.environment().put("LD_LIBRARY_PATH", libs.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child JVM hangs");
         return new Ran(p.exitValue(), out);
+    }
+
+    /**
+     * Where this test, JCublas2 and JCuda come from: java.class.path is not it under every
+     * launcher (the JUnit console launcher of the GPU bundle loads tests from its own class loader).
+     */
+    private static String classPath() throws Exception {
+        StringBuilder cp = new StringBuilder();
+        for (Class<?> c : new Class<?>[] {CublasVersion.class, JCublas2.class, JCudaVersion.class}) {
+            cp.append(cp.length() == 0 ? "" : File.pathSeparator)
+                    .append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        }
+        return cp.toString();
     }
 
     private Path retarget(String name, Path target) throws Exception {
