@@ -15,6 +15,10 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
     /**
      * Checks the values.
      *
+     * @param device CUDA device ordinal
+     * @param deterministic only deterministic cuDNN convolution algorithms
+     * @param fastMath TF32 and transform-based convolutions allowed
+     * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
      * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative
      */
     public CudaOptions {

@@ -25,7 +25,7 @@ import java.util.TreeSet;
  * <p>Layouts follow the System V gABI and the LSB's symbol versioning: Elf64_Shdr, Elf64_Dyn,
  * Elf64_Sym, Elf64_Verneed/Vernaux, Elf64_Verdef/Verdaux and the Elf64_Half .gnu.version table.
  */
-public final class Elf {
+final class Elf {
     static final int SHT_DYNSYM = 11;
     static final int SHT_DYNAMIC = 6;
     static final int SHT_GNU_VERDEF = 0x6ffffffd;
@@ -38,15 +38,15 @@ public final class Elf {
     private static final long DT_SONAME = 14;
 
     /** One version a library needs (an Elf64_Vernaux): its name, flags, index and where it sits in the file. */
-    public record NeededVersion(String name, int hash, int flags, int index, int offset) {
+    record NeededVersion(String name, int hash, int flags, int index, int offset) {
         /** A weak requirement: the loader accepts the library without this version. */
-        public boolean weak() {
+        boolean weak() {
             return (flags & VER_FLG_WEAK) != 0;
         }
     }
 
     /** A dynamic symbol: defined here or needed from elsewhere, with its version name (null if none). */
-    public record Symbol(String name, boolean defined, String version, boolean hidden) {
+    record Symbol(String name, boolean defined, String version, boolean hidden) {
     }
 
     private final ByteBuffer b;
@@ -68,12 +68,12 @@ public final class Elf {
     }
 
     /** Reads an ELF image held in memory; {@code what} names it in errors. */
-    public static Elf of(byte[] image, String what) {
+    static Elf of(byte[] image, String what) {
         return new Elf(ByteBuffer.wrap(image), what);
     }
 
     /** Maps and reads a library file (nothing is copied onto the heap). */
-    public static Elf read(Path file) throws IOException {
+    static Elf read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return new Elf(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()), file.toString());
         }
@@ -217,17 +217,17 @@ public final class Elf {
     }
 
     /** The DT_NEEDED libraries, in order. */
-    public List<String> needed() {
+    List<String> needed() {
         return List.copyOf(needed);
     }
 
     /** The DT_SONAME, or null. */
-    public String soname() {
+    String soname() {
         return soname;
     }
 
     /** The versions needed from each library (vn_file → its Vernaux entries), as .gnu.version_r lists them. */
-    public Map<String, List<NeededVersion>> versionNeeds() {
+    Map<String, List<NeededVersion>> versionNeeds() {
         return versionNeeds;
     }
 
@@ -237,22 +237,22 @@ public final class Elf {
      * no versioned symbol to it, so a native needing "libcublas.so.13" from a library whose symbols
      * are all in another version loads, and then aborts the process at its first call.
      */
-    public List<String> versionDefinitions() {
+    List<String> versionDefinitions() {
         return List.copyOf(versionDefinitions);
     }
 
     /** Whether the library has a .gnu.version_d at all (then every versioned requirement must match a definition). */
-    public boolean versioned() {
+    boolean versioned() {
         return hasVersionDefinitions || !versionDefinitions.isEmpty();
     }
 
     /** Every dynamic symbol with its version. */
-    public List<Symbol> symbols() {
+    List<Symbol> symbols() {
         return List.copyOf(symbols);
     }
 
     /** Names of the undefined symbols bound to {@code version} (a needed version's name). */
-    public Set<String> undefinedSymbols(String version) {
+    Set<String> undefinedSymbols(String version) {
         Set<String> out = new TreeSet<>();
         for (Symbol s : symbols) {
             if (!s.defined() && version.equals(s.version())) {

@@ -91,7 +91,7 @@ public final class ElfNeededRetarget {
      * @throws IllegalArgumentException if the file is not 64-bit little-endian ELF, the names differ
      *     in length, or {@code from} is not a needed library
      */
-    public static int retarget(byte[] elf, String from, String to) {
+    static int retarget(byte[] elf, String from, String to) {
         if (from.length() != to.length()) {
             throw new IllegalArgumentException("retarget: '" + from + "' and '" + to + "' must have the same length");
         }
@@ -129,7 +129,7 @@ public final class ElfNeededRetarget {
      * Drops every version requirement on {@code library}: its Vernaux entries become weak and the
      * symbols bound to them unversioned. Returns how many symbols changed.
      */
-    public static int unversion(byte[] elf, String library) {
+    static int unversion(byte[] elf, String library) {
         Elf e = Elf.of(elf, "unversion");
         List<Elf.NeededVersion> versions = e.versionNeeds().get(library);
         if (versions == null || versions.isEmpty()) {

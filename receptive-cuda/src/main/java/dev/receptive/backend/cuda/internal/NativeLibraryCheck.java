@@ -50,9 +50,19 @@ public final class NativeLibraryCheck {
             "cudnnConvolutionBackwardFilter", "cudnnCreatePoolingDescriptor", "cudnnSetPooling2dDescriptor",
             "cudnnPoolingForward", "cudnnPoolingBackward", "cudnnDestroyPoolingDescriptor");
 
-    /** What was found (key → value, in order) and what stops the native from working, each with its fix. */
+    /**
+     * What the check found and what stops a native from working.
+     *
+     * @param facts what was found, key → value, in order
+     * @param problems each mismatch with its fix; empty when the native fits its library
+     */
     public record Report(Map<String, String> facts, List<String> problems) {
-        /** Copies both. */
+        /**
+         * Copies both.
+         *
+         * @param facts what was found
+         * @param problems what stops the native
+         */
         public Report {
             facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
             problems = List.copyOf(problems);
@@ -60,7 +70,7 @@ public final class NativeLibraryCheck {
     }
 
     /** A JCuda native's bytes and where the JVM would load it from. */
-    public record NativeImage(String name, byte[] bytes, String from) {
+    record NativeImage(String name, byte[] bytes, String from) {
     }
 
     private NativeLibraryCheck() {
@@ -69,6 +79,12 @@ public final class NativeLibraryCheck {
     /**
      * Checks the JCuda native {@code library} ("JCublas2", "JCudnn") as this JVM would load it
      * against the libraries named {@code prefix}* it needs, found on {@code searchPath}.
+     *
+     * @param library the JCuda library's base name
+     * @param prefix the file-name prefix of the CUDA libraries to check ("libcublas")
+     * @param calls the functions Receptive calls through the native
+     * @param searchPath the folders to find the libraries in, in order
+     * @return the facts and the problems found
      */
     public static Report check(String library, String prefix, Set<String> calls, List<Path> searchPath) {
         Map<String, String> facts = new LinkedHashMap<>();
@@ -200,7 +216,7 @@ public final class NativeLibraryCheck {
     // ---- finding files ------------------------------------------------------------------
 
     /** The first {@code soname} in {@code dirs}. */
-    public static Optional<Path> locate(String soname, List<Path> dirs) {
+    static Optional<Path> locate(String soname, List<Path> dirs) {
         for (Path d : dirs) {
             Path f = d.resolve(soname);
             if (Files.isRegularFile(f)) {
@@ -210,7 +226,12 @@ public final class NativeLibraryCheck {
         return Optional.empty();
     }
 
-    /** LD_LIBRARY_PATH, the folders of /etc/ld.so.conf (one level of includes) and the system library folders. */
+    /**
+     * Where the dynamic loader looks, approximately.
+     *
+     * @return LD_LIBRARY_PATH, the folders of /etc/ld.so.conf (one level of includes) and the
+     *     system library folders, in that order
+     */
     public static List<Path> loaderSearchPath() {
         Set<Path> dirs = new LinkedHashSet<>();
         String ld = System.getenv("LD_LIBRARY_PATH");
@@ -259,7 +280,7 @@ public final class NativeLibraryCheck {
      * The JCuda native {@code library} as the JVM would load it: the file on java.library.path
      * (JCuda's loader tries there first), else the copy in the jar.
      */
-    public static NativeImage jcudaNative(String library) throws IOException {
+    static NativeImage jcudaNative(String library) throws IOException {
         String file = System.mapLibraryName(LibUtils.createPlatformLibraryName(library + "-" + JCudaVersion.get()));
         for (String dir : System.getProperty("java.library.path", "").split(File.pathSeparator)) {
             Path f = dir.isEmpty() ? null : Path.of(dir, file);
