@@ -12,8 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.receptive.backend.AbstractBackend;
 import jcuda.JCudaVersion;
 import jcuda.jcublas.JCublas2;
+import jcuda.jcudnn.JCudnn;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,10 +45,14 @@ class RetargetedNativeLoadTest {
 
     /** Runs CublasVersion with the native in {@code natives} and {@code libs} on LD_LIBRARY_PATH. */
     private Ran load(Path natives, Path libs) throws Exception {
+        return java(CublasVersion.class.getName(), natives, libs);
+    }
+
+    private Ran java(String main, Path natives, Path libs) throws Exception {
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.library.path=" + natives, "-Djava.io.tmpdir=" + tmp, "-cp", classPath(),
-                CublasVersion.class.getName()).redirectErrorStream(true);
+                "-Djava.library.path=" + natives, "-Djava.io.tmpdir=" + tmp, "-cp", classPath(), main)
+                .redirectErrorStream(true);
         pb.environment().put("LD_LIBRARY_PATH", libs.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -60,9 +66,15 @@ class RetargetedNativeLoadTest {
      */
     private static String classPath() throws Exception {
         StringBuilder cp = new StringBuilder();
-        for (Class<?> c : new Class<?>[] {CublasVersion.class, JCublas2.class, JCudaVersion.class}) {
+        for (Class<?> c : new Class<?>[] {CublasVersion.class, NativeLibraryCheck.class, AbstractBackend.class,
+            JCublas2.class, JCudnn.class, JCudaVersion.class}) {
             cp.append(cp.length() == 0 ? "" : File.pathSeparator)
                     .append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        }
+        for (String lib : List.of(ElfNeededRetargetTest.NATIVE, "libJCudnn-12.6.0-linux-x86_64.so")) { // natives jars
+            String url = RetargetedNativeLoadTest.class.getResource("/lib/" + lib).toString();
+            cp.append(File.pathSeparator).append(Path.of(java.net.URI.create(url.substring("jar:".length(),
+                    url.indexOf("!/")))));
         }
         return cp.toString();
     }
@@ -96,6 +108,16 @@ class RetargetedNativeLoadTest {
         assertNotEquals(0, crashed.exit(), crashed.output());
         assertTrue(crashed.output().contains("undefined symbol: cublasGetProperty, version libcublas.so.13"),
                 crashed.output());
+
+        // The probe behind doctor and auto checks before it loads: it reports the mismatch and its
+        // fix, and the JVM lives.
+        Ran probe = java("dev.receptive.backend.cuda.CudaProbePrinter", renamedOnly, lib.getParent());
+        assertEquals(0, probe.exit(), probe.output());
+        assertTrue(probe.output().contains("problem: JCublas2 (from " + renamedOnly.resolve(ElfNeededRetargetTest.NATIVE)
+                + ") needs symbol version 'libcublas.so.13' of libcublas.so.13, but " + lib
+                + " defines its symbols only in [LIBCUBLAS_13.0]"), probe.output());
+        assertTrue(probe.output().contains("fact: cuBLAS: NOT USABLE: the library does not fit the JCublas2 native"),
+                probe.output());
 
         // run() sees the library's versions and drops the requirement: the same library now works.
         Ran r = load(retarget("b", lib), lib.getParent());
