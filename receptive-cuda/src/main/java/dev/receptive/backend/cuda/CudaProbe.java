@@ -256,7 +256,12 @@ record CudaProbe(Map<String, String> facts, List<String> problems) {
         if (e instanceof NoClassDefFoundError) {
             return what + " could not be loaded earlier in this JVM (" + msg + ")";
         }
-        return what + " could not be loaded: " + msg.lines().findFirst().orElse(msg);
+        // JCuda's first line only says which library; the loader's own words follow, one per attempt.
+        List<String> causes = msg.lines().filter(l -> l.contains("UnsatisfiedLinkError: "))
+                .map(l -> l.substring(l.indexOf("UnsatisfiedLinkError: ") + "UnsatisfiedLinkError: ".length()))
+                .distinct().toList();
+        return what + " could not be loaded: " + (causes.isEmpty() ? msg.lines().findFirst().orElse(msg)
+                : String.join("; ", causes)) + "; check that the JCuda jars are complete and LD_LIBRARY_PATH";
     }
 
     static String missingLibrary(String lib) {

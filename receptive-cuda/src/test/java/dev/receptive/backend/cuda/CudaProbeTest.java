@@ -52,6 +52,17 @@ class CudaProbeTest {
                 + "java.lang.UnsatisfiedLinkError: /tmp/libJCublas2-12.6.0-linux-x86_64.so: libcublas.so.12:"
                 + " cannot open shared object file: No such file or directory"));
         assertTrue(bundle.contains("version libcublas.so.13"), bundle);
+        // Neither a missing file nor a version: the loader's own words, not JCuda's first line.
+        String other = CudaProbe.linkProblem("JCudaDriver", new UnsatisfiedLinkError(
+                "Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\n"
+                + "Stack trace from the attempt to load the library as a file:\n"
+                + "java.lang.UnsatisfiedLinkError: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /x\n"
+                + "\tat java.base/java.lang.ClassLoader.loadLibrary(ClassLoader.java:2458)\n"
+                + "Stack trace from the attempt to load the library as a resource:\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver.so: undefined symbol: cuFoo"));
+        assertEquals("JCudaDriver could not be loaded: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /x;"
+                + " /tmp/libJCudaDriver.so: undefined symbol: cuFoo; check that the JCuda jars are complete and"
+                + " LD_LIBRARY_PATH", other);
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_NO_DEVICE").contains("CUDA_VISIBLE_DEVICES"));
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_UNSUPPORTED_PTX_VERSION").contains(">= 525"));
     }

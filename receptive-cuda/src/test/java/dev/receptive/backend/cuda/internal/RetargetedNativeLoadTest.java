@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import dev.receptive.backend.AbstractBackend;
 import jcuda.JCudaVersion;
@@ -71,7 +72,8 @@ class RetargetedNativeLoadTest {
             cp.append(cp.length() == 0 ? "" : File.pathSeparator)
                     .append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
         }
-        for (String lib : List.of(ElfNeededRetargetTest.NATIVE, "libJCudnn-12.6.0-linux-x86_64.so")) { // natives jars
+        for (String lib : List.of(ElfNeededRetargetTest.NATIVE, "libJCudnn-12.6.0-linux-x86_64.so",
+                "libJCudaDriver-12.6.0-linux-x86_64.so")) { // the natives jars
             String url = RetargetedNativeLoadTest.class.getResource("/lib/" + lib).toString();
             cp.append(File.pathSeparator).append(Path.of(java.net.URI.create(url.substring("jar:".length(),
                     url.indexOf("!/")))));
@@ -93,6 +95,35 @@ class RetargetedNativeLoadTest {
         Ran r = load(retarget("a", lib), lib.getParent());
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("cuBLAS 13.0.2"), r.output());
+    }
+
+    @Test
+    void theJcudnnNativeLoadsWithTheJavaApiItIsPairedWith() throws Exception {
+        // JCudnn's 12.6.0 native under its 11.7.0 Java API (docs/design.md, "The GPU stack"): the
+        // native's JNI_OnLoad looks up fields of the Java classes, and a missing one fails the load.
+        byte[] jcudnn = StubLibrary.jcudaNative("libJCudnn-12.6.0-linux-x86_64.so");
+        Path lib = StubLibrary.build(dir.resolve("cudnn"), "libcudnn.so.9", "libcudnn.so.9",
+                StubLibrary.functionsNeeded(jcudnn, "libcudnn.so.9"), StubLibrary.CUDNN_BODIES);
+        Ran probe = java("dev.receptive.backend.cuda.CudaProbePrinter", dir.resolve("none"), lib.getParent());
+        assertEquals(0, probe.exit(), probe.output());
+        assertTrue(probe.output().contains("fact: cuDNN: 9.13.0 (built for CUDA 13.0)"), probe.output());
+    }
+
+    @Test
+    void theDriverNativeLoadsAgainstACuda13DriverAndSaysNoGpuIsVisible() throws Exception {
+        // libcuda.so.1 exports its functions unversioned; the stub is a CUDA 13 driver with no GPU.
+        byte[] driver = StubLibrary.jcudaNative("libJCudaDriver-12.6.0-linux-x86_64.so");
+        List<String> functions = Elf.of(driver, "JCudaDriver").symbols().stream()
+                .filter(sym -> !sym.defined() && sym.version() == null && sym.name().startsWith("cu"))
+                .map(Elf.Symbol::name).toList();
+        assertTrue(functions.contains("cuInit") && functions.contains("cuDeviceGetCount"), functions.toString());
+        Path lib = StubLibrary.build(dir.resolve("driver"), "libcuda.so.1", null, functions, Map.of(
+                "cuDriverGetVersion", "int cuDriverGetVersion(int* v) { *v = 13000; return 0; }",
+                "cuDeviceGetCount", "int cuDeviceGetCount(int* n) { *n = 0; return 0; }"));
+        Ran probe = java("dev.receptive.backend.cuda.CudaProbePrinter", dir.resolve("none"), lib.getParent());
+        assertEquals(0, probe.exit(), probe.output());
+        assertTrue(probe.output().contains("fact: CUDA driver: supports CUDA 13.0"), probe.output());
+        assertTrue(probe.output().contains("problem: no CUDA GPU is visible"), probe.output());
     }
 
     @Test
