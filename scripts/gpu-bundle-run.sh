@@ -128,6 +128,7 @@ IFS=: read -ra path_dirs <<< "${PATH:-}"
 for d in "${path_dirs[@]}" /usr/bin /usr/local/bin /opt/*/bin /opt/*/.venv/bin /opt/conda/bin "$torch_venv/bin"; do
     for py in "$d"/python3 "$d"/python3.[0-9]*; do
         case $py in *-config) continue ;; esac
+        case " ${pythons[*]:-} " in *" $py "*) continue ;; esac
         [ -x "$py" ] && pythons+=("$py")
     done
 done
