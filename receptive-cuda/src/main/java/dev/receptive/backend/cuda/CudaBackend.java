@@ -32,12 +32,14 @@ import jcuda.jcudnn.JCudnn;
  * <ul>
  *   <li>Losses never throw for NaN input or a bad label, since checking would mean waiting for
  *       the device: the loss comes out NaN instead, seen when it is downloaded.</li>
- *   <li>Max-pool backward on exact ties may pick another tied position (see {@link CudnnPool}).</li>
  *   <li>Sums run in another order (cuDNN, cuBLAS, tree reductions): results agree with the CPU's
  *       to fp32 rounding, not bit for bit. Dropout masks and optimizer updates are bit-identical.</li>
  * </ul>
  *
- * <p>A backend is used by one thread at a time; it may move between threads.
+ * <p>Thread-safe: each op takes the backend's lock while it makes the context current on the calling
+ * thread and queues its work (a download also waits for it), so threads sharing one backend, such
+ * as a model's predictor serving many requests, never interleave inside an op. The GPU runs the
+ * queued work of all of them in order on the one stream.
  */
 public final class CudaBackend extends AbstractBackend {
     private final CudaOptions options;
@@ -52,8 +54,14 @@ public final class CudaBackend extends AbstractBackend {
     private final CudnnBatchNorm batchNorm;
     private final CublasDense dense;
     private final String description;
-    private boolean closed;
+    private final Object lock = new Object();
+    private volatile boolean closed;
 
+    /**
+     * Opens device 0 with the default options (see {@link CudaOptions#defaults()}).
+     *
+     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used
+     */
     public CudaBackend() {
         this(CudaOptions.defaults());
     }
@@ -62,7 +70,9 @@ public final class CudaBackend extends AbstractBackend {
      * Opens the device and loads every library and kernel; nothing is loaded lazily, so a broken
      * installation fails here, not in the middle of training.
      *
-     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used (see {@link CudaProbe})
+     * @param options the device and how to trade speed for parity
+     * @throws GpuException when CUDA, cuDNN or cuBLAS cannot be used (the message names the library
+     *     call that failed; {@code Backends} diagnoses a broken installation before this)
      */
     public CudaBackend(CudaOptions options) {
         this.options = options;
@@ -73,7 +83,7 @@ public final class CudaBackend extends AbstractBackend {
             kernels = own(new CudaKernels(device.stream));
             cudnn = own(new Cudnn(device.stream));
             conv = own(new CudnnConv(cudnn, device, options));
-            pool = own(new CudnnPool(cudnn, options.deterministic()));
+            pool = own(new CudnnPool(cudnn));
             batchNorm = new CudnnBatchNorm(cudnn);
             dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
             owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
@@ -99,6 +109,11 @@ public final class CudaBackend extends AbstractBackend {
         return resource;
     }
 
+    /**
+     * The options this backend was opened with.
+     *
+     * @return its options
+     */
     public CudaOptions options() {
         return options;
     }
@@ -115,22 +130,38 @@ public final class CudaBackend extends AbstractBackend {
 
     // ---- memory accounting (read by tests and benchmarks) -------------------------------
 
-    /** Device bytes held by open tensors of this backend (rounded up to allocator size classes). */
+    /**
+     * Device bytes held by open tensors of this backend (rounded up to allocator size classes).
+     *
+     * @return bytes in use
+     */
     public long liveBytes() {
         return memory.liveBytes();
     }
 
-    /** Device bytes in the allocator's free lists, kept for reuse by later tensors. */
+    /**
+     * Device bytes in the allocator's free lists, kept for reuse by later tensors.
+     *
+     * @return bytes cached
+     */
     public long cachedBytes() {
         return memory.cachedBytes();
     }
 
-    /** Device bytes of the cuDNN convolution workspace. */
+    /**
+     * Device bytes of the cuDNN convolution workspace.
+     *
+     * @return the workspace's size
+     */
     public long workspaceBytes() {
         return conv.workspaceBytes();
     }
 
-    /** How many times the allocator took memory from the device: flat in a steady training loop. */
+    /**
+     * How many times the allocator took memory from the device: flat in a steady training loop.
+     *
+     * @return cuMemAlloc calls so far
+     */
     public long deviceAllocations() {
         return memory.deviceAllocations();
     }
@@ -139,24 +170,28 @@ public final class CudaBackend extends AbstractBackend {
 
     @Override
     public Tensor allocate(Shape shape) {
-        checkOpen("allocate");
-        DeviceAllocator.Block b = null;
-        try {
-            device.makeCurrent();
-            b = memory.allocate(shape.size() * 4L);
-            cuMemsetD32Async(b.ptr(), 0, shape.size(), device.stream);
-            return new CudaTensor(this, shape, b);
-        } catch (CudaException e) {
-            if (b != null) {
-                memory.free(b);
+        synchronized (lock) {
+            checkOpen("allocate");
+            DeviceAllocator.Block b = null;
+            try {
+                device.makeCurrent();
+                b = memory.allocate(shape.size() * 4L);
+                cuMemsetD32Async(b.ptr(), 0, shape.size(), device.stream);
+                return new CudaTensor(this, shape, b);
+            } catch (CudaException e) {
+                if (b != null) {
+                    memory.free(b);
+                }
+                throw new GpuException("allocate", "[" + shape + "]", e.getMessage(), e);
             }
-            throw new GpuException("allocate", "[" + shape + "]", e.getMessage(), e);
         }
     }
 
     /** Called by {@link CudaTensor#close}: the block goes back to the cache (stream order keeps it safe). */
     void release(CudaTensor t) {
-        memory.free(t.block());
+        synchronized (lock) {
+            memory.free(t.block());
+        }
     }
 
     @Override
@@ -241,8 +276,14 @@ public final class CudaBackend extends AbstractBackend {
 
     @Override
     protected void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p) {
-        run("pool2dBackward(" + mode + ")", () -> pool.backward(mode, ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(),
-                y.shape(), p), dx, dy, x, y);
+        // Max: Receptive's kernel, which routes ties as the contract says (cuDNN's may not).
+        run("pool2dBackward(" + mode + ")", () -> {
+            if (mode == PoolMode.MAX) {
+                kernels.maxPoolBackward(ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(), y.shape(), p);
+            } else {
+                pool.averageBackward(ptr(dx), ptr(dy), ptr(x), ptr(y), x.shape(), y.shape(), p);
+            }
+        }, dx, dy, x, y);
     }
 
     // ---- activations and softmax --------------------------------------------------------
@@ -419,12 +460,14 @@ public final class CudaBackend extends AbstractBackend {
      * into a {@link GpuException} that names the op and its tensors' shapes.
      */
     private void run(String op, Runnable body, Tensor... tensors) {
-        checkOpen(op);
-        try {
-            device.makeCurrent();
-            body.run();
-        } catch (CudaException e) {
-            throw new GpuException(op, shapes(tensors), e.getMessage(), e);
+        synchronized (lock) {
+            checkOpen(op);
+            try {
+                device.makeCurrent();
+                body.run();
+            } catch (CudaException e) {
+                throw new GpuException(op, shapes(tensors), e.getMessage(), e);
+            }
         }
     }
 
@@ -447,14 +490,16 @@ public final class CudaBackend extends AbstractBackend {
     /** Waits for queued work, then releases every native resource in reverse order of creation. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            device.makeCurrent();
-        } finally {
-            closeOwned();
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                device.makeCurrent();
+            } finally {
+                closeOwned();
+            }
         }
     }
 

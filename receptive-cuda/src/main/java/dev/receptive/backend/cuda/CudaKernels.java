@@ -7,7 +7,9 @@ import static jcuda.driver.JCudaDriver.cuModuleUnload;
 
 import dev.receptive.backend.Activation;
 import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.SgdParams;
+import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -45,6 +47,7 @@ final class CudaKernels implements AutoCloseable {
     private final CUfunction dropout;
     private final CUfunction sgdUpdate;
     private final CUfunction adamUpdate;
+    private final CUfunction maxPoolBackward;
 
     CudaKernels(CUstream stream) {
         this.stream = stream;
@@ -62,6 +65,7 @@ final class CudaKernels implements AutoCloseable {
             dropout = load("dropout");
             sgdUpdate = load("sgd_update");
             adamUpdate = load("adam_update");
+            maxPoolBackward = load("maxpool_backward");
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -154,6 +158,14 @@ final class CudaKernels implements AutoCloseable {
         int groups = (int) (((offset + n - 1) >>> 2) - firstBlock + 1); // one Philox block per 4 elements
         launch(dropout, blocks(groups), ptr(y), ptr(x), i(n), f(p), f(keepScale),
                 i((int) seed), i((int) (seed >>> 32)), i(rngStream), i(step), l(offset));
+    }
+
+    // dx, x: (N, C, H, W); dy, y: (N, C, P, Q); dy of each window to the first input equal to its maximum
+    void maxPoolBackward(CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr x, CUdeviceptr y, Shape xs, Shape ys, Pool2dParams p) {
+        int planes = xs.dim(0) * xs.dim(1);
+        launch(maxPoolBackward, blocks(xs.size()), ptr(dx), ptr(dy), ptr(x), ptr(y), i(planes), i(xs.dim(2)),
+                i(xs.dim(3)), i(ys.dim(2)), i(ys.dim(3)), i(p.windowH()), i(p.windowW()), i(p.strideH()), i(p.strideW()),
+                i(p.padH()), i(p.padW()));
     }
 
     void sgdUpdate(CUdeviceptr w, CUdeviceptr dw, CUdeviceptr velocity, int n, SgdParams s) {

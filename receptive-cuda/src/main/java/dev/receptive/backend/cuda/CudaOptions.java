@@ -4,14 +4,23 @@ package dev.receptive.backend.cuda;
  * How a {@link CudaBackend} runs. The defaults favour exact fp32 parity with the CPU backend.
  *
  * @param device CUDA device ordinal (as CUDA_VISIBLE_DEVICES numbers them)
- * @param deterministic restrict cuDNN to deterministic convolution algorithms and max-pooling
- *     backward, so two runs give bit-identical results (may be slower)
+ * @param deterministic restrict cuDNN to deterministic convolution algorithms, so two runs of one
+ *     backend give bit-identical results (may be slower); every other op is deterministic anyway
  * @param fastMath trade fp32 parity for speed: TF32 tensor-core math in convolutions and GEMMs
  *     on Ampere and newer (products keep 10 mantissa bits, errors about 1e-3 relative) and
  *     transform-based convolution algorithms (FFT, Winograd; errors about 1e-5 relative)
  * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use
  */
 public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
+    /**
+     * Checks the values.
+     *
+     * @param device CUDA device ordinal
+     * @param deterministic only deterministic cuDNN convolution algorithms
+     * @param fastMath TF32 and transform-based convolutions allowed
+     * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
+     * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative
+     */
     public CudaOptions {
         if (device < 0 || workspaceLimitBytes < 0) {
             throw new IllegalArgumentException("cuda: device and workspace limit must be >= 0, got " + device
@@ -19,22 +28,51 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
         }
     }
 
+    /**
+     * Device 0, not deterministic, no fast math, a 256 MiB workspace limit.
+     *
+     * @return the default options
+     */
     public static CudaOptions defaults() {
         return new CudaOptions(0, false, false, 256L << 20);
     }
 
+    /**
+     * These options on another device.
+     *
+     * @param ordinal the CUDA device ordinal
+     * @return a copy with the device changed
+     */
     public CudaOptions withDevice(int ordinal) {
         return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes);
     }
 
+    /**
+     * These options with deterministic convolutions on or off.
+     *
+     * @param on whether to allow only deterministic cuDNN convolution algorithms
+     * @return a copy with the choice changed
+     */
     public CudaOptions withDeterministic(boolean on) {
         return new CudaOptions(device, on, fastMath, workspaceLimitBytes);
     }
 
+    /**
+     * These options with fast math on or off.
+     *
+     * @param on whether to allow TF32 and transform-based convolutions
+     * @return a copy with the choice changed
+     */
     public CudaOptions withFastMath(boolean on) {
         return new CudaOptions(device, deterministic, on, workspaceLimitBytes);
     }
 
+    /**
+     * These options with another convolution workspace limit.
+     *
+     * @param bytes the most scratch memory one cuDNN convolution algorithm may use
+     * @return a copy with the limit changed
+     */
     public CudaOptions withWorkspaceLimit(long bytes) {
         return new CudaOptions(device, deterministic, fastMath, bytes);
     }

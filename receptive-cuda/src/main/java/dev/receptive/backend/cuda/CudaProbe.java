@@ -11,13 +11,16 @@ import static jcuda.driver.JCudaDriver.cuInit;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.backend.cuda.internal.NativeLibraryCheck;
 import java.io.File;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import jcuda.CudaException;
@@ -40,27 +43,27 @@ import jcuda.libraryPropertyType;
  * @param facts what was found, in order: versions, the GPU, where the JCuda natives come from
  * @param problems what stops the CUDA backend, each naming the exact fix; empty when it works
  */
-public record CudaProbe(Map<String, String> facts, List<String> problems) {
+record CudaProbe(Map<String, String> facts, List<String> problems) {
     private static final Pattern MISSING = Pattern.compile("(lib[\\w.+-]+?\\.so[.\\d]*): cannot open shared object file");
     private static final Pattern BAD_VERSION = Pattern.compile("version `([^']+)' not found");
     private static CudaProbe cached;
 
-    public CudaProbe {
+    CudaProbe {
         facts = Collections.unmodifiableMap(new LinkedHashMap<>(facts));
         problems = List.copyOf(problems);
     }
 
-    public boolean available() {
+    boolean available() {
         return problems.isEmpty();
     }
 
     /** One line: "CUDA works" or every problem with its fix. */
-    public String reason() {
+    String reason() {
         return available() ? "CUDA works" : String.join("; ", problems);
     }
 
     /** Short form for a fallback line: the first problem without its fix, and how many more. */
-    public String summary() {
+    String summary() {
         if (available()) {
             return "CUDA works";
         }
@@ -72,7 +75,7 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
     }
 
     /** The probe of this JVM, run on first use. */
-    public static synchronized CudaProbe probe() {
+    static synchronized CudaProbe probe() {
         if (cached == null) {
             cached = run();
         }
@@ -84,7 +87,9 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         List<String> problems = new ArrayList<>();
         facts.put("JCuda", JCudaVersion.get() + "; natives " + nativesSource());
         boolean driver = guard(facts, problems, "CUDA driver", "JCudaDriver", () -> checkDriver(facts, problems));
-        boolean cublas = guard(facts, problems, "cuBLAS", "JCublas2", () -> {
+        List<Path> searchPath = NativeLibraryCheck.loaderSearchPath();
+        boolean cublas = nativeFits("cuBLAS", "JCublas2", "libcublas", NativeLibraryCheck.CUBLAS_CALLS, searchPath, facts,
+                problems) && guard(facts, problems, "cuBLAS", "JCublas2", () -> {
             int[] major = new int[1];
             int[] minor = new int[1];
             int[] patch = new int[1];
@@ -95,7 +100,8 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
             facts.put("cuBLAS", major[0] + "." + minor[0] + "." + patch[0]);
             return true;
         });
-        boolean cudnn = guard(facts, problems, "cuDNN", "JCudnn", () -> {
+        boolean cudnn = nativeFits("cuDNN", "JCudnn", "libcudnn", NativeLibraryCheck.CUDNN_CALLS, searchPath, facts,
+                problems) && guard(facts, problems, "cuDNN", "JCudnn", () -> {
             long v = JCudnn.cudnnGetVersion();
             facts.put("cuDNN", libraryVersion(v) + " (built for CUDA " + cudaVersion((int) JCudnn.cudnnGetCudartVersion()) + ")");
             if (v < 90000) {
@@ -113,6 +119,22 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
             });
         }
         return new CudaProbe(facts, problems);
+    }
+
+    /**
+     * Checks a JCuda native against the library the loader would give it before loading it (see
+     * {@link NativeLibraryCheck}); its facts join the probe's, its problems stop the native from loading.
+     */
+    private static boolean nativeFits(String key, String library, String prefix, Set<String> calls, List<Path> searchPath,
+            Map<String, String> facts, List<String> problems) {
+        NativeLibraryCheck.Report r = NativeLibraryCheck.check(library, prefix, calls, searchPath);
+        facts.putAll(r.facts());
+        if (r.problems().isEmpty()) {
+            return true;
+        }
+        problems.addAll(r.problems());
+        facts.put(key, "NOT USABLE: the library does not fit the " + library + " native (see below)");
+        return false;
     }
 
     private interface Check {
@@ -234,7 +256,12 @@ public record CudaProbe(Map<String, String> facts, List<String> problems) {
         if (e instanceof NoClassDefFoundError) {
             return what + " could not be loaded earlier in this JVM (" + msg + ")";
         }
-        return what + " could not be loaded: " + msg.lines().findFirst().orElse(msg);
+        // JCuda's first line only says which library; the loader's own words follow, one per attempt.
+        List<String> causes = msg.lines().filter(l -> l.contains("UnsatisfiedLinkError: "))
+                .map(l -> l.substring(l.indexOf("UnsatisfiedLinkError: ") + "UnsatisfiedLinkError: ".length()))
+                .distinct().toList();
+        return what + " could not be loaded: " + (causes.isEmpty() ? msg.lines().findFirst().orElse(msg)
+                : String.join("; ", causes)) + "; check that the JCuda jars are complete and LD_LIBRARY_PATH";
     }
 
     static String missingLibrary(String lib) {

@@ -14,8 +14,11 @@ import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx;
 import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx;
 import static jcuda.jcudnn.JCudnn.cudnnFindConvolutionForwardAlgorithmEx;
 import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardDataAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardDataWorkspaceSize;
 import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardFilterAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize;
 import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionForwardAlgorithmMaxCount;
+import static jcuda.jcudnn.JCudnn.cudnnGetConvolutionForwardWorkspaceSize;
 import static jcuda.jcudnn.JCudnn.cudnnSetConvolution2dDescriptor;
 import static jcuda.jcudnn.JCudnn.cudnnSetConvolutionMathType;
 import static jcuda.jcudnn.JCudnn.cudnnSetFilter4dDescriptor;
@@ -27,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntSupplier;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
@@ -204,11 +208,13 @@ final class CudnnConv implements AutoCloseable {
         }
         int[] returned = new int[1];
         try (Scratch s = scratch()) {
-            check(cudnnFindConvolutionForwardAlgorithmEx(cudnn.handle, plan.x, x, plan.w, w, plan.conv, plan.y, y,
-                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionForwardAlgorithmEx");
+            find("cudnnFindConvolutionForwardAlgorithmEx", () -> cudnnFindConvolutionForwardAlgorithmEx(cudnn.handle,
+                    plan.x, x, plan.w, w, plan.conv, plan.y, y, perf.length, returned, perf, s.ptr, s.bytes),
+                    "cudnnGetConvolutionForwardWorkspaceSize", () -> cudnnGetConvolutionForwardWorkspaceSize(
+                    cudnn.handle, plan.x, plan.w, plan.conv, plan.y, 0, new long[1]));
         }
         List<Candidate> c = new ArrayList<>();
-        for (int i = 0; i < returned[0]; i++) {
+        for (int i = 0; i < Math.min(returned[0], perf.length); i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
         return choose(c, "forward", Set.of(cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_FFT,
@@ -227,11 +233,14 @@ final class CudnnConv implements AutoCloseable {
         }
         int[] returned = new int[1];
         try (Scratch s = scratch()) {
-            check(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn.handle, plan.w, w, plan.y, dy, plan.conv, plan.x, dx,
-                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionBackwardDataAlgorithmEx");
+            find("cudnnFindConvolutionBackwardDataAlgorithmEx", () -> cudnnFindConvolutionBackwardDataAlgorithmEx(
+                    cudnn.handle, plan.w, w, plan.y, dy, plan.conv, plan.x, dx, perf.length, returned, perf, s.ptr,
+                    s.bytes), "cudnnGetConvolutionBackwardDataWorkspaceSize",
+                    () -> cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn.handle, plan.w, plan.y, plan.conv, plan.x, 0,
+                            new long[1]));
         }
         List<Candidate> c = new ArrayList<>();
-        for (int i = 0; i < returned[0]; i++) {
+        for (int i = 0; i < Math.min(returned[0], perf.length); i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
         return choose(c, "backward-data", Set.of(cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
@@ -250,17 +259,49 @@ final class CudnnConv implements AutoCloseable {
         }
         int[] returned = new int[1];
         try (Scratch s = scratch()) {
-            check(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn.handle, plan.x, x, plan.y, dy, plan.conv, plan.w, dw,
-                    perf.length, returned, perf, s.ptr, s.bytes), "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+            find("cudnnFindConvolutionBackwardFilterAlgorithmEx", () -> cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                    cudnn.handle, plan.x, x, plan.y, dy, plan.conv, plan.w, dw, perf.length, returned, perf, s.ptr,
+                    s.bytes), "cudnnGetConvolutionBackwardFilterWorkspaceSize",
+                    () -> cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn.handle, plan.x, plan.y, plan.conv, plan.w,
+                            0, new long[1]));
         }
         List<Candidate> c = new ArrayList<>();
-        for (int i = 0; i < returned[0]; i++) {
+        for (int i = 0; i < Math.min(returned[0], perf.length); i++) {
             c.add(new Candidate(perf[i].algo, perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType));
         }
         return choose(c, "backward-filter", Set.of(cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
                 cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
                 cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD,
                 cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED));
+    }
+
+    /**
+     * Runs a cudnnFind…AlgorithmEx call and checks its status. JCudnn's wrapper copies back as many
+     * results as the count cuDNN returned, and cuDNN leaves that count unwritten when it fails: the
+     * wrapper then reads an uninitialised int and, when it exceeds the array, throws
+     * ArrayIndexOutOfBoundsException ("insufficient size") and cuDNN's status is lost. It is then
+     * recovered as well as it can be: {@code diagnose} asks cuDNN about the same descriptors (the
+     * workspace size of algorithm 0), which fails with the status a bad geometry or setup would give.
+     */
+    static void find(String call, IntSupplier find, String diagnosis, IntSupplier diagnose) {
+        int status;
+        try {
+            status = find.getAsInt();
+        } catch (IndexOutOfBoundsException lost) {
+            int again;
+            try {
+                again = diagnose.getAsInt();
+            } catch (RuntimeException e) {
+                lost.addSuppressed(e);
+                again = -1;
+            }
+            throw new CudaException("cuDNN " + call + " failed; JCudnn lost its status (" + lost
+                    + "), and " + diagnosis + " on the same descriptors " + (again == CudnnStatus.SUCCESS
+                    ? "succeeds, so the failure came from running the candidate algorithms (out of device memory, or a"
+                            + " cuDNN sub-library that did not load: cuDNN logs why with CUDNN_LOGLEVEL_DBG=1)"
+                    : "returns " + CudnnStatus.describe(again)), lost);
+        }
+        check(status, call);
     }
 
     /**

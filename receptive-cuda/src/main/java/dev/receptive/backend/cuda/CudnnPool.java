@@ -21,26 +21,21 @@ import jcuda.jcudnn.cudnnTensorDescriptor;
 import dev.receptive.tensor.Shape;
 
 /**
- * cuDNN pooling, one descriptor per (mode, geometry). Max pooling ignores padding (cuDNN's
- * CUDNN_POOLING_MAX); average pooling divides by the full window, padding included
- * (CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING), both as {@link Pool2dParams} defines them.
- *
- * <p>One difference from the CPU backend: when a window holds its maximum more than once, cuDNN's
- * max backward may send the gradient to another of the tied positions than the first one the
- * contract names. Results differ only on exact ties (rare with real data; common with constant
- * inputs such as zero padding after ReLU).
+ * cuDNN pooling, one descriptor per (mode, geometry): max and average forward, average backward.
+ * Max pooling ignores padding (cuDNN's CUDNN_POOLING_MAX); average pooling divides by the full
+ * window, padding included (CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING), both as
+ * {@link Pool2dParams} defines them. Max backward is Receptive's own kernel (maxpool_backward.cu):
+ * cuDNN's does not promise which of several tied inputs gets a window's gradient, the contract does.
  */
 final class CudnnPool implements AutoCloseable {
     private record Key(PoolMode mode, Pool2dParams p) {
     }
 
     private final Cudnn cudnn;
-    private final boolean deterministic;
     private final Map<Key, cudnnPoolingDescriptor> descriptors = new HashMap<>();
 
-    CudnnPool(Cudnn cudnn, boolean deterministic) {
+    CudnnPool(Cudnn cudnn) {
         this.cudnn = cudnn;
-        this.deterministic = deterministic;
     }
 
     // x: (N, C, H, W); y: (N, C, P, Q)
@@ -50,20 +45,18 @@ final class CudnnPool implements AutoCloseable {
     }
 
     // dx, x: (N, C, H, W); dy, y: (N, C, P, Q)
-    void backward(PoolMode mode, CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr x, CUdeviceptr y, Shape xs, Shape ys,
+    void averageBackward(CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr x, CUdeviceptr y, Shape xs, Shape ys,
             Pool2dParams p) {
         cudnnTensorDescriptor in = cudnn.tensor(xs);
         cudnnTensorDescriptor out = cudnn.tensor(ys);
-        check(cudnnPoolingBackward(cudnn.handle, descriptor(mode, p), ONE, out, y, out, dy, in, x, ZERO, in, dx),
+        check(cudnnPoolingBackward(cudnn.handle, descriptor(PoolMode.AVERAGE, p), ONE, out, y, out, dy, in, x, ZERO, in, dx),
                 "cudnnPoolingBackward");
     }
 
     private cudnnPoolingDescriptor descriptor(PoolMode mode, Pool2dParams p) {
         return descriptors.computeIfAbsent(new Key(mode, p), k -> {
             int cudnnMode = switch (mode) {
-                // MAX_DETERMINISTIC: a backward pass without atomics, for bit-identical reruns.
-                case MAX -> deterministic ? cudnnPoolingMode.CUDNN_POOLING_MAX_DETERMINISTIC
-                        : cudnnPoolingMode.CUDNN_POOLING_MAX;
+                case MAX -> cudnnPoolingMode.CUDNN_POOLING_MAX;
                 case AVERAGE -> cudnnPoolingMode.CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING;
             };
             cudnnPoolingDescriptor d = new cudnnPoolingDescriptor();

@@ -63,11 +63,20 @@ final class CudnnStatus {
     private CudnnStatus() {
     }
 
-    /** "CUDNN_STATUS_BAD_PARAM (2000)"; codes of a newer cuDNN fall back to their category. */
+    /**
+     * "CUDNN_STATUS_BAD_PARAM (2000)"; codes of a newer cuDNN fall back to their category (2xxx is a
+     * BAD_PARAM, …). Negative codes are JCudnn's own: its wrapper returns −1,
+     * JCUDNN_STATUS_INTERNAL_ERROR, when it fails around the cuDNN call (a null argument, an output
+     * array it cannot fill), and cuDNN's status is then unknown.
+     */
     static String describe(int status) {
+        if (status < 0) {
+            return "JCUDNN_STATUS_INTERNAL_ERROR (" + status + "): the JCudnn wrapper failed around the cuDNN call,"
+                    + " whose own status is unknown";
+        }
         String name = NAMES.get(status);
         if (name == null) {
-            name = NAMES.getOrDefault(status / 1000 * 1000, "unknown cuDNN status");
+            name = status >= 1000 ? NAMES.getOrDefault(status / 1000 * 1000, "unknown cuDNN status") : "unknown cuDNN status";
         }
         String hint = status == 1008 || status == 3009
                 ? ": a cuDNN sub-library (libcudnn_ops.so.9, libcudnn_cnn.so.9, libcudnn_engines_*.so.9) did not"

@@ -534,6 +534,7 @@ class CudaParityTest {
                     Tensor c = gpu.allocate(Shape.of(3))) {
                 gpu.fill(a, 1f);
                 gpu.scale(b, b, 2f);
+                gpu.fill(c, -1f);
             }
             if (step == 0) {
                 before = gpu.deviceAllocations();

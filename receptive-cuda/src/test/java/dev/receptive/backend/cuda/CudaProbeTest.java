@@ -52,6 +52,17 @@ class CudaProbeTest {
                 + "java.lang.UnsatisfiedLinkError: /tmp/libJCublas2-12.6.0-linux-x86_64.so: libcublas.so.12:"
                 + " cannot open shared object file: No such file or directory"));
         assertTrue(bundle.contains("version libcublas.so.13"), bundle);
+        // Neither a missing file nor a version: the loader's own words, not JCuda's first line.
+        String other = CudaProbe.linkProblem("JCudaDriver", new UnsatisfiedLinkError(
+                "Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\n"
+                + "Stack trace from the attempt to load the library as a file:\n"
+                + "java.lang.UnsatisfiedLinkError: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /x\n"
+                + "\tat java.base/java.lang.ClassLoader.loadLibrary(ClassLoader.java:2458)\n"
+                + "Stack trace from the attempt to load the library as a resource:\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver.so: undefined symbol: cuFoo"));
+        assertEquals("JCudaDriver could not be loaded: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /x;"
+                + " /tmp/libJCudaDriver.so: undefined symbol: cuFoo; check that the JCuda jars are complete and"
+                + " LD_LIBRARY_PATH", other);
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_NO_DEVICE").contains("CUDA_VISIBLE_DEVICES"));
         assertTrue(CudaProbe.cudaProblem("CUDA_ERROR_UNSUPPORTED_PTX_VERSION").contains(">= 525"));
     }
@@ -67,5 +78,9 @@ class CudaProbeTest {
         assertEquals("CUDNN_STATUS_NOT_SUPPORTED_SHAPE (3002)", CudnnStatus.describe(3002));
         assertEquals("CUDNN_STATUS_EXECUTION_FAILED (5099)", CudnnStatus.describe(5099));
         assertTrue(CudnnStatus.describe(1008).contains("LD_LIBRARY_PATH"));
+        // JCudnn's own -1 is not cuDNN's SUCCESS (0), and small unknown codes are not SUCCESS either.
+        assertEquals("JCUDNN_STATUS_INTERNAL_ERROR (-1): the JCudnn wrapper failed around the cuDNN call, whose own"
+                + " status is unknown", CudnnStatus.describe(-1));
+        assertEquals("unknown cuDNN status (7)", CudnnStatus.describe(7));
     }
 }
