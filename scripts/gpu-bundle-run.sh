@@ -24,7 +24,8 @@
 #
 # Environment: CUDNN_LIB / CUBLAS_LIB, a folder (or file) holding libcudnn.so.9 / libcublas.so.12 or
 # .13, override the search; TORCH_VENV (default /opt/torch/.venv) is searched first and runs the
-# PyTorch benchmark; RUN_STEPS (comma-separated, default all) and RUN_BUDGET choose what runs.
+# PyTorch benchmark; RUN_STEPS (comma-separated, default all) and RUN_BUDGET choose what runs;
+# BENCH_ARGS sets the bench step's batch sizes and samples.
 # Exit status: 0 when every step that ran passed, 1 otherwise, 2 on bad usage.
 set -u
 
@@ -370,8 +371,11 @@ junit tests 240 --select-package dev.receptive.backend.cuda \
     --exclude-classname '.*\.(CudaModelLockStepTest|CudaResumeTest|CudaAccumulationTest|ModelLockStepCheckTest)'
 pack
 
+# BENCH_ARGS replaces the batch sizes and samples, e.g. "--batch 1024 --train-batches 1024 --samples 3"
+# for the op timings at a large batch.
+read -r -a bench_args <<< "${BENCH_ARGS:---batch 64 --train-batches 256,1024 --samples 5}"
 if run_step bench 120 "$java" "${opts[@]}" "${jlp[@]}" -jar "$bundle/lib/receptive.jar" bench --backend cuda \
-    --batch 64 --train-batches 256,1024 --samples 5; then
+    "${bench_args[@]}"; then
     say "$step_line  $(grep -E '^W1 train batch' "$logs/bench.log" | sed -E 's/^W1 train batch +([0-9]+): +([0-9.]+) images\/s.*/\1: \2/' | paste -sd ';' - | sed 's/;/;  /g') images/s"
     grep -E "^backend:|^(conv|dense)" "$logs/bench.log" | sed 's/^/            /' >> "$body"
     [ "$rc" -eq 0 ] || tail -n 3 "$logs/bench.log" | cut -c1-400 | sed 's/^/            | /' >> "$body"
