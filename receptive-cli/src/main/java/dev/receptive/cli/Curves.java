@@ -6,12 +6,16 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
 import dev.receptive.train.Metrics;
+import dev.receptive.train.StepMetrics;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
-/** The loss and accuracy curves of a run as one PNG: loss on the left, accuracy on the right. */
+/**
+ * The loss and accuracy curves of a run as one PNG: loss on the left, accuracy on the right; the
+ * training curves step by step (smoothed over windows of steps), validation after each epoch.
+ */
 final class Curves {
     private static final int WIDTH = 640;
     private static final int HEIGHT = 420;
@@ -19,16 +23,24 @@ final class Curves {
     private Curves() {
     }
 
-    static void writePng(List<Metrics> history, OutputStream out) throws IOException {
+    static void writePng(List<Metrics> history, List<StepMetrics> steps, OutputStream out) throws IOException {
         // Rendering needs no display; without this AWT may look for one and fail on a server.
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
         }
         double[] epochs = history.stream().mapToDouble(Metrics::epoch).toArray();
         XYChart loss = chart("Loss", "mean loss");
-        loss.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainLoss).toArray());
         XYChart accuracy = chart("Accuracy", "accuracy");
-        accuracy.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainAccuracy).toArray());
+        if (steps.isEmpty()) {
+            loss.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainLoss).toArray());
+            accuracy.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainAccuracy).toArray());
+        } else {
+            // Every epoch has the same number of steps: epoch 1's last window ends at that number.
+            double perEpoch = steps.stream().filter(w -> w.epoch() == 1).mapToInt(StepMetrics::step).max().orElse(1);
+            double[] x = steps.stream().mapToDouble(w -> w.step() / perEpoch).toArray();
+            loss.addSeries("train", x, steps.stream().mapToDouble(StepMetrics::loss).toArray());
+            accuracy.addSeries("train", x, steps.stream().mapToDouble(StepMetrics::accuracy).toArray());
+        }
         if (history.stream().allMatch(Metrics::hasValidation)) {
             loss.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valLoss).toArray());
             accuracy.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valAccuracy).toArray());

@@ -6,6 +6,7 @@ import dev.receptive.data.DataFolder;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
 import dev.receptive.train.Checkpoint;
+import dev.receptive.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,7 @@ final class InfoCommand implements Callable<Integer> {
 
     /** What a checkpoint holds, and which file evaluate and predict take instead. */
     private void describeCheckpoint(Checkpoint c) throws IOException {
-        Path model = modelPath.toAbsolutePath().resolveSibling(TrainCommand.MODEL_FILE);
+        Path model = modelPath.toAbsolutePath().resolveSibling(RunFolder.MODEL);
         try (Backend cpu = new CpuBackend(1); Model net = fromArchitecture(c, cpu)) {
             System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes): "
                     + "a training checkpoint, not a model file");
@@ -66,7 +67,7 @@ final class InfoCommand implements Callable<Integer> {
                     + ", batch size " + c.batchSize() + ", " + c.trainSize() + " training images, optimizer "
                     + c.optimizer());
             System.out.println("model:   evaluate and predict take " + model
-                    + (Files.isRegularFile(model) ? "" : " (not written yet: train writes it when it ends)")
+                    + (Files.isRegularFile(model) ? " (the best epoch's)" : " (not written yet: train writes it after an epoch)")
                     + "; train --resume goes on from this checkpoint");
             System.out.println("input:   " + net.inputShape() + ", output: " + net.outputShape());
             System.out.println();

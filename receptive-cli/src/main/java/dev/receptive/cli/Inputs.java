@@ -10,6 +10,7 @@ import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
 import dev.receptive.train.Checkpoint;
+import dev.receptive.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +36,7 @@ final class Inputs {
         } catch (IOException e) {
             if (checkpoint(file) != null) {
                 throw new UsageException(file + " is a training checkpoint, not a model file: use the "
-                        + TrainCommand.MODEL_FILE + " of the same run folder (train writes it when it ends), or "
+                        + RunFolder.MODEL + " of the same run folder (train writes it when it ends), or "
                         + "'receptive train --resume " + file + "' to go on training", e);
             }
             throw new UsageException(e.getMessage(), e);

@@ -4,7 +4,6 @@ import dev.receptive.backend.Backend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.Split;
-import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
@@ -31,7 +30,6 @@ import picocli.CommandLine.Option;
             + "with Adam, validating on the test set after each epoch.",
             "The last line printed is: test_accuracy=<fraction> epoch_seconds=<mean training seconds per epoch>"})
 final class TrainCommand implements Callable<Integer> {
-    static final String MODEL_FILE = "model.safetensors";
 
     @Option(names = "--dataset", description = "mnist or fashion-mnist (default: ${DEFAULT-VALUE})")
     String dataset = "mnist";
@@ -116,7 +114,8 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 Trainer.Builder builder = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
                         .batchSize(batchSize).seed(runSeed).validation(test).outputDir(runDir)
-                        .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out));
+                        .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out))
+                        .modelMetadata(ModelMetadata.of(choice));
                 if (allowChangedSettings) {
                     builder.allowChangedSettings();
                 }
@@ -131,13 +130,13 @@ final class TrainCommand implements Callable<Integer> {
                     }
                     throw e;
                 }
-                Path modelFile = runDir.resolve(MODEL_FILE);
-                ModelFile.save(modelFile, model, ModelMetadata.of(choice));
+                Path modelFile = runDir.resolve(RunFolder.MODEL);
                 Evaluation last = trainer.lastValidation();
                 if (last != null) {
                     System.out.print(last.confusionTable(choice.classNames()));
                 }
-                System.out.println("model saved to " + modelFile);
+                System.out.println("model saved to " + modelFile + " (epoch " + trainer.bestEpoch()
+                        + ", the best by test accuracy)");
                 Metrics m = history.get(history.size() - 1);
                 double epochSeconds = history.stream().mapToDouble(Metrics::seconds).average().orElse(Double.NaN);
                 System.out.printf(Locale.ROOT, "test_accuracy=%.4f epoch_seconds=%.2f%n", m.valAccuracy(), epochSeconds);

@@ -3,6 +3,7 @@ package dev.receptive.cli;
 import dev.receptive.io.AtomicFiles;
 import dev.receptive.train.Evaluation;
 import dev.receptive.train.Metrics;
+import dev.receptive.train.StepMetrics;
 import dev.receptive.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,12 +39,13 @@ final class TrainingDisplay implements TrainingListener {
     }
 
     @Override
-    public void epochEnded(Metrics metrics, List<Metrics> history, Evaluation validation, Path runFolder) {
+    public void epochEnded(Metrics metrics, List<Metrics> history, List<StepMetrics> steps, Evaluation validation,
+            Path runFolder) {
         bar.close();
         out.println(metrics.summary(epochs));
         if (runFolder != null) {
             try {
-                AtomicFiles.write(runFolder.resolve(CURVES), o -> Curves.writePng(history, o));
+                AtomicFiles.write(runFolder.resolve(CURVES), o -> Curves.writePng(history, steps, o));
             } catch (IOException e) {
                 throw new UncheckedIOException(runFolder.resolve(CURVES) + ": " + e.getMessage(), e);
             }

@@ -78,7 +78,7 @@ class CommandErrorsTest {
         assertTrue(info.out().contains("state:   after epoch 1, step 2; seed 5, batch size 16, 40 training images"),
                 info.toString());
         assertTrue(info.out().contains("evaluate and predict take " + checkpoint.resolveSibling("model.safetensors")
-                + " (not written yet"), info.toString());
+                + " (the best epoch's)"), info.toString());
         assertTrue(info.out().contains("Total params: 7,850"), info.toString());
 
         CliRun evaluate = CliRun.of("evaluate", checkpoint.toString());

@@ -27,8 +27,9 @@ public final class Batches {
     private final boolean dropLast;
     private final boolean shuffle;
     private final long seed;
+    private final Augmentation augmentation;
 
-    private Batches(Dataset data, int batchSize, boolean dropLast, boolean shuffle, long seed) {
+    private Batches(Dataset data, int batchSize, boolean dropLast, boolean shuffle, long seed, Augmentation augmentation) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("Batches: batch size must be positive, got " + batchSize);
         }
@@ -41,6 +42,7 @@ public final class Batches {
         this.dropLast = dropLast;
         this.shuffle = shuffle;
         this.seed = seed;
+        this.augmentation = augmentation;
     }
 
     /**
@@ -54,7 +56,7 @@ public final class Batches {
      * @throws IllegalArgumentException when the batch size is below 1, or with dropLast exceeds the dataset
      */
     public static Batches shuffled(Dataset data, int batchSize, boolean dropLast, long seed) {
-        return new Batches(data, batchSize, dropLast, true, seed);
+        return new Batches(data, batchSize, dropLast, true, seed, null);
     }
 
     /**
@@ -66,7 +68,21 @@ public final class Batches {
      * @throws IllegalArgumentException when the batch size is below 1
      */
     public static Batches inOrder(Dataset data, int batchSize) {
-        return new Batches(data, batchSize, false, false, 0);
+        return new Batches(data, batchSize, false, false, 0, null);
+    }
+
+    /**
+     * These batches with {@code augmentation} applied to every image as it is filled, drawing
+     * from (seed, epoch, position): the same images whatever thread fills them, and after a resume.
+     */
+    public Batches augmented(Augmentation augmentation) {
+        if (augmentation == null) {
+            throw new IllegalArgumentException("Batches.augmented: augmentation must not be null");
+        }
+        if (data.itemShape().rank() != 3) {
+            throw new IllegalArgumentException("Batches.augmented: images must be (C, H, W), got " + data.itemShape());
+        }
+        return new Batches(data, batchSize, dropLast, shuffle, seed, augmentation);
     }
 
     /**
@@ -95,7 +111,7 @@ public final class Batches {
      * @return the epoch, whose batches {@link Epoch#fill} copies out
      */
     public Epoch epoch(int epoch) {
-        return new Epoch(shuffle ? permutation(data.size(), seed, epoch) : identity(data.size()));
+        return new Epoch(shuffle ? permutation(data.size(), seed, epoch) : identity(data.size()), epoch);
     }
 
     /** The order of epoch {@code epoch}: a Fisher–Yates shuffle driven by SplittableRandom. */
@@ -111,6 +127,12 @@ public final class Batches {
         return order;
     }
 
+    /** The normalized value of a black pixel, what an augmentation shifts in: 0 when the normalization is unknown. */
+    private float padValue() {
+        Normalization norm = data.normalization();
+        return norm == null ? 0f : (float) ((0 - norm.mean()) / norm.std());
+    }
+
     private static int[] identity(int n) {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
@@ -122,9 +144,11 @@ public final class Batches {
     /** One pass over the data in a fixed order. */
     public final class Epoch {
         private final int[] order;
+        private final int number;
 
-        private Epoch(int[] order) {
+        private Epoch(int[] order, int number) {
             this.order = order;
+            this.number = number;
         }
 
         /**
@@ -168,10 +192,15 @@ public final class Batches {
             }
             int start = batch * batchSize;
             int n = Math.min(batchSize, order.length - start);
+            float pad = padValue();
             for (int r = 0; r < n; r++) {
                 int i = order[start + r];
                 data.copyImage(i, images, r * perItem);
                 labels[r] = data.label(i);
+                if (augmentation != null) {
+                    long stream = (seed ^ (number * EPOCH_STRIDE)) * 0x9E3779B97F4A7C15L + start + r;
+                    augmentation.apply(images, r * perItem, data.itemShape(), pad, new SplittableRandom(stream));
+                }
             }
             return n;
         }

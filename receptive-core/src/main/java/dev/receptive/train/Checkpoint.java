@@ -31,12 +31,14 @@ import java.util.Map;
  * @param batchSize images per optimizer step
  * @param trainSize images in the training set, which fixes the epoch orders
  * @param history the metrics of every epoch done
+ * @param steps the smoothed training loss of every window of steps done (empty in checkpoints
+ *     written before it was recorded)
  * @param settings every training setting by name ("lr", "optimizer", "schedule", …; see
  *     {@link Trainer}); empty in checkpoints of format version 1, which did not record them
  */
 public record Checkpoint(String architecture, Map<String, HostTensor> weights, String optimizer,
         OptimizerState optimizerState, int epoch, int step, long seed, int batchSize, int trainSize,
-        List<Metrics> history, Map<String, String> settings) {
+        List<Metrics> history, List<StepMetrics> steps, Map<String, String> settings) {
     static final String VERSION = "2";
     private static final String SETTING = "setting.";
     private static final String MODEL = "model/";
@@ -46,6 +48,7 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
     public Checkpoint {
         weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         history = List.copyOf(history);
+        steps = List.copyOf(steps);
         settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
@@ -66,6 +69,7 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
         meta.put("batch_size", Integer.toString(batchSize));
         meta.put("train_size", Integer.toString(trainSize));
         meta.put("metrics", Metrics.toCsv(history));
+        meta.put("step_metrics", StepMetrics.toCsv(steps));
         settings.forEach((k, v) -> meta.put(SETTING + k, v));
         Safetensors.write(file, tensors, meta);
     }
@@ -110,7 +114,9 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
             return new Checkpoint(text(file, meta, "architecture"), weights, text(file, meta, "optimizer"),
                     new OptimizerState(whole(file, meta, "optimizer_step"), slots), whole(file, meta, "epoch"),
                     whole(file, meta, "step"), seed(file, meta), whole(file, meta, "batch_size"),
-                    whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")), settings);
+                    whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")),
+                    meta.containsKey("step_metrics") ? StepMetrics.fromCsv(meta.get("step_metrics")) : List.of(),
+                    settings);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

@@ -10,18 +10,31 @@ import java.util.Locale;
  * the validation set (NaN when there is none). {@code seconds} is the training pass only.
  *
  * @param epoch counted from 1
+ * @param trainLoss mean training loss over the epoch's images
+ * @param trainAccuracy fraction of the epoch's training images classified right
+ * @param valLoss mean validation loss, NaN without validation
+ * @param valAccuracy validation accuracy, NaN without validation
+ * @param lr the learning rate at the epoch's start
+ * @param seconds the training pass's wall time
+ * @param imagesPerSecond training images per second of the training pass
+ * @param dataSeconds how long of {@code seconds} the training loop waited for batches (0 when the
+ *     background thread that prepares them keeps ahead); NaN in records of older checkpoints
  */
 public record Metrics(int epoch, double trainLoss, double trainAccuracy, double valLoss, double valAccuracy,
-        double lr, double seconds, double imagesPerSecond) {
+        double lr, double seconds, double imagesPerSecond, double dataSeconds) {
 
+    /** The header of {@link #toCsv}. */
     public static final String CSV_HEADER =
-            "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s";
+            "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s,data_seconds";
+    /** The header of checkpoints written before data_seconds was recorded; still read. */
+    static final String CSV_HEADER_V1 = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s";
 
     /** The CSV row, without a line break; a missing validation figure is an empty field. */
     public String csvRow() {
         return String.join(",", Integer.toString(epoch), number(trainLoss), number(trainAccuracy), number(valLoss),
                 number(valAccuracy), number(lr), String.format(Locale.ROOT, "%.3f", seconds),
-                String.format(Locale.ROOT, "%.1f", imagesPerSecond));
+                String.format(Locale.ROOT, "%.1f", imagesPerSecond),
+                Double.isNaN(dataSeconds) ? "" : String.format(Locale.ROOT, "%.3f", dataSeconds));
     }
 
     /** "epoch 2/3: train loss 0.0412 acc 98.71% | val loss 0.0301 acc 99.02% | 110.2 s, 544 images/s, lr 0.001". */
@@ -53,18 +66,19 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
      */
     public static List<Metrics> fromCsv(String csv) {
         List<String> lines = csv.lines().toList();
-        if (lines.isEmpty() || !lines.get(0).equals(CSV_HEADER)) {
+        if (lines.isEmpty() || !(lines.get(0).equals(CSV_HEADER) || lines.get(0).equals(CSV_HEADER_V1))) {
             throw new IllegalArgumentException("metrics CSV: expected the header " + CSV_HEADER);
         }
+        int fields = lines.get(0).split(",").length;
         List<Metrics> rows = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
             String[] f = lines.get(i).split(",", -1);
             try {
-                if (f.length != 8) {
-                    throw new NumberFormatException(f.length + " fields instead of 8");
+                if (f.length != fields) {
+                    throw new NumberFormatException(f.length + " fields instead of " + fields);
                 }
                 rows.add(new Metrics(Integer.parseInt(f[0]), parse(f[1]), parse(f[2]), parse(f[3]), parse(f[4]),
-                        parse(f[5]), parse(f[6]), parse(f[7])));
+                        parse(f[5]), parse(f[6]), parse(f[7]), fields > 8 ? parse(f[8]) : Double.NaN));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("metrics CSV line " + (i + 1) + " is not a row ("
                         + e.getMessage() + "): " + lines.get(i), e);

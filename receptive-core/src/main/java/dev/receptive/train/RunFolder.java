@@ -1,35 +1,56 @@
 package dev.receptive.train;
 
 import dev.receptive.io.AtomicFiles;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Model;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * A training run's folder, rewritten after every epoch, each file atomically:
  * <ul>
- *   <li>{@value #METRICS}: one row per epoch ({@link Metrics#CSV_HEADER})</li>
- *   <li>{@value #CONFUSION}: the last validation's confusion matrix, when there is validation</li>
  *   <li>{@value #CHECKPOINT}: the latest {@link Checkpoint}</li>
+ *   <li>{@value #MODEL}: the model file of the best epoch so far by validation accuracy (of the
+ *       last epoch without validation)</li>
+ *   <li>{@value #METRICS}: a row per window of steps (the smoothed training loss) and a row per
+ *       epoch ({@link #METRICS_HEADER})</li>
+ *   <li>{@value #CONFUSION}: the last validation's confusion matrix, when there is validation</li>
  * </ul>
  */
 public final class RunFolder {
+    /** The metrics file's name. */
     public static final String METRICS = "metrics.csv";
+    /** The confusion matrix file's name. */
     public static final String CONFUSION = "confusion.csv";
+    /** The checkpoint file's name. */
     public static final String CHECKPOINT = "checkpoint.safetensors";
+    /** The model file's name. */
+    public static final String MODEL = "model.safetensors";
+    /**
+     * The metrics file's header: {@code kind} is "step" for a window of steps (its smoothed
+     * training loss and accuracy, the other figures empty) or "epoch" for an epoch's figures.
+     */
+    public static final String METRICS_HEADER =
+            "kind,epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s,data_seconds";
 
     private final Path dir;
 
+    /** The run folder at {@code dir}; nothing is made until training starts. */
     public RunFolder(Path dir) {
         this.dir = dir;
     }
 
+    /** The folder. */
     public Path dir() {
         return dir;
     }
 
+    /** The checkpoint's path. */
     public Path checkpoint() {
         return dir.resolve(CHECKPOINT);
     }
@@ -53,15 +74,43 @@ public final class RunFolder {
         }
     }
 
-    /** Writes the checkpoint first: once it is on disk, the epoch is safe even if a later file fails. */
-    void writeEpoch(Checkpoint checkpoint, Evaluation validation) throws IOException {
+    /**
+     * Writes the checkpoint first (once it is on disk, the epoch is safe even if a later file
+     * fails), then the model when this epoch is the best so far, the metrics and the confusion
+     * matrix.
+     */
+    void writeEpoch(Checkpoint checkpoint, Evaluation validation, Model model, boolean best, Map<String, String> extra)
+            throws IOException {
         Files.createDirectories(dir);
         checkpoint.write(checkpoint());
-        List<Metrics> history = checkpoint.history();
-        AtomicFiles.write(dir.resolve(METRICS), out -> out.write(Metrics.toCsv(history).getBytes(StandardCharsets.UTF_8)));
+        if (best) {
+            ModelFile.save(dir.resolve(MODEL), model, extra);
+        }
+        AtomicFiles.write(dir.resolve(METRICS), out -> out.write(metricsCsv(checkpoint.history(), checkpoint.steps())
+                .getBytes(StandardCharsets.UTF_8)));
         if (validation != null) {
             AtomicFiles.write(dir.resolve(CONFUSION),
                     out -> out.write(validation.confusionCsv().getBytes(StandardCharsets.UTF_8)));
         }
+    }
+
+    /** Step rows and epoch rows in the order they happened, under {@link #METRICS_HEADER}. */
+    static String metricsCsv(List<Metrics> epochs, List<StepMetrics> steps) {
+        StringBuilder sb = new StringBuilder(METRICS_HEADER).append('\n');
+        int s = 0;
+        for (Metrics m : epochs) {
+            int lastStep = 0;
+            while (s < steps.size() && steps.get(s).epoch() <= m.epoch()) {
+                StepMetrics w = steps.get(s++);
+                lastStep = w.step();
+                sb.append(String.format(Locale.ROOT, "step,%d,%d,%.6g,%.6g,,,%.6g,,,%n", w.epoch(), w.step(), w.loss(),
+                        w.accuracy(), w.lr()));
+            }
+            String row = m.csvRow(); // epoch,train_loss,...,data_seconds
+            int comma = row.indexOf(',');
+            sb.append("epoch,").append(m.epoch()).append(',').append(lastStep == 0 ? "" : Integer.toString(lastStep))
+                    .append(row.substring(comma)).append('\n');
+        }
+        return sb.toString();
     }
 }

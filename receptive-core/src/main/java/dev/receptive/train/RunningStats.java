@@ -21,6 +21,9 @@ final class RunningStats implements AutoCloseable {
     private double lossSum;
     private long correct;
     private long images;
+    private double windowLoss;
+    private long windowCorrect;
+    private long windowImages;
     private float badLoss;
 
     RunningStats(Backend backend, int window, int batch) {
@@ -70,6 +73,9 @@ final class RunningStats implements AutoCloseable {
      */
     int flush() {
         int bad = -1;
+        windowLoss = 0;
+        windowCorrect = 0;
+        windowImages = 0;
         for (int s = 0; s < pending; s++) {
             backend.download(losses[s], loss);
             if (!Float.isFinite(loss[0]) && bad < 0) {
@@ -78,18 +84,31 @@ final class RunningStats implements AutoCloseable {
             }
             backend.download(predictions[s], predicted);
             for (int i = 0; i < predicted.length; i++) {
-                correct += predicted[i] == labels[s][i] ? 1 : 0;
+                windowCorrect += predicted[i] == labels[s][i] ? 1 : 0;
             }
-            lossSum += (double) loss[0] * predicted.length;
-            images += predicted.length;
+            windowLoss += (double) loss[0] * predicted.length;
+            windowImages += predicted.length;
         }
         pending = 0;
+        lossSum += windowLoss;
+        correct += windowCorrect;
+        images += windowImages;
         return bad;
     }
 
     /** The loss that made {@link #flush} report a step. */
     float badLoss() {
         return badLoss;
+    }
+
+    /** The mean loss over the steps of the last flush. */
+    double windowMeanLoss() {
+        return windowImages == 0 ? Double.NaN : windowLoss / windowImages;
+    }
+
+    /** The accuracy over the steps of the last flush. */
+    double windowAccuracy() {
+        return windowImages == 0 ? Double.NaN : (double) windowCorrect / windowImages;
     }
 
     double meanLoss() {

@@ -1,6 +1,7 @@
 package dev.receptive.train;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.data.Augmentation;
 import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
@@ -65,7 +66,11 @@ public final class Trainer {
     private final List<TrainingListener> listeners;
     private final Checkpoint resume;
     private final boolean allowChangedSettings;
+    private final Augmentation augmentation;
+    private final int patience;
+    private final Map<String, String> modelMetadata;
     private final List<Metrics> history = new ArrayList<>();
+    private final List<StepMetrics> steps = new ArrayList<>();
     private Evaluation lastValidation;
     private int epochsDone;
     private int step;
@@ -85,6 +90,9 @@ public final class Trainer {
         this.listeners = List.copyOf(b.listeners);
         this.resume = b.resume;
         this.allowChangedSettings = b.allowChangedSettings;
+        this.augmentation = b.augmentation;
+        this.patience = b.patience;
+        this.modelMetadata = Map.copyOf(b.modelMetadata);
     }
 
     /** A new builder. */
@@ -105,6 +113,7 @@ public final class Trainer {
         s.put("batch_size", Integer.toString(batchSize));
         s.put("accumulation_steps", Integer.toString(accumulation));
         s.put("seed", Long.toString(seed));
+        s.put("augmentation", augmentation == null ? "none" : augmentation.describe());
         return s;
     }
 
@@ -129,6 +138,9 @@ public final class Trainer {
             throw new IllegalArgumentException("Trainer: the training set has " + train.size()
                     + " images, fewer than one batch of " + batchSize);
         }
+        if (patience > 0 && validation == null) {
+            throw new IllegalArgumentException("Trainer: early stopping needs a validation set");
+        }
         if (runFolder != null) {
             runFolder.prepare();
         }
@@ -138,35 +150,41 @@ public final class Trainer {
         model.setInfo(new ModelInfo(train.normalization(), train.classNames()));
         Backend backend = model.backend();
         Batches batches = Batches.shuffled(train, batchSize, true, seed);
+        if (augmentation != null) {
+            batches = batches.augmented(augmentation);
+        }
         int item = train.itemShape().size();
         int micro = batchSize / accumulation;
-        float[] images = new float[batchSize * item];
-        float[] labels = new float[batchSize];
-        float[] microImages = accumulation == 1 ? images : new float[micro * item];
-        float[] microLabels = accumulation == 1 ? labels : new float[micro];
+        float[] microImages = new float[micro * item];
+        float[] microLabels = new float[micro];
         try (Workspace ws = model.newWorkspace();
+                Prefetcher data = new Prefetcher(batches, item);
                 Tensor y = backend.allocate(Shape.of(micro)); // (micro)
                 RunningStats stats = new RunningStats(backend, WINDOW * accumulation, micro)) {
-            while (epochsDone < epochs) {
+            while (epochsDone < epochs && !stoppedEarly()) {
                 int epoch = epochsDone;
-                float lr = schedule.lr(epoch, baseLr);
-                optimizer.setLearningRate(lr);
                 Batches.Epoch order = batches.epoch(epoch);
+                int count = order.count();
+                float epochLr = schedule.lr(epoch, baseLr);
                 stats.reset();
                 long start = System.nanoTime();
-                long total = (long) order.count() * batchSize;
+                long waited = 0;
+                long total = (long) count * batchSize;
                 for (TrainingListener l : listeners) {
                     l.epochStarted(epoch + 1, epochs, total);
                 }
-                for (int b = 0; b < order.count(); b++) {
-                    order.fill(b, images, labels);
+                data.start(order);
+                for (int b = 0; b < count; b++) {
+                    float lr = schedule.lr(epoch + (double) b / count, baseLr);
+                    optimizer.setLearningRate(lr);
+                    long wait = System.nanoTime();
+                    Prefetcher.Batch batch = data.take(b);
+                    waited += System.nanoTime() - wait;
                     model.zeroGrad();
                     boolean due = false;
                     for (int m = 0; m < accumulation; m++) {
-                        if (accumulation > 1) {
-                            System.arraycopy(images, m * micro * item, microImages, 0, micro * item);
-                            System.arraycopy(labels, m * micro, microLabels, 0, micro);
-                        }
+                        System.arraycopy(batch.images(), m * micro * item, microImages, 0, micro * item);
+                        System.arraycopy(batch.labels(), m * micro, microLabels, 0, micro);
                         backend.upload(y, microLabels);
                         Tensor output = ws.forward(microImages, Pass.train(step, (long) m * micro));
                         Tensor stepLoss;
@@ -185,34 +203,70 @@ public final class Trainer {
                         due |= stats.record(step, stepLoss, output, microLabels);
                     }
                     optimizer.step(model.parameters());
-                    if (due || b == order.count() - 1) {
+                    step++;
+                    if (due || b == count - 1) {
                         tally(stats, epoch, lr);
+                        steps.add(new StepMetrics(epoch + 1, step, stats.windowMeanLoss(), stats.windowAccuracy(), lr));
                         for (TrainingListener l : listeners) {
                             l.progress(stats.images(), stats.meanLoss(), stats.accuracy());
                         }
                     }
-                    step++;
                 }
                 backend.synchronize();
                 double seconds = (System.nanoTime() - start) / 1e9;
                 Evaluation val = validation == null ? null : Evaluation.of(model, loss, validation, batchSize);
                 Metrics m = new Metrics(epoch + 1, stats.meanLoss(), stats.accuracy(),
                         val == null ? Double.NaN : val.loss(), val == null ? Double.NaN : val.accuracy(),
-                        Double.parseDouble(Float.toString(lr)), seconds,
-                        stats.images() / seconds);
+                        Double.parseDouble(Float.toString(epochLr)), seconds, stats.images() / seconds, waited / 1e9);
+                boolean best = val == null || history.stream().noneMatch(h -> h.valAccuracy() >= m.valAccuracy());
                 history.add(m);
                 lastValidation = val;
                 epochsDone++;
                 LOG.log(System.Logger.Level.INFO, () -> m.summary(epochs));
                 if (runFolder != null) {
-                    runFolder.writeEpoch(checkpoint(train.size()), val);
+                    runFolder.writeEpoch(checkpoint(train.size()), val, model, best, modelMetadata);
                 }
                 for (TrainingListener l : listeners) {
-                    l.epochEnded(m, Collections.unmodifiableList(history), val, runFolder == null ? null : runFolder.dir());
+                    l.epochEnded(m, Collections.unmodifiableList(history), Collections.unmodifiableList(steps), val,
+                            runFolder == null ? null : runFolder.dir());
                 }
             }
         }
         return Collections.unmodifiableList(history);
+    }
+
+    /**
+     * Whether early stopping ends the run: the last {@code patience} epochs did not beat the best
+     * validation accuracy before them.
+     */
+    private boolean stoppedEarly() {
+        if (patience <= 0 || history.size() <= patience) {
+            return false;
+        }
+        double before = history.subList(0, history.size() - patience).stream().mapToDouble(Metrics::valAccuracy).max()
+                .orElse(Double.NaN);
+        return history.subList(history.size() - patience, history.size()).stream()
+                .allMatch(m -> m.valAccuracy() <= before);
+    }
+
+    /** The epoch (from 1) whose model the run folder holds: the best by validation accuracy, else the last. */
+    public int bestEpoch() {
+        int best = history.isEmpty() ? 0 : history.get(history.size() - 1).epoch();
+        if (validation != null) {
+            double acc = -1;
+            for (Metrics m : history) {
+                if (m.valAccuracy() > acc) {
+                    acc = m.valAccuracy();
+                    best = m.epoch();
+                }
+            }
+        }
+        return best;
+    }
+
+    /** Whether early stopping ended the last {@link #fit} before its epochs were done. */
+    public boolean stopped() {
+        return epochsDone < epochs && stoppedEarly();
     }
 
     private void tally(RunningStats stats, int epoch, float lr) {
@@ -225,7 +279,7 @@ public final class Trainer {
     /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
     private Checkpoint checkpoint(int trainSize) {
         return new Checkpoint(model.architecture(), model.stateDict(), optimizer.getClass().getSimpleName(),
-                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history, settings());
+                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history, steps, settings());
     }
 
     /** Checks everything a bit-exact resume needs, then loads the weights and optimizer state. */
@@ -266,6 +320,7 @@ public final class Trainer {
         epochsDone = c.epoch();
         step = c.step();
         history.addAll(c.history());
+        steps.addAll(c.steps());
     }
 
     /** Every setting that differs from the checkpoint's, or null when none does. */
@@ -279,6 +334,11 @@ public final class Trainer {
         }
         return changed.isEmpty() ? null : "its settings differ: " + String.join("; ", changed)
                 + " (allow changed settings to resume anyway)";
+    }
+
+    /** The smoothed training loss of every window of steps so far, including a checkpoint's. */
+    public List<StepMetrics> stepHistory() {
+        return Collections.unmodifiableList(steps);
     }
 
     /** Metrics of every epoch so far, including those of a checkpoint resumed from. */
@@ -316,8 +376,32 @@ public final class Trainer {
         private final List<TrainingListener> listeners = new ArrayList<>();
         private Checkpoint resume;
         private boolean allowChangedSettings;
+        private Augmentation augmentation;
+        private int patience;
+        private Map<String, String> modelMetadata = Map.of();
 
         private Builder() {
+        }
+
+        /** Changes every training image as its batch is filled (random crops, flips); none by default. */
+        public Builder augmentation(Augmentation augmentation) {
+            this.augmentation = augmentation;
+            return this;
+        }
+
+        /**
+         * Stops when {@code patience} epochs in a row have not beaten the best validation accuracy
+         * before them; needs a validation set. Off (0) by default.
+         */
+        public Builder earlyStopping(int patience) {
+            this.patience = patience;
+            return this;
+        }
+
+        /** Extra string metadata for the model file the run folder keeps; none by default. */
+        public Builder modelMetadata(Map<String, String> metadata) {
+            this.modelMetadata = metadata;
+            return this;
         }
 
         /** The model to train. */
@@ -372,7 +456,10 @@ public final class Trainer {
             return this;
         }
 
-        /** The run folder: checkpoint, metrics.csv and confusion.csv after each epoch. None by default. */
+        /**
+         * The run folder: checkpoint, model file (the best epoch's by validation accuracy),
+         * metrics.csv and confusion.csv after each epoch. None by default.
+         */
         public Builder outputDir(Path dir) {
             this.outputDir = dir;
             return this;
@@ -426,6 +513,9 @@ public final class Trainer {
             }
             if (schedule == null) {
                 throw new IllegalArgumentException("Trainer: schedule must not be null");
+            }
+            if (patience < 0) {
+                throw new IllegalArgumentException("Trainer: early-stopping patience must be >= 0, got " + patience);
             }
             return new Trainer(this);
         }

@@ -21,10 +21,12 @@ public interface TrainingListener {
     }
 
     /**
-     * An epoch ended: its metrics, every epoch's so far (including those of a checkpoint resumed
-     * from), its validation (null without one) and the run folder (null without one), which holds
-     * the epoch's checkpoint and metrics when this is called.
+     * An epoch ended: its metrics, every epoch's so far and every window of steps so far
+     * (including those of a checkpoint resumed from), its validation (null without one) and the
+     * run folder (null without one), which holds the epoch's checkpoint and metrics when this is
+     * called.
      */
-    default void epochEnded(Metrics metrics, List<Metrics> history, Evaluation validation, Path runFolder) {
+    default void epochEnded(Metrics metrics, List<Metrics> history, List<StepMetrics> steps, Evaluation validation,
+            Path runFolder) {
     }
 }

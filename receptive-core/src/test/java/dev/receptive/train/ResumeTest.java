@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.data.Augmentation;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Sequential;
@@ -76,7 +77,7 @@ class ResumeTest {
         run(1, dir.resolve("stopped"), null);
         Checkpoint c = Checkpoint.read(dir.resolve("stopped").resolve(RunFolder.CHECKPOINT));
         Checkpoint stepLost = new Checkpoint(c.architecture(), c.weights(), c.optimizer(), c.optimizerState(), c.epoch(),
-                0, c.seed(), c.batchSize(), c.trainSize(), c.history(), c.settings());
+                0, c.seed(), c.batchSize(), c.trainSize(), c.history(), c.steps(), c.settings());
         Map<String, HostTensor> resumed = run(2, dir.resolve("lost"), stepLost);
         assertFalse(java.util.Arrays.equals(bits(straight.get("5.weight")), bits(resumed.get("5.weight"))));
     }
@@ -131,7 +132,7 @@ class ResumeTest {
         Checkpoint c = Checkpoint.read(dir.resolve(RunFolder.CHECKPOINT));
         assertEquals(Map.of("optimizer", "Adam(betas=(0.9, 0.999), eps=1.0E-8, weight_decay=0.0)", "lr", "0.005",
                 "schedule", "constant", "loss", "softmaxCrossEntropy", "batch_size", "32", "accumulation_steps", "1",
-                "seed", "5"), c.settings());
+                "seed", "5", "augmentation", "none"), c.settings());
         try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(1e-2).build()) {
@@ -166,6 +167,51 @@ class ResumeTest {
                 Optimizer adam = Optimizer.adam(5e-3).build()) {
             Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(2).batchSize(BATCH).accumulationSteps(steps)
                     .seed(5).build().fit(train);
+            return model.stateDict();
+        }
+    }
+
+    @Test
+    void anAugmentedRunResumesBitForBit() throws IOException {
+        Augmentation aug = Augmentation.compose(Augmentation.randomCrop(2), Augmentation.horizontalFlip());
+        Map<String, HostTensor> straight = runAugmented(2, dir.resolve("aug-straight"), null, aug);
+        runAugmented(1, dir.resolve("aug-stopped"), null, aug);
+        Checkpoint after1 = Checkpoint.read(dir.resolve("aug-stopped").resolve(RunFolder.CHECKPOINT));
+        assertEquals("crop(2)+flip", after1.settings().get("augmentation"));
+        Map<String, HostTensor> resumed = runAugmented(2, dir.resolve("aug-stopped"), after1, aug);
+        straight.forEach((name, t) -> assertArrayEquals(bits(t), bits(resumed.get(name)), name));
+        Map<String, HostTensor> plain = run(2, dir.resolve("plain"), null);
+        assertFalse(java.util.Arrays.equals(bits(straight.get("5.weight")), bits(plain.get("5.weight"))),
+                "augmentation changed the training");
+    }
+
+    @Test
+    void earlyStoppingEndsARunThatStopsImprovingAndKeepsTheBestModel() throws IOException {
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(5e-2).build()) {
+            // A learning rate too high for the tiny net: validation accuracy stalls within a few epochs.
+            Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(30).batchSize(BATCH)
+                    .seed(5).validation(Fixtures.train(128)).earlyStopping(2).outputDir(dir.resolve("early")).build();
+            List<Metrics> history = trainer.fit(train);
+            assertTrue(trainer.stopped() && history.size() < 30, "stopped after " + history.size() + " epochs");
+            double best = history.subList(0, history.size() - 2).stream().mapToDouble(Metrics::valAccuracy).max()
+                    .orElseThrow();
+            assertTrue(history.subList(history.size() - 2, history.size()).stream().allMatch(m -> m.valAccuracy() <= best));
+            assertEquals(best, history.get(trainer.bestEpoch() - 1).valAccuracy());
+            assertTrue(history.stream().allMatch(m -> m.dataSeconds() >= 0 && m.dataSeconds() < m.seconds()),
+                    "data time is part of the epoch's time");
+        }
+        assertThrows(IllegalArgumentException.class, () -> Trainer.builder().model(null).build());
+    }
+
+    private Map<String, HostTensor> runAugmented(int epochs, Path out, Checkpoint from, Augmentation aug)
+            throws IOException {
+        try (Model model = Fixtures.tinyDropoutNet(11).build(backend);
+                Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(5e-3).build()) {
+            Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs).batchSize(BATCH).seed(5)
+                    .augmentation(aug).outputDir(out).resume(from).build().fit(train);
             return model.stateDict();
         }
     }

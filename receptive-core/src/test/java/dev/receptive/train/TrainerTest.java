@@ -54,9 +54,10 @@ class TrainerTest {
             }
 
             @Override
-            public void epochEnded(Metrics metrics, List<Metrics> history, Evaluation validation, Path runFolder) {
-                heard.add("end " + metrics.epoch() + " " + history.size() + " " + (validation != null) + " "
-                        + runFolder.equals(dir) + " " + Files.exists(runFolder.resolve(RunFolder.CHECKPOINT)));
+            public void epochEnded(Metrics metrics, List<Metrics> history, List<StepMetrics> steps,
+                    Evaluation validation, Path runFolder) {
+                heard.add("end " + metrics.epoch() + " " + history.size() + " " + steps.size() + " " + (validation != null)
+                        + " " + runFolder.equals(dir) + " " + Files.exists(runFolder.resolve(RunFolder.CHECKPOINT)));
             }
         };
         try (Model model = Fixtures.smallNet(3).build(backend);
@@ -88,10 +89,24 @@ class TrainerTest {
             Close.assertClose("validation loss", last.valLoss(), (float) again.loss(), 0, 1e-5);
         }
 
+        // metrics.csv: per epoch, a row per window of 20 steps and one at the epoch's last step (62
+        // steps: 20, 40, 60, 62), then the epoch's row.
         List<String> csv = Files.readAllLines(dir.resolve(RunFolder.METRICS));
-        assertEquals(Metrics.CSV_HEADER, csv.get(0));
-        assertEquals(5, csv.size(), "header and 4 epochs");
-        assertTrue(csv.get(4).startsWith("4,"), csv.get(4));
+        assertEquals(RunFolder.METRICS_HEADER, csv.get(0));
+        assertEquals(1 + 4 * (4 + 1), csv.size(), "header and 4 epochs of 4 step rows and an epoch row");
+        assertTrue(csv.get(1).startsWith("step,1,20,"), csv.get(1));
+        assertTrue(csv.get(4).startsWith("step,1,62,"), csv.get(4));
+        assertTrue(csv.get(5).startsWith("epoch,1,62,"), csv.get(5));
+        assertTrue(csv.get(20).startsWith("epoch,4,248,"), csv.get(20));
+        assertEquals(11, csv.get(20).split(",", -1).length, csv.get(20));
+        // The model file holds the best epoch by validation accuracy.
+        try (Model best = dev.receptive.io.ModelFile.load(dir.resolve(RunFolder.MODEL), backend);
+                Loss ce = Loss.softmaxCrossEntropy()) {
+            Evaluation check = Evaluation.of(best, ce, Fixtures.test(), 250);
+            double top = Checkpoint.read(dir.resolve(RunFolder.CHECKPOINT)).history().stream()
+                    .mapToDouble(Metrics::valAccuracy).max().orElseThrow();
+            assertEquals(top, check.accuracy(), 1e-9, "the saved model is the best epoch's");
+        }
         List<String> confusion = Files.readAllLines(dir.resolve(RunFolder.CONFUSION));
         assertEquals(11, confusion.size());
         assertEquals(1000, confusion.stream().skip(1)
@@ -101,7 +116,7 @@ class TrainerTest {
         // Each epoch: a start, progress every 20 steps and at its last, an end after the files are written.
         List<String> epoch4 = heard.subList(heard.indexOf("start 4/4 1984"), heard.size());
         assertEquals(List.of("start 4/4 1984", "progress 640", "progress 1280", "progress 1920", "progress 1984",
-                "end 4 4 true true true"),
+                "end 4 4 16 true true true"),
                 epoch4);
     }
 

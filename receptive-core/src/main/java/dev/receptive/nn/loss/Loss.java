@@ -24,6 +24,20 @@ public abstract class Loss implements AutoCloseable {
         return new SoftmaxCrossEntropy();
     }
 
+    /**
+     * Softmax cross-entropy against smoothed targets, PyTorch's {@code
+     * CrossEntropyLoss(label_smoothing=ε)}: the target puts 1 − ε + ε/K on the label and ε/K on
+     * each other class, so loss = (1 − ε)·CE − ε/(N·K)·Σ log softmax(z). ε = 0 is
+     * {@link #softmaxCrossEntropy()}.
+     */
+    public static Loss softmaxCrossEntropy(double labelSmoothing) {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("Loss.softmaxCrossEntropy: label smoothing must be in [0, 1), got "
+                    + labelSmoothing);
+        }
+        return labelSmoothing == 0 ? new SoftmaxCrossEntropy() : new SmoothedSoftmaxCrossEntropy((float) labelSmoothing);
+    }
+
     /** Mean over all elements of (p − t)²; target: the output's shape. */
     public static Loss meanSquaredError() {
         return new MeanSquaredError();
@@ -99,6 +113,11 @@ public abstract class Loss implements AutoCloseable {
     public final void close() {
         closed = true;
         release();
+        closeInternal();
+    }
+
+    /** Frees what a subclass keeps besides the loss and gradient; called once by {@link #close()}. */
+    protected void closeInternal() {
     }
 
     private void release() {
