@@ -23,13 +23,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train the seed network (conv5x5x32, pool, conv5x5x64, pool, dense 1024, dropout 0.5, dense 10) "
-            + "with Adam, validating on the test set after each epoch.",
+        description = {"Train a network (the seed network by default: conv5x5x32, pool, conv5x5x64, pool, dense 1024, "
+            + "dropout 0.5, dense 10; or a ResNet, or your own architecture JSON), validating on the test set after each "
+            + "epoch and keeping the best epoch's model.",
             "The last line printed is: test_accuracy=<fraction> epoch_seconds=<mean training seconds per epoch>"})
 final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "seednet, resnet8, resnet14, resnet20, or an architecture JSON file "
+            + "(its own seed decides the initial weights) (default: ${DEFAULT-VALUE})")
+    String modelName = "seednet";
+
+    @Mixin
+    TrainingOptions training = new TrainingOptions();
 
     @Option(names = "--dataset", description = "mnist or fashion-mnist (default: ${DEFAULT-VALUE})")
     String dataset = "mnist";
@@ -40,7 +48,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "Batch size (default: 64, or the checkpoint's with --resume)")
     Integer batch;
 
-    @Option(names = "--lr", description = "Adam learning rate (default: 0.001, or the checkpoint's with --resume)")
+    @Option(names = "--lr", description = "Learning rate (default: 0.001, or the checkpoint's with --resume)")
     Double lr;
 
     @Option(names = "--seed", description = "Seeds the weights, dropout and shuffling (default: 1, or the checkpoint's)")
@@ -57,8 +65,8 @@ final class TrainCommand implements Callable<Integer> {
             + "(default: a new runs/<timestamp>, also with --resume); it must not hold another run's checkpoint")
     Path out;
 
-    @Option(names = "--allow-changed-settings", description = "With --resume: go on although --lr differs from the"
-            + " checkpoint's")
+    @Option(names = "--allow-changed-settings", description = "With --resume: go on although the training settings "
+            + "(--lr, --optimizer, --schedule, --augment, ...) differ from the checkpoint's")
     boolean allowChangedSettings;
 
     @Option(names = "--resume", paramLabel = "CHECKPOINT", description = "Go on from a checkpoint.safetensors")
@@ -85,6 +93,8 @@ final class TrainCommand implements Callable<Integer> {
         double rate = lr != null ? lr : checkpoint != null && checkpoint.settings().containsKey("lr")
                 ? Double.parseDouble(checkpoint.settings().get("lr")) : 1e-3;
         Inputs.positive("--lr", rate);
+        training.check(batchSize, epochs);
+        String architecture = checkpoint != null ? null : architectureFile();
         Path runDir = runFolder();
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
@@ -104,18 +114,22 @@ final class TrainCommand implements Callable<Integer> {
         try (Backend b = Inputs.backend(backend)) {
             System.err.println("receptive train: " + choice.id() + " (" + train.size() + " training, " + test.size()
                     + " test images) on " + b.description() + "; run folder " + runDir);
-            try (Model model = checkpoint == null ? Zoo.seedNet().seed(runSeed).build(b) : fromCheckpoint(checkpoint, b);
-                    Loss loss = Loss.softmaxCrossEntropy();
-                    Optimizer adam = Optimizer.adam(rate).build()) {
+            try (Model model = checkpoint != null ? fromCheckpoint(checkpoint, b) : newModel(architecture, runSeed, b);
+                    Loss loss = training.loss();
+                    Optimizer adam = training.optimizer(rate)) {
                 if (!model.inputShape().equals(train.itemShape()) || !model.outputShape().equals(Shape.of(train.classCount()))) {
-                    throw new UsageException("the checkpoint's model takes " + model.inputShape() + " and gives "
+                    throw new UsageException("the model takes " + model.inputShape() + " and gives "
                             + model.outputShape() + ", but " + choice.id() + " has " + train.itemShape()
                             + " images in " + train.classCount() + " classes");
                 }
                 Trainer.Builder builder = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
                         .batchSize(batchSize).seed(runSeed).validation(test).outputDir(runDir)
                         .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out))
-                        .modelMetadata(ModelMetadata.of(choice));
+                        .modelMetadata(ModelMetadata.of(choice)).schedule(training.schedule(epochs))
+                        .augmentation(training.augmentation()).accumulationSteps(training.accumulate);
+                if (training.patience != null) {
+                    builder.earlyStopping(training.patience);
+                }
                 if (allowChangedSettings) {
                     builder.allowChangedSettings();
                 }
@@ -184,6 +198,34 @@ final class TrainCommand implements Callable<Integer> {
                     : parent + " is not a writable folder"));
         }
         return dir;
+    }
+
+    /** The architecture JSON of --model when it names a file, else null (a zoo model); checked before training. */
+    private String architectureFile() {
+        if (Zoo.NAMES.contains(modelName.toLowerCase(Locale.ROOT))) {
+            return null;
+        }
+        Path file = Path.of(modelName);
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException("--model must be " + String.join(", ", Zoo.NAMES) + " or an architecture JSON file, "
+                    + "got '" + modelName + "'" + (Files.exists(file) ? " (not a file)" : ""));
+        }
+        try {
+            if (Files.size(file) > (1 << 20)) {
+                throw new UsageException("--model " + file + " is larger than 1 MiB: not an architecture");
+            }
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UsageException("--model " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Model newModel(String architecture, long runSeed, Backend b) {
+        try {
+            return architecture == null ? Zoo.build(modelName, b, runSeed) : Model.fromArchitecture(architecture, b);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--model " + modelName + ": " + e.getMessage(), e);
+        }
     }
 
     private Checkpoint readCheckpoint() {
