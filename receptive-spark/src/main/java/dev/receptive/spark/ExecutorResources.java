@@ -129,21 +129,25 @@ public final class ExecutorResources {
     // ---- training replicas -------------------------------------------------------------------
 
     /**
-     * A replica of training run {@code run} that no other task is using, made by {@code make} when
-     * none is idle. Replicas of other runs are closed: one training run at a time per executor.
-     * Give it back with {@link #release}.
+     * A replica of training run {@code run} that no other task is using, made by {@code make}
+     * (outside the lock) when none is idle. Replicas of other runs are closed: one training run at
+     * a time per executor. Give it back with {@link #release}.
      */
-    static synchronized Replica borrowReplica(String run, Function<String, Replica> make) {
-        for (var it = REPLICAS.entrySet().iterator(); it.hasNext();) {
-            var e = it.next();
-            if (!e.getKey().equals(run)) {
-                e.getValue().forEach(Replica::close);
-                it.remove();
+    static Replica borrowReplica(String run, Function<String, Replica> make) {
+        List<Replica> stale = new ArrayList<>();
+        Replica idle;
+        synchronized (ExecutorResources.class) {
+            for (var it = REPLICAS.entrySet().iterator(); it.hasNext();) {
+                var e = it.next();
+                if (!e.getKey().equals(run)) {
+                    stale.addAll(e.getValue());
+                    it.remove();
+                }
             }
+            idle = REPLICAS.computeIfAbsent(run, k -> new ArrayDeque<>()).pollFirst();
         }
-        Deque<Replica> idle = REPLICAS.computeIfAbsent(run, k -> new ArrayDeque<>());
-        Replica r = idle.pollFirst();
-        return r != null ? r : make.apply(run);
+        stale.forEach(Replica::close);
+        return idle != null ? idle : make.apply(run);
     }
 
     /** Returns a replica to its run's pool, or closes it when the run has been dropped or it failed. */
@@ -154,6 +158,23 @@ public final class ExecutorResources {
         } else {
             replica.close();
         }
+    }
+
+    /** Closes the idle replicas of {@code run} and forgets it; replicas in use close when they come back. */
+    static synchronized void dropRun(String run) {
+        Deque<Replica> idle = REPLICAS.remove(run);
+        if (idle != null) {
+            idle.forEach(Replica::close);
+        }
+    }
+
+    /** How many idle replicas this JVM keeps, over all runs. */
+    static synchronized int idleReplicas() {
+        int n = 0;
+        for (Deque<Replica> d : REPLICAS.values()) {
+            n += d.size();
+        }
+        return n;
     }
 
     // ---- inference models --------------------------------------------------------------------

@@ -261,10 +261,24 @@ public final class SparkTrainer implements AutoCloseable {
         TaskSlots.checkGang(sc.getConf(), sc.master(), slots, partitions);
     }
 
-    /** Nothing to close on the driver beyond what the caller owns; executors keep their replicas for reuse. */
+    /**
+     * Asks the executors to close this run's replicas, with one small task per default-parallelism
+     * slot (best effort: an executor no task reaches closes them when another run starts there, or
+     * when it stops). The model and optimizer stay the caller's.
+     */
     @Override
     public void close() {
         order = null;
+        if (dataSize < 0 || jsc.sc().isStopped()) {
+            return;
+        }
+        int slots = Math.max(1, jsc.defaultParallelism());
+        List<Integer> tasks = new ArrayList<>();
+        for (int i = 0; i < slots; i++) {
+            tasks.add(i);
+        }
+        String id = run;
+        jsc.parallelize(tasks, slots).foreach(i -> ExecutorResources.dropRun(id));
     }
 
     // ---- what runs on the executors ------------------------------------------------------------

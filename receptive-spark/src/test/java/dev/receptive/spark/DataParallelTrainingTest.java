@@ -48,6 +48,7 @@ class DataParallelTrainingTest {
 
     /** Trains on Spark with {@code parts} partitions for one epoch; returns the final state and the steps' losses. */
     private static Map<String, HostTensor> spark(int parts, boolean gang) {
+        Map<String, HostTensor> state;
         try (Backend cpu = new CpuBackend(); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build();
                 SparkTrainer trainer = SparkTrainer.builder().spark(SharedSpark.session()).model(model).optimizer(adam)
@@ -60,9 +61,12 @@ class DataParallelTrainingTest {
                 assertEquals(s, results.get(s).step());
                 assertTrue(Double.isFinite(results.get(s).loss()), "loss of step " + s);
             }
+            assertTrue(ExecutorResources.idleReplicas() > 0, "replicas stay on the executor between steps");
             assertEquals(FashionMnist.CLASS_NAMES, model.info().classNames(), "the data's class names are recorded");
-            return model.stateDict();
+            state = model.stateDict();
         }
+        assertEquals(0, ExecutorResources.idleReplicas(), "closing the trainer released the executor's replicas");
+        return state;
     }
 
     /** The library's Trainer: one epoch of whole batches in one process. */
