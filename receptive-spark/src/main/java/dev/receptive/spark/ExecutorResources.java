@@ -51,13 +51,18 @@ public final class ExecutorResources {
      * {@link DeviceChoice}), made once per JVM and reused.
      */
     public static SharedBackend backendForTask(String choice) {
+        return backend(choiceForTask(choice));
+    }
+
+    /** The backend and device for the current task, from the "gpu" addresses Spark assigned it (none outside a task). */
+    static DeviceChoice choiceForTask(String choice) {
         TaskContext task = TaskContext.get();
         String[] gpus = null;
         if (task != null) {
             ResourceInformation gpu = task.resourcesJMap().get("gpu");
             gpus = gpu == null ? null : gpu.addresses();
         }
-        return backend(DeviceChoice.of(choice, gpus));
+        return DeviceChoice.of(choice, gpus);
     }
 
     /** The backend of {@code choice}, made on first use and reused by every later call in this JVM. */
