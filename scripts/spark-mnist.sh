@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# In local mode Spark needs no network interface but the loopback one.
+if [[ " $* " != *" --master "* ]]; then
+    export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+fi
+
 mvn -B -q -pl receptive-spark -am package dependency:build-classpath -DskipTests \
     -Dmdep.includeScope=provided -Dmdep.outputFile=target/provided.classpath
 exec java ${RECEPTIVE_SPARK_JAVA_OPTS:--Xmx6g} -Dlog4j2.configurationFile=scripts/spark-log4j2.properties \
