@@ -114,6 +114,18 @@ public final class Batches {
         return new Epoch(shuffle ? permutation(data.size(), seed, epoch) : identity(data.size()), epoch);
     }
 
+    /**
+     * The dataset indices of shuffled epoch {@code epoch} of {@code n} items with {@code seed}: the
+     * order {@link #shuffled} visits, for callers that hand out batches by index without holding
+     * the data (a data-parallel driver).
+     */
+    public static int[] shuffledOrder(int n, long seed, int epoch) {
+        if (n < 0) {
+            throw new IllegalArgumentException("Batches.shuffledOrder: item count must be >= 0, got " + n);
+        }
+        return permutation(n, seed, epoch);
+    }
+
     /** The order of epoch {@code epoch}: a Fisher–Yates shuffle driven by SplittableRandom. */
     static int[] permutation(int n, long seed, int epoch) {
         int[] order = identity(n);

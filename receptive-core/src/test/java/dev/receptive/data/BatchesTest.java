@@ -141,6 +141,18 @@ class BatchesTest {
     }
 
     @Test
+    void shuffledOrderIsTheOrderAnEpochVisits() {
+        Batches batches = Batches.shuffled(numbered(N), BATCH, true, 42);
+        for (int epoch = 0; epoch < 3; epoch++) {
+            int[] order = Batches.shuffledOrder(N, 42, epoch);
+            // What the filled buffers held, item by item, is the head of the published order.
+            assertArrayEquals(Arrays.copyOf(order, N / BATCH * BATCH), drawn(batches, epoch), "epoch " + epoch);
+            assertArrayEquals(identity(N), Arrays.stream(order).sorted().toArray(), "a permutation, epoch " + epoch);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Batches.shuffledOrder(-1, 42, 0));
+    }
+
+    @Test
     void datasetChecksItsParts() {
         List<String> names = Mnist.CLASS_NAMES;
         assertThrows(IllegalArgumentException.class, () -> new Dataset(new float[7], new int[2], Shape.of(1, 2, 2), names));

@@ -24,7 +24,8 @@ final class CpuConv {
     private final CpuParallel par;
     private final ThreadLocal<float[]> dcolScratch = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> outScratch = ThreadLocal.withInitial(() -> new float[0]);
-    private float[][] filterPartials = new float[0][];
+    // Per calling thread: two models on one backend may run backward passes at once.
+    private final ThreadLocal<float[][]> filterPartials = ThreadLocal.withInitial(() -> new float[0][]);
 
     CpuConv(CpuParallel par) {
         this.par = par;
@@ -138,15 +139,16 @@ final class CpuConv {
         return a;
     }
 
-    private synchronized float[][] filterPartials(int groups, int size) {
-        if (filterPartials.length < groups || (groups > 1 && filterPartials[1].length < size)) {
-            float[][] a = new float[Math.max(groups, filterPartials.length)][];
+    private float[][] filterPartials(int groups, int size) {
+        float[][] a = filterPartials.get();
+        if (a.length < groups || (groups > 1 && a[1].length < size)) {
+            a = new float[Math.max(groups, a.length)][];
             for (int i = 1; i < a.length; i++) {
                 a[i] = new float[size];
             }
-            filterPartials = a;
+            filterPartials.set(a);
         }
-        return filterPartials;
+        return a;
     }
 
     /**

@@ -1,0 +1,116 @@
+package dev.receptive.spark;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.data.Dataset;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.Parameter;
+import dev.receptive.nn.Pass;
+import dev.receptive.nn.Workspace;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.util.List;
+
+/**
+ * An executor's copy of the model being trained, with what one task needs to compute a shard's
+ * gradient: a workspace, the loss and a label tensor. One task uses it at a time; it stays in
+ * its executor (see {@link ExecutorResources#borrowReplica}) so later steps reuse its memory.
+ */
+final class Replica implements AutoCloseable {
+    private final String run;
+    private final long backendId;
+    private final Backend backend;
+    private final Model model;
+    private final Workspace workspace;
+    private final Loss loss = Loss.softmaxCrossEntropy();
+    private Tensor labels;
+    private float[] images = new float[0];
+    private float[] labelValues = new float[0];
+    private long loadedBroadcast = -1;
+
+    Replica(String run, ExecutorResources.SharedBackend backend, ModelImage image) {
+        this.run = run;
+        this.backendId = backend.id();
+        this.backend = backend.backend();
+        this.model = image.build(this.backend);
+        this.workspace = model.newWorkspace();
+    }
+
+    String run() {
+        return run;
+    }
+
+    /**
+     * The shard's gradient at the weights of {@code weights} (broadcast {@code broadcastId}): forward
+     * and backward over its samples with the dropout masks of their places in the global batch,
+     * the loss gradient scaled by n/B so that the shards' gradients add up to the global batch's.
+     */
+    ShardResult compute(Shard shard, long broadcastId, ModelImage weights, ExecutorResources.LoadedData loaded) {
+        if (loadedBroadcast != broadcastId) {
+            model.loadStateDict(weights.state());
+            loadedBroadcast = broadcastId;
+        }
+        Dataset data = loaded.data();
+        int n = shard.indices().length;
+        int item = data.itemShape().size();
+        if (images.length != n * item) {
+            images = new float[n * item];
+            labelValues = new float[n];
+        }
+        for (int r = 0; r < n; r++) {
+            int i = shard.indices()[r];
+            if (i < 0 || i >= data.size()) {
+                throw new IllegalArgumentException("receptive-spark: sample " + i + " is outside the training data of "
+                        + data.size() + " samples on this executor");
+            }
+            data.copyImage(i, images, r * item);
+            labelValues[r] = data.label(i);
+        }
+        if (labels == null || labels.shape().dim(0) != n) {
+            if (labels != null) {
+                labels.close();
+                labels = null;
+            }
+            labels = backend.allocate(Shape.of(n));
+        }
+        backend.upload(labels, labelValues);
+
+        model.zeroGrad();
+        Tensor output = workspace.forward(images, Pass.train(shard.step(), shard.offset()));
+        loss.compute(output, labels);
+        Tensor dOutput = loss.gradient();
+        // The shard's loss is its own mean; the global batch's is n/B of it, and so is the gradient.
+        backend.scale(dOutput, dOutput, (float) n / shard.globalBatch());
+        workspace.backward(dOutput);
+
+        List<Parameter> params = model.parameters();
+        float[][] grads = new float[params.size()][];
+        for (int k = 0; k < grads.length; k++) {
+            grads[k] = backend.download(params.get(k).grad());
+        }
+        double lossSum = (double) loss.value() * n;
+        float[] logits = backend.download(output);
+        int classes = logits.length / n;
+        int correct = 0;
+        for (int r = 0; r < n; r++) {
+            int best = 0;
+            for (int c = 1; c < classes; c++) {
+                if (logits[r * classes + c] > logits[r * classes + best]) {
+                    best = c;
+                }
+            }
+            correct += best == (int) labelValues[r] ? 1 : 0;
+        }
+        return new ShardResult(shard.partition(), grads, lossSum, correct, n, backendId, loaded.fingerprint());
+    }
+
+    @Override
+    public void close() {
+        if (labels != null) {
+            labels.close();
+        }
+        loss.close();
+        workspace.close();
+        model.close();
+    }
+}

@@ -1,0 +1,470 @@
+package dev.receptive.spark;
+
+import dev.receptive.backend.Backends;
+import dev.receptive.data.Batches;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.Normalization;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
+import dev.receptive.nn.Parameter;
+import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.tensor.Shape;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Synchronous data-parallel training of a classifier (softmax cross-entropy on class labels) on
+ * Spark. Each step the driver broadcasts the weights, splits the global batch into one shard per
+ * partition, and each partition's task computes its shard's share of the batch gradient on its
+ * executor's backend (made once per executor JVM and reused) from data the executor reads itself.
+ * The driver adds the shares <em>in partition-index order</em> and applies its optimizer to the
+ * model it holds, so:
+ *
+ * <ul>
+ *   <li>a run is deterministic: the same partitioning gives bit-identical weights (on backends
+ *       whose ops are deterministic, as the CPU's are);
+ *   <li>it equals single-process training on the same global batch within fp32 rounding: the
+ *       batches are those of {@code Trainer} with the same seed (shuffled epochs, last partial
+ *       batch dropped), dropout draws the global batch's masks through each shard's sample offset,
+ *       and only the order in which the per-sample gradients are added differs.
+ * </ul>
+ *
+ * <pre>
+ * try (SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model)
+ *         .optimizer(Optimizer.adam(1e-3).build()).data(TrainingData.mnist(dir, Split.TRAIN))
+ *         .batchSize(64).partitions(4).seed(1).build()) {
+ *     trainer.fit(1);
+ * }
+ * </pre>
+ *
+ * <p>The model (on the driver's backend) and the optimizer belong to the caller. Each step the
+ * driver sends the weights once per executor (a broadcast) and receives one gradient per
+ * partition: both the model's parameter bytes. Models with buffers (batch norm) are refused: their
+ * running statistics would be updated per shard and lost. Not thread-safe: one thread trains.
+ */
+public final class SparkTrainer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SparkTrainer.class.getName());
+
+    private final JavaSparkContext jsc;
+    private final Model model;
+    private final Optimizer optimizer;
+    private final TrainingData data;
+    private final int batchSize;
+    private final int partitions;
+    private final long seed;
+    private final String backend;
+    private final boolean gang;
+    private final String run = UUID.randomUUID().toString();
+    private int dataSize = -1;
+    private long fingerprint;
+    private int epoch;
+    private int batchInEpoch;
+    private int step;
+    private int[] order;
+
+    private SparkTrainer(Builder b) {
+        this.jsc = JavaSparkContext.fromSparkContext(b.spark.sparkContext());
+        this.model = b.model;
+        this.optimizer = b.optimizer;
+        this.data = b.data;
+        this.batchSize = b.batchSize;
+        this.partitions = b.partitions;
+        this.seed = b.seed;
+        this.backend = b.backend;
+        this.gang = b.gang;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The loss, accuracy and duration of one synchronous step. */
+    public record StepResult(int step, int epoch, double loss, double accuracy, double seconds) {
+    }
+
+    /** Steps taken so far (the dropout step of the next one). */
+    public int stepCount() {
+        return step;
+    }
+
+    /** Steps per epoch: the training data's size over the batch size, the last partial batch dropped. */
+    public int stepsPerEpoch() {
+        prepare();
+        return dataSize / batchSize;
+    }
+
+    /** Trains {@code epochs} more epochs' worth of steps and returns every step's result. */
+    public List<StepResult> fit(int epochs) {
+        if (epochs < 0) {
+            throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, got " + epochs);
+        }
+        return train(epochs * stepsPerEpoch());
+    }
+
+    /** Runs {@code steps} more synchronous steps, continuing the epoch where the last call stopped. */
+    public List<StepResult> train(int steps) {
+        List<StepResult> results = new ArrayList<>();
+        for (int i = 0; i < steps; i++) {
+            results.add(step());
+        }
+        return results;
+    }
+
+    /** One synchronous step over the next global batch. */
+    public StepResult step() {
+        prepare();
+        long start = System.nanoTime();
+        if (order == null || batchInEpoch == dataSize / batchSize) {
+            if (order != null) {
+                epoch++;
+            }
+            order = Batches.shuffledOrder(dataSize, seed, epoch);
+            batchInEpoch = 0;
+        }
+        int[] batch = Arrays.copyOfRange(order, batchInEpoch * batchSize, (batchInEpoch + 1) * batchSize);
+        Shard[] shards = Shard.split(step, batch, partitions);
+        Broadcast<ModelImage> weights = jsc.broadcast(ModelImage.of(model));
+        List<ShardResult> results;
+        try {
+            JavaRDD<Shard> rdd = jsc.parallelize(Arrays.asList(shards), partitions);
+            ComputeShard compute = new ComputeShard(run, backend, data, weights);
+            results = gang
+                    ? rdd.rdd().barrier().mapPartitions(new InBarrier(compute), false,
+                            scala.reflect.ClassTag$.MODULE$.<ShardResult>apply(ShardResult.class)).toJavaRDD().collect()
+                    : rdd.map(compute).collect();
+        } finally {
+            weights.destroy();
+        }
+        double lossSum = 0;
+        int correct = 0;
+        List<Parameter> params = model.parameters();
+        float[][] sum = new float[params.size()][];
+        for (int p = 0; p < partitions; p++) {
+            ShardResult r = results.get(p);
+            if (r.partition() != p || r.samples() != shards[p].indices().length) {
+                throw new IllegalStateException("receptive-spark: result " + p + " came from partition " + r.partition()
+                        + " with " + r.samples() + " samples; expected partition " + p + " with "
+                        + shards[p].indices().length);
+            }
+            if (r.dataFingerprint() != fingerprint) {
+                throw new IllegalStateException("receptive-spark: the executor that ran partition " + p + " read other"
+                        + " training data than the first (" + data + " differs between hosts); every executor must"
+                        + " see the same files");
+            }
+            for (int k = 0; k < sum.length; k++) {
+                float[] g = r.gradients()[k];
+                if (p == 0) {
+                    sum[k] = g;
+                } else {
+                    float[] s = sum[k];
+                    for (int i = 0; i < s.length; i++) {
+                        s[i] += g[i];
+                    }
+                }
+            }
+            lossSum += r.lossSum();
+            correct += r.correct();
+        }
+        for (int k = 0; k < sum.length; k++) {
+            model.backend().upload(params.get(k).grad(), sum[k]);
+        }
+        optimizer.step(params);
+        double loss = lossSum / batchSize;
+        if (!Double.isFinite(loss)) {
+            throw new IllegalStateException("receptive-spark: the loss became " + loss + " at step " + step
+                    + "; lower the learning rate");
+        }
+        StepResult result = new StepResult(step, epoch, loss, (double) correct / batchSize,
+                (System.nanoTime() - start) / 1e9);
+        step++;
+        batchInEpoch++;
+        return result;
+    }
+
+    /**
+     * First use: checks the settings against the cluster (gang scheduling), has every partition's
+     * executor read the data, and checks it against the model; records the data's normalization
+     * and class names in the model as {@code Trainer} does.
+     */
+    private void prepare() {
+        if (dataSize >= 0) {
+            return;
+        }
+        if (gang) {
+            checkGangSlots();
+        }
+        List<Integer> one = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            one.add(p);
+        }
+        List<DataSummary> seen = jsc.parallelize(one, partitions)
+                .mapPartitions(new Summarize(data)).collect();
+        DataSummary first = seen.get(0);
+        for (DataSummary s : seen) {
+            if (s.fingerprint() != first.fingerprint() || s.size() != first.size()) {
+                throw new IllegalStateException("receptive-spark: executors read different training data (" + data
+                        + "): " + first.size() + " samples on one, " + s.size() + " on another; every executor must see"
+                        + " the same files");
+            }
+        }
+        Shape input = model.inputShape();
+        if (!Arrays.equals(first.itemShape(), input.dims())) {
+            throw new IllegalArgumentException("SparkTrainer: the model takes items of " + input + " but the training"
+                    + " data (" + data + ") holds " + Shape.of(first.itemShape()));
+        }
+        if (model.outputShape().rank() != 1 || model.outputShape().dim(0) != first.classNames().size()) {
+            throw new IllegalArgumentException("SparkTrainer: the model's output " + model.outputShape() + " does not"
+                    + " fit the " + first.classNames().size() + " classes of " + data);
+        }
+        if (first.size() < batchSize) {
+            throw new IllegalArgumentException("SparkTrainer: the training data has " + first.size()
+                    + " samples, fewer than one batch of " + batchSize);
+        }
+        Normalization norm = first.mean() == null ? null : new Normalization(first.mean(), first.std());
+        model.setInfo(new ModelInfo(norm, first.classNames()));
+        dataSize = first.size();
+        fingerprint = first.fingerprint();
+        LOG.log(System.Logger.Level.INFO, "receptive-spark: training on " + dataSize + " samples of " + data + " in "
+                + partitions + " partitions, batch " + batchSize);
+    }
+
+    /** Fails fast when a barrier stage of this many partitions cannot run (see {@link TaskSlots}). */
+    private void checkGangSlots() {
+        var sc = jsc.sc();
+        long waitMs = sc.master().startsWith("local") ? 0
+                : sc.getConf().getTimeAsMs("spark.scheduler.maxRegisteredResourcesWaitingTime", "30s");
+        long deadline = System.currentTimeMillis() + waitMs;
+        int slots = TaskSlots.available(sc);
+        while (slots >= 0 && slots < partitions && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(500); // executors may still be registering
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            slots = TaskSlots.available(sc);
+        }
+        TaskSlots.checkGang(sc.getConf(), sc.master(), slots, partitions);
+    }
+
+    /**
+     * Asks the executors to close this run's replicas, with one small task per default-parallelism
+     * slot (best effort: an executor no task reaches closes them when another run starts there, or
+     * when it stops). The model and optimizer stay the caller's.
+     */
+    @Override
+    public void close() {
+        order = null;
+        if (dataSize < 0 || jsc.sc().isStopped()) {
+            return;
+        }
+        int slots = Math.max(1, jsc.defaultParallelism());
+        List<Integer> tasks = new ArrayList<>();
+        for (int i = 0; i < slots; i++) {
+            tasks.add(i);
+        }
+        String id = run;
+        jsc.parallelize(tasks, slots).foreach(i -> ExecutorResources.dropRun(id));
+    }
+
+    // ---- what runs on the executors ------------------------------------------------------------
+
+    /** What an executor saw of the training data. */
+    record DataSummary(int size, int[] itemShape, List<String> classNames, Double mean, Double std, long fingerprint)
+            implements Serializable {
+    }
+
+    private static final class Summarize implements FlatMapFunction<Iterator<Integer>, DataSummary> {
+        private static final long serialVersionUID = 1L;
+        private final TrainingData data;
+
+        Summarize(TrainingData data) {
+            this.data = data;
+        }
+
+        @Override
+        public Iterator<DataSummary> call(Iterator<Integer> ignored) {
+            ExecutorResources.LoadedData loaded = ExecutorResources.dataset(data);
+            Dataset d = loaded.data();
+            Normalization n = d.normalization();
+            return List.of(new DataSummary(d.size(), d.itemShape().dims(), new ArrayList<>(d.classNames()),
+                    n == null ? null : n.mean(), n == null ? null : n.std(), loaded.fingerprint())).iterator();
+        }
+    }
+
+    /** A task's work: its shard's gradient on the executor's backend, with a replica kept for later steps. */
+    private static final class ComputeShard implements Function<Shard, ShardResult> {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final String backend;
+        private final TrainingData data;
+        private final Broadcast<ModelImage> weights;
+
+        ComputeShard(String run, String backend, TrainingData data, Broadcast<ModelImage> weights) {
+            this.run = run;
+            this.backend = backend;
+            this.data = data;
+            this.weights = weights;
+        }
+
+        @Override
+        public ShardResult call(Shard shard) {
+            ExecutorResources.SharedBackend shared = ExecutorResources.backendForTask(backend);
+            ExecutorResources.LoadedData loaded = ExecutorResources.dataset(data);
+            Replica replica = ExecutorResources.borrowReplica(run, r -> new Replica(r, shared, weights.value()));
+            boolean healthy = false;
+            try {
+                ShardResult result = replica.compute(shard, weights.id(), weights.value(), loaded);
+                healthy = true;
+                return result;
+            } finally {
+                ExecutorResources.release(replica, healthy);
+            }
+        }
+
+    }
+
+    /** The same work in a barrier stage, whose partitions Spark starts together. */
+    private static final class InBarrier
+            extends AbstractFunction1<scala.collection.Iterator<Shard>, scala.collection.Iterator<ShardResult>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final ComputeShard compute;
+
+        InBarrier(ComputeShard compute) {
+            this.compute = compute;
+        }
+
+        @Override
+        public scala.collection.Iterator<ShardResult> apply(scala.collection.Iterator<Shard> shards) {
+            List<ShardResult> out = new ArrayList<>();
+            while (shards.hasNext()) {
+                out.add(compute.call(shards.next()));
+            }
+            return CollectionConverters.asScala(out.iterator());
+        }
+    }
+
+    /** An unknown backend name fails on the driver, not in every task. */
+    static void checkBackendName(String backend, String who) {
+        String b = backend == null ? "" : backend.trim().toLowerCase(Locale.ROOT);
+        if (!b.equals("auto") && !b.equals("cpu") && Backends.provider(b).isEmpty()) {
+            throw new IllegalArgumentException(who + ": unknown backend '" + backend + "'; use auto, cpu"
+                    + Backends.providers().stream().map(p -> " or " + p.name()).collect(Collectors.joining())
+                    + (b.equals("cuda") ? " (cuda needs the receptive-cuda jar with the application)" : ""));
+        }
+    }
+
+    /** Builds a {@link SparkTrainer}: spark, model, optimizer and data are required. */
+    public static final class Builder {
+        private SparkSession spark;
+        private Model model;
+        private Optimizer optimizer;
+        private TrainingData data;
+        private int batchSize = 64;
+        private int partitions = -1;
+        private long seed = 1;
+        private String backend = "auto";
+        private boolean gang;
+
+        private Builder() {
+        }
+
+        /** The Spark session whose executors compute the gradients. */
+        public Builder spark(SparkSession spark) {
+            this.spark = spark;
+            return this;
+        }
+
+        /** The model to train; it stays on the driver, whose backend holds the weights and the optimizer's state. */
+        public Builder model(Model model) {
+            this.model = model;
+            return this;
+        }
+
+        public Builder optimizer(Optimizer optimizer) {
+            this.optimizer = optimizer;
+            return this;
+        }
+
+        /** Where the executors read the training data. */
+        public Builder data(TrainingData data) {
+            this.data = data;
+            return this;
+        }
+
+        /** The global batch size B (default 64), split over the partitions. */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** The number of shards per step (default: Spark's default parallelism), at most the batch size. */
+        public Builder partitions(int partitions) {
+            this.partitions = partitions;
+            return this;
+        }
+
+        /** The seed of the epochs' shuffles (default 1), as {@code Trainer}'s. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * The executors' backend: "auto" (default: a GPU where Spark assigned the task one, else the
+         * CPU), "cpu", or "cuda" (every task must be assigned a GPU).
+         */
+        public Builder backend(String backend) {
+            this.backend = backend;
+            return this;
+        }
+
+        /**
+         * Runs each step as a barrier stage, so that all shards start together or not at all (one GPU
+         * per task, no shard waiting for a slot). Refused with dynamic allocation and when the
+         * application has fewer task slots than partitions.
+         */
+        public Builder gangScheduled(boolean on) {
+            this.gang = on;
+            return this;
+        }
+
+        public SparkTrainer build() {
+            if (spark == null || model == null || optimizer == null || data == null) {
+                throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer and data must be set");
+            }
+            if (!model.buffers().isEmpty()) {
+                throw new IllegalArgumentException("SparkTrainer: the model has buffers (" + model.buffers().get(0).name()
+                        + ", …), such as batch norm's running statistics, which data-parallel training would update per"
+                        + " shard and lose; train it with Trainer on one machine");
+            }
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("SparkTrainer: batch size must be >= 1, got " + batchSize);
+            }
+            if (partitions == -1) {
+                partitions = Math.min(batchSize, spark.sparkContext().defaultParallelism());
+            }
+            if (partitions < 1 || partitions > batchSize) {
+                throw new IllegalArgumentException("SparkTrainer: partitions must be between 1 and the batch size "
+                        + batchSize + ", got " + partitions);
+            }
+            checkBackendName(backend, "SparkTrainer");
+            return new SparkTrainer(this);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.receptive.spark;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
+import dev.receptive.data.DataFolder;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.Mnist;
+import dev.receptive.data.Split;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.train.Evaluation;
+import dev.receptive.zoo.Zoo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The runnable example: trains the seed net (W1) on MNIST with Spark, evaluates it on the test set
+ * and saves the model file. Runs with any master (local[*] unless spark-submit or --master set
+ * one); see the README's "Scaling out with Spark".
+ *
+ * <pre>
+ * --data DIR        MNIST folder every executor can read (default: the data folder's mnist/)
+ * --epochs N        epochs (default 1); --steps N trains N steps instead
+ * --batch N         global batch size (default 64)
+ * --partitions N    shards per step (default: Spark's default parallelism)
+ * --lr X            Adam's learning rate (default 0.001)
+ * --seed N          seed of weights, shuffles and dropout (default 1)
+ * --backend NAME    the executors' backend: auto (default), cpu or cuda
+ * --gang            run each step as a barrier stage
+ * --out FILE        where to save the model (default runs/spark-mnist/model.safetensors)
+ * --master URL      Spark master when not run by spark-submit (default local[*])
+ * </pre>
+ */
+public final class TrainMnistOnSpark {
+    private static final List<String> FLAGS = List.of("--gang");
+    private static final List<String> OPTIONS = List.of("--data", "--epochs", "--steps", "--batch", "--partitions", "--lr",
+            "--seed", "--backend", "--out", "--master");
+
+    private TrainMnistOnSpark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opt = parse(args);
+        Path data = Path.of(opt.getOrDefault("--data", DataFolder.mnist().toString()));
+        int epochs = Integer.parseInt(opt.getOrDefault("--epochs", "1"));
+        int batch = Integer.parseInt(opt.getOrDefault("--batch", "64"));
+        double lr = Double.parseDouble(opt.getOrDefault("--lr", "0.001"));
+        long seed = Long.parseLong(opt.getOrDefault("--seed", "1"));
+        Path out = Path.of(opt.getOrDefault("--out", "runs/spark-mnist/model.safetensors"));
+        if (!Files.isDirectory(data)) {
+            System.err.println("No MNIST folder at " + data + ": run scripts/fetch-datasets.sh, or pass --data DIR");
+            System.exit(2);
+        }
+        SparkSession.Builder builder = SparkSession.builder().appName("receptive-mnist")
+                .config("spark.plugins", ReceptivePlugin.class.getName());
+        if (opt.containsKey("--master")) {
+            builder.master(opt.get("--master"));
+        } else if (!new org.apache.spark.SparkConf().contains("spark.master")) {
+            builder.master("local[*]");
+        }
+        SparkSession spark = builder.getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        try (Backend driver = Backends.create("cpu"); Model model = Zoo.seedNet().seed(seed).build(driver);
+                Optimizer adam = Optimizer.adam(lr).build()) {
+            SparkTrainer.Builder tb = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
+                    .data(TrainingData.mnist(data, Split.TRAIN)).batchSize(batch).seed(seed)
+                    .backend(opt.getOrDefault("--backend", "auto")).gangScheduled(opt.containsKey("--gang"));
+            if (opt.containsKey("--partitions")) {
+                tb.partitions(Integer.parseInt(opt.get("--partitions")));
+            }
+            try (SparkTrainer trainer = tb.build()) {
+                int steps = opt.containsKey("--steps") ? Integer.parseInt(opt.get("--steps"))
+                        : epochs * trainer.stepsPerEpoch();
+                System.out.printf(Locale.ROOT, "Training the seed net on %s with %s: %d steps of %d images%n", data,
+                        spark.sparkContext().master(), steps, batch);
+                long start = System.nanoTime();
+                double loss = 0;
+                double acc = 0;
+                int window = 0;
+                for (int s = 0; s < steps; s++) {
+                    SparkTrainer.StepResult r = trainer.step();
+                    loss += r.loss();
+                    acc += r.accuracy();
+                    window++;
+                    if (window == 50 || s == steps - 1) {
+                        double seconds = (System.nanoTime() - start) / 1e9;
+                        System.out.printf(Locale.ROOT, "step %d/%d  epoch %d  loss %.4f  acc %.2f%%  %.0f images/s%n",
+                                s + 1, steps, r.epoch() + 1, loss / window, 100 * acc / window,
+                                (double) (s + 1) * batch / seconds);
+                        loss = 0;
+                        acc = 0;
+                        window = 0;
+                    }
+                }
+            }
+            Dataset test = Mnist.load(data, Split.TEST);
+            try (Loss ce = Loss.softmaxCrossEntropy()) {
+                Evaluation e = Evaluation.of(model, ce, test, 256);
+                System.out.printf(Locale.ROOT, "test: loss %.4f  accuracy %.2f%% on %d images%n", e.loss(),
+                        100 * e.accuracy(), test.size());
+            }
+            if (out.getParent() != null) {
+                Files.createDirectories(out.getParent());
+            }
+            ModelFile.save(out, model);
+            System.out.println("saved " + out);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> opt = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (FLAGS.contains(args[i])) {
+                opt.put(args[i], "true");
+            } else if (OPTIONS.contains(args[i]) && i + 1 < args.length) {
+                opt.put(args[i], args[++i]);
+            } else {
+                System.err.println("Unknown or incomplete option '" + args[i] + "'; options: " + FLAGS + " " + OPTIONS);
+                System.exit(2);
+            }
+        }
+        return opt;
+    }
+}
