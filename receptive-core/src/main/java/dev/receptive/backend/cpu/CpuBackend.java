@@ -19,17 +19,21 @@ public final class CpuBackend extends AbstractBackend {
     private final CpuParallel par;
     private final CpuConv conv;
     private final CpuDense dense;
+    private volatile boolean closed;
 
+    /** A backend using RECEPTIVE_THREADS threads (system property receptive.threads wins), else every core. */
     public CpuBackend() {
         this(CpuParallel.defaultThreads());
     }
 
+    /** A backend splitting each op over {@code threads} threads (the caller's included); results do not depend on it. */
     public CpuBackend(int threads) {
         this.par = new CpuParallel(threads);
         this.conv = new CpuConv(par);
         this.dense = new CpuDense(par);
     }
 
+    /** How many threads each op is split over. */
     public int threads() {
         return par.threads();
     }
@@ -57,7 +61,15 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public Tensor allocate(Shape shape) {
+        checkOpen();
         return new CpuTensor(this, shape);
+    }
+
+    /** Refuses work once closed: the worker threads are gone and the tensors are released. */
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this cpu backend is closed");
+        }
     }
 
     @Override
@@ -222,6 +234,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public void close() {
+        closed = true;
         par.close();
     }
 }
