@@ -10,6 +10,7 @@ import dev.receptive.backend.SgdParams;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * The pure-Java backend: the reference every other backend is checked against, and fast enough
@@ -19,6 +20,8 @@ public final class CpuBackend extends AbstractBackend {
     private final CpuParallel par;
     private final CpuConv conv;
     private final CpuDense dense;
+    /** The Vector API kernels, or null for the scalar ones. */
+    private final VectorKernels vector;
     private volatile boolean closed;
 
     /** A backend using RECEPTIVE_THREADS threads (system property receptive.threads wins), else every core. */
@@ -31,6 +34,13 @@ public final class CpuBackend extends AbstractBackend {
         this.par = new CpuParallel(threads);
         this.conv = new CpuConv(par);
         this.dense = new CpuDense(par);
+        Optional<VectorKernels> v = VectorKernels.load();
+        this.vector = v.orElse(null);
+    }
+
+    /** "Vector API, 512-bit" when the Vector API kernels run, else "scalar". */
+    public String kernels() {
+        return vector == null ? "scalar" : vector.description();
     }
 
     /** How many threads each op is split over. */
@@ -45,7 +55,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public String description() {
-        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ")
+        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ") + kernels() + " kernels, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
     }
 
@@ -101,16 +111,26 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        if (vector != null && vector.conv2dForward(par, d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p)) {
+            return;
+        }
         conv.forward(d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p);
     }
 
     @Override
     protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
+        if (vector != null && vector.conv2dBackwardData(par, d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p)) {
+            return;
+        }
         conv.backwardData(d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p);
     }
 
     @Override
     protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate) {
+        if (vector != null
+                && vector.conv2dBackwardFilter(par, d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p, accumulate)) {
+            return;
+        }
         conv.backwardFilter(d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p, accumulate);
     }
 
@@ -122,12 +142,21 @@ public final class CpuBackend extends AbstractBackend {
     @Override
     protected void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
         Shape ws = w.shape();
+        if (vector != null) {
+            vector.denseForward(par, d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
+            return;
+        }
         dense.forward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
     }
 
     @Override
     protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         Shape ws = w.shape();
+        if (vector != null) {
+            vector.denseBackward(par, dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1),
+                    ws.dim(0), accumulate);
+            return;
+        }
         dense.backward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1), ws.dim(0),
                 accumulate);
     }
