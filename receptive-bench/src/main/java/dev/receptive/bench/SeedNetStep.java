@@ -153,6 +153,24 @@ public final class SeedNetStep implements AutoCloseable {
         }
     }
 
+    /** Forward only, as in inference: no dropout; the logits stay on the device. */
+    public void inferStep() {
+        b.conv2dForward(a1, x, w1, b1, SAME5);
+        b.activationForward(Activation.RELU, a1, a1);
+        b.pool2dForward(PoolMode.MAX, p1, a1, POOL2);
+        b.conv2dForward(a2, p1, w2, b2, SAME5);
+        b.activationForward(Activation.RELU, a2, a2);
+        b.pool2dForward(PoolMode.MAX, p2, a2, POOL2);
+        b.denseForward(h, p2, w3, b3);
+        b.activationForward(Activation.RELU, h, h);
+        b.denseForward(z, h, w4, b4);
+    }
+
+    /** The logits of the last step, (batch, 10) row by row (waits for the device). */
+    public float[] logits() {
+        return b.download(z);
+    }
+
     /** The loss of the last step (waits for the device). */
     public float loss() {
         return b.download(loss)[0];
