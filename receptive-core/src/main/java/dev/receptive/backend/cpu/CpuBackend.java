@@ -136,6 +136,11 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate) {
+        if (vector != null) {
+            Shape s = dy.shape();
+            vector.conv2dBackwardBias(par, d(db), d(dy), s.dim(0), s.dim(1), s.dim(2) * s.dim(3), accumulate);
+            return;
+        }
         conv.backwardBias(d(db), d(dy), dy.shape(), accumulate);
     }
 
@@ -182,6 +187,10 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void activationBackwardImpl(Activation f, Tensor dx, Tensor dy, Tensor y) {
+        if (vector != null && f == Activation.RELU) {
+            vector.reluBackward(par, d(dx), d(dy), d(y), y.size());
+            return;
+        }
         CpuPointwise.activationBackward(par, f, d(dx), d(dy), d(y), y.size());
     }
 
@@ -230,6 +239,10 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params) {
+        if (vector != null) {
+            vector.adamUpdate(par, d(w), d(dw), d(m), d(v), w.size(), params);
+            return;
+        }
         CpuOptimizers.adam(par, d(w), d(dw), d(m), d(v), w.size(), params);
     }
 

@@ -3,21 +3,23 @@ package dev.receptive.backend.cpu;
 import static dev.receptive.backend.cpu.VectorGemm.MR;
 import static dev.receptive.backend.cpu.VectorGemm.NR;
 
+import dev.receptive.backend.AdamParams;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.tensor.Shape;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Dense layers and stride-1 convolutions on {@link VectorGemm}'s register-blocked tile. Only
  * {@link VectorKernels#load} names this class, reflectively, when the JVM has the Vector API.
  *
  * <p>Convolution without im2col: in an input padded to Hp × Wp, output (p, q) and filter tap
- * (c, r, s) meet at xpad[c·Hp·Wp + r·dh·Wp + s·dw + (p·Wp + q)]: the same offset per tap plus a
- * position that runs contiguously over padded rows. So y = w · B with B(crs, j) =
- * xpad[off(crs) + j] for j = p·Wp + q, a GEMM whose B is read straight from the padded image;
- * the columns q ≥ Q are computed and dropped. The data gradient is the same product with the
- * filters flipped and transposed over dy padded by dilation·(kernel − 1) − pad; the filter
- * gradient runs the positions as the reduction.
+ * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·Wp + q and off = c·Hp·Wp +
+ * r·dh·Wp + s·dw. So yᵀ(pq, k) = Σ_crs xpad[pos(pq) + off(crs)] · wᵀ(crs, k), a product whose A
+ * is read straight from the padded image through two offset tables. The data gradient is the
+ * same product with the filters flipped and transposed, over dy padded by dilation·(kernel − 1)
+ * − pad; the filter gradient runs the positions (of every image) as the reduction.
  */
 final class PanamaKernels implements VectorKernels {
     /**
@@ -147,12 +149,100 @@ final class PanamaKernels implements VectorKernels {
         return true;
     }
 
+    // db: (K) (+)= Σ dy: (N, K, P, Q); each plane summed in vector lanes, the planes in double
+    @Override
+    public void conv2dBackwardBias(CpuParallel par, float[] db, float[] dy, int n, int k, int pq, boolean accumulate) {
+        par.forRange(k, 8, (from, to) -> {
+            for (int f = from; f < to; f++) {
+                double s = accumulate ? db[f] : 0;
+                for (int i = 0; i < n; i++) {
+                    s += planeSum(dy, (i * k + f) * pq, pq);
+                }
+                db[f] = (float) s;
+            }
+        });
+    }
+
+    private static float planeSum(float[] a, int from, int len) {
+        FloatVector acc = FloatVector.zero(VectorGemm.S);
+        int i = 0;
+        for (int upper = VectorGemm.S.loopBound(len); i < upper; i += VectorGemm.L) {
+            acc = acc.add(FloatVector.fromArray(VectorGemm.S, a, from + i));
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[from + i];
+        }
+        return s;
+    }
+
+    // dx = y > 0 ? dy : 0 (a NaN y gives 0, as the scalar kernel)
+    @Override
+    public void reluBackward(CpuParallel par, float[] dx, float[] dy, float[] y, int n) {
+        par.forRange(n, 16384, (from, to) -> {
+            FloatVector zero = FloatVector.zero(VectorGemm.S);
+            int i = from;
+            for (int upper = from + VectorGemm.S.loopBound(to - from); i < upper; i += VectorGemm.L) {
+                FloatVector g = FloatVector.fromArray(VectorGemm.S, dy, i);
+                zero.blend(g, FloatVector.fromArray(VectorGemm.S, y, i).compare(VectorOperators.GT, 0f)).intoArray(dx, i);
+            }
+            for (; i < to; i++) {
+                dx[i] = y[i] > 0 ? dy[i] : 0f;
+            }
+        });
+    }
+
+    // w, dw, m, v: n elements. CpuOptimizers.adam lane by lane: each product, sum, square root and
+    // quotient rounded on its own in the same order (no fused multiply-add), so the bits agree.
+    @Override
+    public void adamUpdate(CpuParallel par, float[] w, float[] dw, float[] m, float[] v, int n, AdamParams p) {
+        float lr = p.lr();
+        float beta2 = p.beta2();
+        float eps = p.eps();
+        float l2 = p.decoupled() ? 0f : p.weightDecay();
+        float decay = p.decoupled() ? 1f - lr * p.weightDecay() : 1f;
+        float lerpWeight = 1f - p.beta1();
+        float oneMinusLerp = 1f - lerpWeight;
+        float oneMinusBeta2 = 1f - beta2;
+        float stepSize = lr / p.biasCorrection1();
+        float bc2Sqrt = (float) Math.sqrt(p.biasCorrection2());
+        boolean lowLerp = lerpWeight < 0.5f;
+        par.forRange(n, 16384, (from, to) -> {
+            int i = from;
+            for (int upper = from + VectorGemm.S.loopBound(to - from); i < upper; i += VectorGemm.L) {
+                FloatVector wi = FloatVector.fromArray(VectorGemm.S, w, i);
+                FloatVector g = FloatVector.fromArray(VectorGemm.S, dw, i);
+                if (l2 != 0) {
+                    g = g.add(wi.mul(l2));
+                }
+                wi = wi.mul(decay);
+                FloatVector mi = FloatVector.fromArray(VectorGemm.S, m, i);
+                mi = lowLerp ? mi.add(g.sub(mi).mul(lerpWeight)) : g.sub(g.sub(mi).mul(oneMinusLerp));
+                FloatVector vi = FloatVector.fromArray(VectorGemm.S, v, i).mul(beta2).add(g.mul(oneMinusBeta2).mul(g));
+                mi.intoArray(m, i);
+                vi.intoArray(v, i);
+                FloatVector denom = vi.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps);
+                wi.sub(mi.mul(stepSize).div(denom)).intoArray(w, i);
+            }
+            for (; i < to; i++) {
+                float wi = w[i];
+                float g = l2 != 0 ? dw[i] + l2 * wi : dw[i];
+                wi = wi * decay;
+                float mi = m[i];
+                mi = lowLerp ? mi + lerpWeight * (g - mi) : g - (g - mi) * oneMinusLerp;
+                float vi = v[i] * beta2 + oneMinusBeta2 * g * g;
+                m[i] = mi;
+                v[i] = vi;
+                float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+                w[i] = wi - stepSize * mi / denom;
+            }
+        });
+    }
+
     /** One stride-1 convolution: sizes, padded sizes and the loops over images. */
     private static final class Plan {
         final int n, c, h, w, k, r, s, ph, pw, dh, dw;
         final int p, q, hp, wp, crs;
-        /** Positions per padded image (P·Wp), and rounded up to whole tiles. */
-        final int j, jr;
 
         Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int dh, int dw) {
             this.n = n;
@@ -171,8 +261,6 @@ final class PanamaKernels implements VectorKernels {
             this.p = hp - dh * (r - 1);
             this.q = wp - dw * (s - 1);
             this.crs = c * r * s;
-            this.j = p * wp;
-            this.jr = roundUp(j, MR);
         }
 
         /** off[(c, r, s)] = c·Hp·Wp + r·dh·Wp + s·dw: where tap (c, r, s) of position 0 is in xpad. */
@@ -188,18 +276,16 @@ final class PanamaKernels implements VectorKernels {
             return off;
         }
 
-        /** Floats of one padded image, with room for the reads of positions past the last one. */
-        int paddedImage() {
-            return (c - 1) * hp * wp + (r - 1) * dh * wp + (s - 1) * dw + jr;
-        }
-
         /**
-         * out: (N, K, P, Q) = a: (K, C·R·S) ⊛ x: (N, C, H, W) + bias, as outᵀ(j, k) = Σ_crs
-         * xpad[j + off(crs)] · aᵀ(crs, k): positions are the tile's rows (one broadcast each) and
-         * filters its columns, read from aᵀ packed once per call, so every vector load is aligned.
+         * out: (N, K, P, Q) = a: (K, C·R·S) ⊛ x: (N, C, H, W) + bias, as outᵀ(pq, k) = Σ_crs
+         * xpad[pos(pq) + off(crs)] · aᵀ(crs, k) with pos(p, q) = p·Wp + q: output positions are the
+         * tile's rows (one broadcast each) and filters its columns, read from aᵀ packed once per
+         * call, so every vector load is aligned.
          */
         void forwardImages(CpuParallel par, float[] x, float[] a, float[] out, float[] bias, Call call) {
             int kr = roundUp(k, NR);
+            int pq = p * q;
+            int rows = roundUp(pq, MR);
             float[] at = call.floats(1, crs * kr);
             if (kr > k) {
                 Arrays.fill(at, 0, crs * kr, 0f);
@@ -211,28 +297,30 @@ final class PanamaKernels implements VectorKernels {
             }
             int[] off = offsets(call.ints(0, crs));
             int[] atRows = call.ramp(1, crs, kr);
-            int[] positions = call.ramp(2, jr, 1);
+            int[] positions = call.ints(2, pq);
+            for (int pp = 0; pp < p; pp++) {
+                for (int qq = 0; qq < q; qq++) {
+                    positions[pp * q + qq] = pp * wp + qq;
+                }
+            }
             par.forRange(n, (from, to) -> {
                 Work work = WORK.get();
-                int stride = paddedImage();
+                int stride = c * hp * wp;
                 float[] xpad = work.floats(0, stride);
-                float[] yt = work.floats(1, jr * kr);
+                float[] yt = work.floats(1, rows * kr);
                 for (int image = from; image < to; image++) {
                     pad(x, image, xpad, 0, stride);
-                    for (int i0 = 0; i0 < jr; i0 += MR) {
+                    for (int i0 = 0; i0 < pq; i0 += MR) {
                         for (int jt = 0; jt < kr; jt += NR) {
-                            VectorGemm.tile(crs, xpad, positions, i0, jr - 1, off, 0, at, atRows, jt, yt, i0 * kr + jt,
+                            VectorGemm.tile(crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt, yt, i0 * kr + jt,
                                     kr, false);
                         }
                     }
                     for (int kk = 0; kk < k; kk++) {
                         float bk = bias == null ? 0f : bias[kk];
-                        for (int pp = 0; pp < p; pp++) {
-                            int src = pp * wp * kr + kk;
-                            int dst = ((image * k + kk) * p + pp) * q;
-                            for (int qq = 0; qq < q; qq++) {
-                                out[dst + qq] = yt[src + qq * kr] + bk;
-                            }
+                        int dst = (image * k + kk) * pq;
+                        for (int i = 0; i < pq; i++) {
+                            out[dst + i] = yt[i * kr + kk] + bk;
                         }
                     }
                 }

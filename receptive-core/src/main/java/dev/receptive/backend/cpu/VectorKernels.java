@@ -1,5 +1,6 @@
 package dev.receptive.backend.cpu;
 
+import dev.receptive.backend.AdamParams;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.tensor.Shape;
 import java.lang.System.Logger.Level;
@@ -37,6 +38,15 @@ interface VectorKernels {
 
     boolean conv2dBackwardFilter(CpuParallel par, float[] dw, float[] x, float[] dy, Shape xs, Shape ws, Shape ys,
             Conv2dParams p, boolean accumulate);
+
+    /** db: (K) (+)= Σ_{n,p,q} dy: (N, K, P, Q). */
+    void conv2dBackwardBias(CpuParallel par, float[] db, float[] dy, int n, int k, int pq, boolean accumulate);
+
+    /** dx = y &gt; 0 ? dy : 0 over n elements (ReLU's gradient through its output). */
+    void reluBackward(CpuParallel par, float[] dx, float[] dy, float[] y, int n);
+
+    /** One Adam/AdamW step over n elements: the same float operations as the scalar kernel, so the same bits. */
+    void adamUpdate(CpuParallel par, float[] w, float[] dw, float[] m, float[] v, int n, AdamParams p);
 
     /** The Vector API kernels when this JVM can run them well, else empty (logged once). */
     static Optional<VectorKernels> load() {

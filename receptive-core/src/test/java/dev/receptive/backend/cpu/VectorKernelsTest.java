@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.receptive.backend.AdamParams;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Rand;
@@ -132,6 +133,31 @@ class VectorKernelsTest {
                 assertArrayEquals(dx1, dx, what + " dx, 1 vs 3 threads");
                 assertArrayEquals(dw1, dw, what + " dw, 1 vs 3 threads");
             }
+        }
+    }
+
+    @Test
+    void adamGivesTheScalarKernelsBits() {
+        VectorKernels vk = vector();
+        Rand rand = new Rand(5);
+        int n = 1000; // not a whole number of vectors: the tail runs too
+        for (AdamParams p : new AdamParams[] {new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0f, false, 1),
+                new AdamParams(3e-2f, 0.3f, 0.99f, 1e-6f, 0.1f, false, 7), new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f,
+                        0.01f, true, 3)}) {
+            float[] w = rand.uniform(n, -1, 1);
+            float[] dw = rand.uniform(n, -1, 1);
+            float[] m = rand.uniform(n, -0.1, 0.1);
+            float[] v = rand.uniform(n, 0, 0.01);
+            float[] w2 = w.clone();
+            float[] m2 = m.clone();
+            float[] v2 = v.clone();
+            try (CpuParallel par = new CpuParallel(2)) {
+                vk.adamUpdate(par, w, dw, m, v, n, p);
+                CpuOptimizers.adam(par, w2, dw, m2, v2, n, p);
+            }
+            assertArrayEquals(w2, w, p + " w");
+            assertArrayEquals(m2, m, p + " m");
+            assertArrayEquals(v2, v, p + " v");
         }
     }
 
