@@ -60,6 +60,44 @@ final class CpuPool {
     }
 
     /**
+     * One 2×2 window of max pooling's backward pass: its top-left input at i (rows w apart), its
+     * output at o. dy goes to the first (row-major) input equal to y, or the first NaN when y is
+     * NaN; the window's other inputs get 0.
+     */
+    static void window2x2Backward(float[] dx, float[] dy, float[] x, float[] y, int i, int o, int w) {
+        float m = y[o];
+        float g = dy[o];
+        float a = x[i];
+        float b = x[i + 1];
+        float c = x[i + w];
+        float d = x[i + w + 1];
+        boolean ta = a == m || a != a;
+        boolean tb = !ta && (b == m || b != b);
+        boolean tc = !ta && !tb && (c == m || c != c);
+        boolean td = !ta && !tb && !tc;
+        if (td && !(d == m || d != d)) {
+            throw new IllegalArgumentException("pool2dBackward: y = " + m + " is not the maximum of its window in x;"
+                    + " pass the y that pool2dForward computed from this x");
+        }
+        dx[i] = ta ? g : 0f;
+        dx[i + 1] = tb ? g : 0f;
+        dx[i + w] = tc ? g : 0f;
+        dx[i + w + 1] = td ? g : 0f;
+    }
+
+    /** Inputs of 2×2 windows at stride 2 that no window covers (an odd last row or column) get 0. */
+    static void clearUncovered2x2(float[] dx, int in, int h, int w) {
+        if (h % 2 != 0) {
+            Arrays.fill(dx, in + (h - 1) * w, in + h * w, 0f);
+        }
+        if (w % 2 != 0) {
+            for (int r = 0; r < h - h % 2; r++) {
+                dx[in + r * w + w - 1] = 0f;
+            }
+        }
+    }
+
+    /**
      * The geometry shared by every plane of one call, and the per-plane loops. The forward loops
      * sweep a whole row of outputs per window offset (r, c), so the innermost loop is long and
      * branch-free; each output still sees its window in row-major order.
@@ -166,37 +204,12 @@ final class CpuPool {
         // needs no clearing but for an odd last row or column that no window covers.
         void maxBackward2x2(float[] dx, float[] dy, float[] x, float[] y, int plane) {
             int in = plane * inSize;
-            if (h % 2 != 0) {
-                Arrays.fill(dx, in + (h - 1) * w, in + h * w, 0f);
-            }
+            clearUncovered2x2(dx, in, h, w);
             for (int op = 0; op < outH; op++) {
                 int out = plane * outSize + op * outW;
                 int row = in + 2 * op * w;
-                if (w % 2 != 0) {
-                    dx[row + w - 1] = 0f;
-                    dx[row + 2 * w - 1] = 0f;
-                }
                 for (int oq = 0; oq < outW; oq++) {
-                    int i = row + 2 * oq;
-                    float m = y[out + oq];
-                    float g = dy[out + oq];
-                    float a = x[i];
-                    float b = x[i + 1];
-                    float c = x[i + w];
-                    float d = x[i + w + 1];
-                    // The first (row-major) element equal to the max, or the first NaN when y is NaN.
-                    boolean ta = a == m || a != a;
-                    boolean tb = !ta && (b == m || b != b);
-                    boolean tc = !ta && !tb && (c == m || c != c);
-                    boolean td = !ta && !tb && !tc;
-                    if (td && !(d == m || d != d)) {
-                        throw new IllegalArgumentException("pool2dBackward: y = " + m + " is not the maximum of its"
-                                + " window in x; pass the y that pool2dForward computed from this x");
-                    }
-                    dx[i] = ta ? g : 0f;
-                    dx[i + 1] = tb ? g : 0f;
-                    dx[i + w] = tc ? g : 0f;
-                    dx[i + w + 1] = td ? g : 0f;
+                    window2x2Backward(dx, dy, x, y, row + 2 * oq, out + oq, w);
                 }
             }
         }

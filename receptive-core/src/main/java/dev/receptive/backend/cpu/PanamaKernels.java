@@ -59,10 +59,15 @@ final class PanamaKernels implements VectorKernels {
         int[] steps = call.ramp(1, in, 1);
         rowParts(par, out, (from, to) -> VectorGemm.blocked(out, from, to, 0, n, in, w, wRows, steps, x, steps, in,
                 yt, 0, n, false, WORK.get().blocks));
+        transpose(par, yt, out, n, y, b);
+    }
+
+    /** y: (n, out) = ctᵀ + b, from ct: (out, n); b may be null. */
+    private static void transpose(CpuParallel par, float[] ct, int out, int n, float[] y, float[] b) {
         par.forRange(n, Math.max(1, 16384 / Math.max(1, out)), (from, to) -> {
             for (int i = from; i < to; i++) {
                 for (int o = 0; o < out; o++) {
-                    y[i * out + o] = b == null ? yt[o * n + i] : yt[o * n + i] + b[o];
+                    y[i * out + o] = b == null ? ct[o * n + i] : ct[o * n + i] + b[o];
                 }
             }
         });
@@ -74,11 +79,14 @@ final class PanamaKernels implements VectorKernels {
             int n, int in, int out, boolean accumulate) {
         Call call = CALL.get();
         if (dx != null) {
-            int[] dyRows = call.ramp(0, n, out);
-            int[] steps = call.ramp(1, out, 1);
-            int[] wRows = call.ramp(2, out, in);
-            columnParts(par, in, (from, to) -> VectorGemm.blocked(n, 0, n, from, to, out, dy, dyRows, steps, w, wRows,
-                    1, dx, 0, in, false, WORK.get().blocks));
+            // As dxᵀ = wᵀ · dyᵀ, like the forward pass: w is read in place, only dy is packed.
+            float[] dxt = call.floats(0, in * n);
+            int[] columnsOfW = call.ramp(0, in, 1);
+            int[] wRows = call.ramp(1, out, in);
+            int[] steps = call.ramp(2, out, 1);
+            rowParts(par, in, (from, to) -> VectorGemm.blocked(in, from, to, 0, n, out, w, columnsOfW, wRows, dy, steps,
+                    out, dxt, 0, n, false, WORK.get().blocks));
+            transpose(par, dxt, in, n, dx, null);
         }
         int[] columnsOfDy = call.ramp(0, out, 1);
         int[] dyRows = call.ramp(1, n, out);

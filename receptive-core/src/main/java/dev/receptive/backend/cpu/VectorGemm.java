@@ -189,10 +189,17 @@ final class VectorGemm {
             for (int n0 = cFrom; n0 < cTo; n0 += NC) {
                 int nc = Math.min(NC, cTo - n0);
                 pack(b, bK, bJ, k0, kc, n0, nc, panel);
-                for (int jt = 0; jt < nc; jt += NR) {
-                    int cols = Math.min(NR, nc - jt);
-                    for (int i0 = rFrom; i0 < rTo; i0 += MR) {
+                // Keep the smaller operand of the block in cache: with more rows of A than columns of
+                // B (dense forward, filter gradients), sweep B's tiles under each row tile of A.
+                boolean rowsOuter = rTo - rFrom > nc;
+                int outer = rowsOuter ? (rTo - rFrom + MR - 1) / MR : (nc + NR - 1) / NR;
+                int inner = rowsOuter ? (nc + NR - 1) / NR : (rTo - rFrom + MR - 1) / MR;
+                for (int o = 0; o < outer; o++) {
+                    for (int in = 0; in < inner; in++) {
+                        int i0 = rFrom + (rowsOuter ? o : in) * MR;
+                        int jt = (rowsOuter ? in : o) * NR;
                         int rows = Math.min(MR, rTo - i0);
+                        int cols = Math.min(NR, nc - jt);
                         int at = cOff + i0 * ldc + n0 + jt;
                         if (rows == MR && cols == NR) {
                             tile(kc, a, aRow, i0, m - 1, aK, k0, panel, ws.packedRows, jt * kc, c, at, ldc, acc);

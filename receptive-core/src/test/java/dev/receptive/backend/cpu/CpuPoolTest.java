@@ -24,7 +24,9 @@ class CpuPoolTest extends PoolContract {
         // The CPU's straight-line 2×2 stride-2 path, on odd and even sizes (an odd last row or
         // column belongs to no window), ties (values drawn from {0, 1, 2}) and NaN.
         Rand rand = new Rand(22);
-        for (int[] dims : new int[][] {{2, 3, 4, 6}, {1, 2, 5, 7}, {3, 1, 2, 3}, {1, 1, 9, 8}}) {
+        // Rows of 37 and 64 inputs fill whole vectors of windows (16 or 8 lanes) and leave a tail.
+        int[][] shapes = {{2, 3, 4, 6}, {1, 2, 5, 7}, {3, 1, 2, 3}, {1, 1, 9, 8}, {1, 2, 6, 37}, {2, 1, 4, 64}};
+        for (int[] dims : shapes) {
             int n = dims[0] * dims[1];
             int h = dims[2];
             int w = dims[3];
@@ -80,6 +82,15 @@ class CpuPoolTest extends PoolContract {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> backend.pool2dBackward(PoolMode.MAX, zeros(1, 1, 2, 2), y, x, y, Pool2dParams.of(2, 2, 0)));
         assertTrue(e.getMessage().contains("pool2dBackward") && e.getMessage().contains("5.0"), e.getMessage());
+
+        // The same in a row of 16 windows (a whole vector of them on the Vector API path).
+        Tensor wide = zeros(1, 1, 2, 32);
+        float[] ys = new float[16];
+        ys[9] = 5;
+        Tensor yWide = t(ys, 1, 1, 1, 16);
+        e = assertThrows(IllegalArgumentException.class, () -> backend.pool2dBackward(PoolMode.MAX, zeros(1, 1, 2, 32),
+                yWide, wide, yWide, Pool2dParams.of(2, 2, 0)));
+        assertTrue(e.getMessage().contains("5.0"), e.getMessage());
     }
 
     @Test
