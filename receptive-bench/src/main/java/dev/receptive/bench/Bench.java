@@ -2,9 +2,12 @@ package dev.receptive.bench;
 
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,24 +16,49 @@ import java.util.SplittableRandom;
 /**
  * Speed of the ops that dominate W1 and of whole W1 training steps. Each figure is the median
  * of {@code samples} timed runs after a warm-up (the JIT compiles the kernels during warm-up).
+ *
+ * <p>The clock is wall time, unless the system property {@code receptive.bench.clock} is
+ * {@code thread-cpu}: then the calling thread's CPU time, which leaves out the time other
+ * processes hold the core (for a shared machine); it needs a 1-thread CPU backend, since it
+ * cannot see worker threads.
  */
 public final class Bench {
     private final Backend backend;
     private final PrintStream out;
     private final int samples;
+    private final ThreadMXBean cpuClock;
 
     public Bench(Backend backend, PrintStream out, int samples) {
         this.backend = backend;
         this.out = out;
+        if (samples < 1) {
+            throw new IllegalArgumentException("bench: samples must be at least 1, got " + samples);
+        }
         this.samples = samples;
+        String clock = System.getProperty("receptive.bench.clock", "wall");
+        if (clock.equals("thread-cpu")) {
+            if (!(backend instanceof CpuBackend cpu) || cpu.threads() != 1) {
+                throw new IllegalArgumentException("receptive.bench.clock=thread-cpu needs the cpu backend on 1 thread"
+                        + " (RECEPTIVE_THREADS=1)");
+            }
+            this.cpuClock = ManagementFactory.getThreadMXBean();
+        } else if (clock.equals("wall")) {
+            this.cpuClock = null;
+        } else {
+            throw new IllegalArgumentException("receptive.bench.clock must be wall or thread-cpu, got " + clock);
+        }
+    }
+
+    private long now() {
+        return cpuClock == null ? System.nanoTime() : cpuClock.getCurrentThreadCpuTime();
     }
 
     /** Runs everything and returns W1 training images/s at the first batch size. */
     public double run(int opBatch, int[] trainBatches) {
-        out.printf("backend: %s%n", backend.description());
+        out.printf("backend: %s; clock: %s%n", backend.description(), cpuClock == null ? "wall" : "thread CPU time");
         convOps(opBatch, "conv1", 1, 28, 32);
         convOps(opBatch, "conv2", 32, 14, 64);
-        denseForward(opBatch);
+        denseOps(opBatch);
         double first = 0;
         for (int i = 0; i < trainBatches.length; i++) {
             double ips = train(trainBatches[i]);
@@ -53,10 +81,13 @@ public final class Bench {
         }
     }
 
-    private void denseForward(int n) {
+    private void denseOps(int n) {
+        double flop = 2.0 * n * 3136 * 1024;
         try (Tensor x = random(n, 3136); Tensor w = random(1024, 3136); Tensor bias = random(1024);
-                Tensor y = backend.allocate(Shape.of(n, 1024))) {
-            report("dense1 forward", 2.0 * n * 3136 * 1024, () -> backend.denseForward(y, x, w, bias), n);
+                Tensor y = backend.allocate(Shape.of(n, 1024)); Tensor dx = backend.allocate(x.shape());
+                Tensor dw = backend.allocate(w.shape()); Tensor db = backend.allocate(bias.shape())) {
+            report("dense1 forward", flop, () -> backend.denseForward(y, x, w, bias), n);
+            report("dense1 backward", 2 * flop, () -> backend.denseBackward(dx, dw, db, y, x, w, false), n);
         }
     }
 
@@ -99,12 +130,12 @@ public final class Bench {
         int reps = (int) Math.max(1, Math.min(1000, 0.3 / perCall));
         List<Double> times = new ArrayList<>();
         for (int sample = 0; sample < samples; sample++) {
-            long t = System.nanoTime();
+            long t = now();
             for (int r = 0; r < reps; r++) {
                 op.run();
             }
             backend.synchronize();
-            times.add((System.nanoTime() - t) / 1e9 / reps);
+            times.add((now() - t) / 1e9 / reps);
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(sorted);

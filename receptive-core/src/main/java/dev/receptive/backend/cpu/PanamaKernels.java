@@ -50,9 +50,26 @@ final class PanamaKernels implements VectorKernels {
 
     // ---- dense --------------------------------------------------------------------------
 
+    /**
+     * Below this many rows (images), dense forward takes dot products along the rows of x and w:
+     * the tile's 2·lanes columns would mostly hold nothing (batch-1 inference).
+     */
+    private static final int DOT_ROWS = 8;
+
     // y: (n, out) = x: (n, in) · wᵀ + b, computed as yᵀ = w · xᵀ so that w is read in place
     @Override
     public void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
+        if (n < DOT_ROWS) {
+            par.forRange(out, 64, (from, to) -> {
+                for (int i = 0; i < n; i++) {
+                    for (int o = from; o < to; o++) {
+                        float dot = dot(x, i * in, w, o * in, in);
+                        y[i * out + o] = b == null ? dot : dot + b[o];
+                    }
+                }
+            });
+            return;
+        }
         Call call = CALL.get();
         float[] yt = call.floats(0, out * n);
         int[] wRows = call.ramp(0, out, in);
@@ -60,6 +77,20 @@ final class PanamaKernels implements VectorKernels {
         rowParts(par, out, (from, to) -> VectorGemm.blocked(out, from, to, 0, n, in, w, wRows, steps, x, steps, in,
                 yt, 0, n, false, WORK.get().blocks));
         transpose(par, yt, out, n, y, b);
+    }
+
+    /** Σ_i a[ai + i] · b[bi + i] over len elements: lanes of fused multiply-adds, then the lanes and the tail. */
+    private static float dot(float[] a, int ai, float[] b, int bi, int len) {
+        FloatVector acc = FloatVector.zero(VectorGemm.S);
+        int i = 0;
+        for (int upper = VectorGemm.S.loopBound(len); i < upper; i += VectorGemm.L) {
+            acc = FloatVector.fromArray(VectorGemm.S, a, ai + i).fma(FloatVector.fromArray(VectorGemm.S, b, bi + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[ai + i] * b[bi + i];
+        }
+        return s;
     }
 
     /** y: (n, out) = ctᵀ + b, from ct: (out, n); b may be null. */
