@@ -9,14 +9,21 @@
 # pair, then the median and the range (min-max) of the runs and of the pair ratios.
 # PyTorch's native library comes from the Maven artifact ai.djl.pytorch:pytorch-native-cpu, and
 # DJL runs offline. Both engines use the same number of threads: RECEPTIVE_THREADS, else all cores.
-# Other load on the machine changes both sides: note it with the results.
+# Other load on the machine changes both sides: note it with the results. On a shared machine,
+# CLOCK=thread-cpu with RECEPTIVE_THREADS=1 times the calling thread's CPU time instead of wall
+# time (each engine then computes on that thread alone), which leaves the other load out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pairs="${1:-5}"
 threads="${RECEPTIVE_THREADS:-$(nproc)}"
+clock="${CLOCK:-wall}"
+if [ "$clock" = thread-cpu ] && [ "$threads" != 1 ]; then
+    echo "bench-vs-pytorch: CLOCK=thread-cpu needs RECEPTIVE_THREADS=1" >&2
+    exit 2
+fi
 java_opts=(--add-modules jdk.incubator.vector -Dreceptive.threads="$threads" -Dai.djl.pytorch.num_threads="$threads"
-    -Dai.djl.pytorch.num_interop_threads=1)
+    -Dai.djl.pytorch.num_interop_threads=1 -Dreceptive.bench.clock="$clock")
 
 mvn -q -B -P djl -pl receptive-bench-djl -am package dependency:build-classpath \
     -DskipTests -Dmdep.outputFile=target/classpath.txt
@@ -35,7 +42,7 @@ stats() { # numbers on stdin -> "median (min-max)"
 }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(java -version 2>&1 | head -1)"
-echo "threads per engine: $threads; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "threads per engine: $threads; clock: $clock; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for figure in "train 64" "train 256" "infer 256" "latency 1"; do
     read -r mode batch <<< "$figure"
     unit="images/s"

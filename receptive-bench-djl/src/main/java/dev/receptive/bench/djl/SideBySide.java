@@ -23,6 +23,8 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.bench.SeedNetStep;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -36,9 +38,22 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code SideBySide receptive|pytorch train|infer|latency batch [samples]}; one line
  * out: {@code engine=... mode=... batch=... value=...}.
+ *
+ * <p>With the system property {@code receptive.bench.clock=thread-cpu} the samples are timed in
+ * the calling thread's CPU time, which leaves out the time other processes hold the core. It is
+ * only right when each engine computes on the calling thread alone: one thread each (Receptive's
+ * CPU backend on 1 thread runs every op on the caller; PyTorch with 1 intra-op thread runs its
+ * kernels and the CPU autograd engine on the caller too).
  */
 public final class SideBySide {
     private static final float LR = 1e-4f;
+    /** The calling thread's CPU clock, or null for wall time. */
+    private static final ThreadMXBean CPU_CLOCK =
+            "thread-cpu".equals(System.getProperty("receptive.bench.clock")) ? ManagementFactory.getThreadMXBean() : null;
+
+    private static long now() {
+        return CPU_CLOCK == null ? System.nanoTime() : CPU_CLOCK.getCurrentThreadCpuTime();
+    }
 
     private SideBySide() {
     }
@@ -150,11 +165,11 @@ public final class SideBySide {
         int reps = (int) Math.max(1, Math.min(1000, 0.5 / perCall));
         double[] times = new double[samples];
         for (int s = 0; s < samples; s++) {
-            long t = System.nanoTime();
+            long t = now();
             for (int r = 0; r < reps; r++) {
                 op.run();
             }
-            times[s] = (System.nanoTime() - t) / 1e9 / reps;
+            times[s] = (now() - t) / 1e9 / reps;
         }
         Arrays.sort(times);
         return times[samples / 2];
