@@ -345,7 +345,7 @@ final class PanamaKernels implements VectorKernels {
             par.forRange(n, (from, to) -> {
                 Work work = WORK.get();
                 int stride = c * hp * wp;
-                float[] xpad = work.floats(0, stride);
+                float[] xpad = work.paddedImages(this, 1, stride);
                 float[] yt = work.floats(1, rows * kr);
                 for (int image = from; image < to; image++) {
                     pad(x, image, xpad, 0, stride);
@@ -383,7 +383,7 @@ final class PanamaKernels implements VectorKernels {
             par.forRange(groups, (from, to) -> {
                 Work work = WORK.get();
                 int stride = c * hp * wp;
-                float[] xpads = work.floats(0, FILTER_CHUNK * stride);
+                float[] xpads = work.paddedImages(this, FILTER_CHUNK, stride);
                 float[] dyt = work.floats(1, FILTER_CHUNK * pq * kr);
                 int[] aK = work.ints(0, FILTER_CHUNK * pq);
                 int[] bK = work.ints(1, FILTER_CHUNK * pq);
@@ -426,14 +426,21 @@ final class PanamaKernels implements VectorKernels {
             });
         }
 
-        /** Copies image i of x: (N, C, H, W) into xpad[at ..]: (C, Hp, Wp) with zero borders. */
+        /**
+         * Copies image i of x: (N, C, H, W) into the inside of xpad[at ..]: (C, Hp, Wp), whose
+         * zero borders {@link Work#paddedImages} keeps.
+         */
         void pad(float[] x, int image, float[] xpad, int at, int stride) {
-            Arrays.fill(xpad, at, at + stride, 0f);
             for (int cc = 0; cc < c; cc++) {
                 for (int y = 0; y < h; y++) {
                     System.arraycopy(x, ((image * c + cc) * h + y) * w, xpad, at + (cc * hp + y + ph) * wp + pw, w);
                 }
             }
+        }
+
+        /** What makes two padded layouts the same: where the insides are, and how many images. */
+        boolean sameLayout(Plan o) {
+            return o.c == c && o.h == h && o.w == w && o.ph == ph && o.pw == pw;
         }
 
         /** dyt[at + (p·Q + q)·kr + k] = dy[image, k, p, q], zero for k ≥ K. */
@@ -498,6 +505,29 @@ final class PanamaKernels implements VectorKernels {
 
     private static final class Work extends Buffers {
         final VectorGemm.Blocks blocks = new VectorGemm.Blocks();
+        /** The padded-image buffer, and the layout whose borders it holds as zeros. */
+        private float[] padded = new float[0];
+        private Plan paddedLayout;
+        private int paddedImages;
+
+        /**
+         * A buffer for {@code images} padded images of plan's layout, {@code stride} floats each,
+         * whose borders are zero: cleared only when the layout changes, since {@link Plan#pad}
+         * writes nothing but the insides (9% of conv2's forward time went to clearing them).
+         */
+        float[] paddedImages(Plan plan, int images, int stride) {
+            int size = images * stride;
+            if (padded.length < size) {
+                padded = new float[size];
+                paddedLayout = null;
+            }
+            if (paddedLayout == null || !paddedLayout.sameLayout(plan) || paddedImages != images) {
+                Arrays.fill(padded, 0, size, 0f);
+                paddedLayout = plan;
+                paddedImages = images;
+            }
+            return padded;
+        }
     }
 
     private static final class Call extends Buffers {
