@@ -2,6 +2,7 @@ package dev.receptive.bench;
 
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.Mnist;
 import dev.receptive.nn.Model;
@@ -9,12 +10,17 @@ import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.train.Evaluation;
 import dev.receptive.train.Metrics;
+import dev.receptive.train.StepMetrics;
 import dev.receptive.train.Trainer;
+import dev.receptive.train.TrainingListener;
 import dev.receptive.zoo.Zoo;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,29 +29,54 @@ import java.util.SplittableRandom;
 /**
  * Speed of the ops that dominate W1 and of whole W1 training steps. Each figure is the median
  * of {@code samples} timed runs after a warm-up (the JIT compiles the kernels during warm-up).
+ *
+ * <p>The clock is wall time, unless the system property {@code receptive.bench.clock} is
+ * {@code thread-cpu}: then the calling thread's CPU time, which leaves out the time other
+ * processes hold the core (for a shared machine); it needs a 1-thread CPU backend, since it
+ * cannot see worker threads.
  */
 public final class Bench {
     /** Forward multiply-adds of one W1 image, times 2: conv1 + conv2 + dense1 + dense2. */
-    static final double FORWARD_FLOP = 2.0 * (28 * 28 * 32 * 25 + 14 * 14 * 64 * 32 * 25 + 3136 * 1024 + 1024 * 10);
+    public static final double FORWARD_FLOP = 2.0 * (28 * 28 * 32 * 25 + 14 * 14 * 64 * 32 * 25 + 3136 * 1024 + 1024 * 10);
     /** Forward plus the backward ops of one trained image (conv1 needs no data gradient). */
-    static final double TRAIN_FLOP = 3 * FORWARD_FLOP - 2.0 * 28 * 28 * 32 * 25;
+    public static final double TRAIN_FLOP = 3 * FORWARD_FLOP - 2.0 * 28 * 28 * 32 * 25;
 
     private final Backend backend;
     private final PrintStream out;
     private final int samples;
+    private final ThreadMXBean cpuClock;
 
     public Bench(Backend backend, PrintStream out, int samples) {
         this.backend = backend;
         this.out = out;
+        if (samples < 1) {
+            throw new IllegalArgumentException("bench: samples must be at least 1, got " + samples);
+        }
         this.samples = samples;
+        String clock = System.getProperty("receptive.bench.clock", "wall");
+        if (clock.equals("thread-cpu")) {
+            if (!(backend instanceof CpuBackend cpu) || cpu.threads() != 1) {
+                throw new IllegalArgumentException("receptive.bench.clock=thread-cpu needs the cpu backend on 1 thread"
+                        + " (RECEPTIVE_THREADS=1)");
+            }
+            this.cpuClock = ManagementFactory.getThreadMXBean();
+        } else if (clock.equals("wall")) {
+            this.cpuClock = null;
+        } else {
+            throw new IllegalArgumentException("receptive.bench.clock must be wall or thread-cpu, got " + clock);
+        }
+    }
+
+    private long now() {
+        return cpuClock == null ? System.nanoTime() : cpuClock.getCurrentThreadCpuTime();
     }
 
     /** Runs everything and returns W1 training images/s at the first batch size. */
     public double run(int opBatch, int[] trainBatches) {
-        out.printf("backend: %s%n", backend.description());
+        out.printf("backend: %s; clock: %s%n", backend.description(), cpuClock == null ? "wall" : "thread CPU time");
         convOps(opBatch, "conv1", 1, 28, 32);
         convOps(opBatch, "conv2", 32, 14, 64);
-        denseForward(opBatch);
+        denseOps(opBatch);
         double first = 0;
         for (int i = 0; i < trainBatches.length; i++) {
             double ips = train(trainBatches[i]);
@@ -68,10 +99,13 @@ public final class Bench {
         }
     }
 
-    private void denseForward(int n) {
+    private void denseOps(int n) {
+        double flop = 2.0 * n * 3136 * 1024;
         try (Tensor x = random(n, 3136); Tensor w = random(1024, 3136); Tensor bias = random(1024);
-                Tensor y = backend.allocate(Shape.of(n, 1024))) {
-            report("dense1 forward", 2.0 * n * 3136 * 1024, () -> backend.denseForward(y, x, w, bias), n);
+                Tensor y = backend.allocate(Shape.of(n, 1024)); Tensor dx = backend.allocate(x.shape());
+                Tensor dw = backend.allocate(w.shape()); Tensor db = backend.allocate(bias.shape())) {
+            report("dense1 forward", flop, () -> backend.denseForward(y, x, w, bias), n);
+            report("dense1 backward", 2 * flop, () -> backend.denseBackward(dx, dw, db, y, x, w, false), n);
         }
     }
 
@@ -79,8 +113,9 @@ public final class Bench {
      * W1 training images/s through the real path: the zoo's seed network, the {@link Trainer}
      * with Adam and softmax cross-entropy, on random data already in memory. A short run warms up
      * and sizes the epochs to about two seconds; the median of {@code samples} epochs' images/s is
-     * reported (an epoch's time is its training pass, from the first upload to the last update;
-     * the first epoch of every run is left out, as JIT warm-up).
+     * reported. Each epoch is timed on the training thread from its start to its end (with the
+     * thread-CPU clock, the training thread's own time; the batches are filled on another thread),
+     * and the first epoch of every run is left out as JIT warm-up.
      */
     private double train(int batch) {
         double warm = timedEpochs(batch, 5, 1)[0];
@@ -110,18 +145,32 @@ public final class Bench {
             labels[i] = rnd.nextInt(10);
         }
         Dataset data = new Dataset(images, labels, Shape.of(1, 28, 28), Mnist.CLASS_NAMES);
+        List<Double> seconds = new ArrayList<>();
+        TrainingListener clock = new TrainingListener() {
+            private long start;
+
+            @Override
+            public void epochStarted(int epoch, int total, long imageCount) {
+                start = now();
+            }
+
+            @Override
+            public void epochEnded(Metrics metrics, List<Metrics> history, List<StepMetrics> stepHistory,
+                    Evaluation validation, java.nio.file.Path runFolder) {
+                seconds.add((now() - start) / 1e9);
+            }
+        };
         try (Model model = Zoo.seedNet().seed(42).build(backend);
                 Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer adam = Optimizer.adam(1e-4).build()) {
-            List<Metrics> history;
             try {
-                history = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1 + epochs).batchSize(batch)
-                        .seed(1).build().fit(data);
+                Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1 + epochs).batchSize(batch).seed(1)
+                        .listener(clock).build().fit(data);
             } catch (IOException e) {
                 throw new UncheckedIOException(e); // no run folder: nothing is written
             }
-            return history.stream().skip(1).mapToDouble(Metrics::seconds).toArray();
         }
+        return seconds.stream().skip(1).mapToDouble(Double::doubleValue).toArray();
     }
 
     private void report(String what, double flop, Runnable op, int n) {
@@ -143,12 +192,12 @@ public final class Bench {
         int reps = (int) Math.max(1, Math.min(1000, 0.3 / perCall));
         List<Double> times = new ArrayList<>();
         for (int sample = 0; sample < samples; sample++) {
-            long t = System.nanoTime();
+            long t = now();
             for (int r = 0; r < reps; r++) {
                 op.run();
             }
             backend.synchronize();
-            times.add((System.nanoTime() - t) / 1e9 / reps);
+            times.add((now() - t) / 1e9 / reps);
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(sorted);

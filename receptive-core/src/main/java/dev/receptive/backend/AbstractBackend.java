@@ -778,8 +778,10 @@ public abstract class AbstractBackend implements Backend {
             }
             t.checkOpen();
             if (t.backend() != this) {
-                throw new IllegalArgumentException(op + ": tensor " + t.shape() + " belongs to backend "
-                        + t.backend().name() + ", not to " + name());
+                String owner = t.backend().name().equals(name()) ? "another " + name() + " backend"
+                        : "the " + t.backend().name() + " backend";
+                throw new IllegalArgumentException(op + ": tensor " + t.shape() + " belongs to " + owner
+                        + ", not to this " + name() + " backend");
             }
         }
     }

@@ -82,6 +82,48 @@ public abstract class ConvContract extends ContractBase {
         checkAgainstReference(rand, new NaiveConv(5, 3, 13, 13, 4, 3, 3, Conv2dParams.of(1, 1, 1)), "image groups");
     }
 
+    @Test
+    void matchesNaiveReferenceOnWideAndPaddedGeometries() {
+        // Every kernel width with every padding up to kernel - 1, strides and dilations, over row
+        // widths that are odd, tiny, or end just before, at or after a power of two (where a CPU
+        // GEMM panel boundary cuts an output row): the edges where index arithmetic breaks. Input
+        // width 509 with a 3-wide kernel and padding 2 once ran off the array.
+        int[] widths = {1, 2, 3, 7, 126, 127, 128, 169, 170, 254, 255, 256, 509, 510, 511, 512, 513};
+        Rand rand = new Rand(20261130);
+        int checked = 0;
+        for (int s = 1; s <= 4; s++) {
+            for (int pw = 0; pw < s; pw++) {
+                for (int w : widths) {
+                    int r = rand.nextInt(1, 4);
+                    Conv2dParams prm = new Conv2dParams(rand.nextInt(1, 2), rand.nextInt(1, 2), rand.nextInt(0, r - 1),
+                            pw, rand.nextInt(1, 2), rand.nextInt(1, 2));
+                    int h = rand.nextInt(1, 5);
+                    if (Conv2dParams.outputSize(h, r, prm.strideH(), prm.padH(), prm.dilationH()) < 1
+                            || Conv2dParams.outputSize(w, s, prm.strideW(), pw, prm.dilationW()) < 1) {
+                        continue;
+                    }
+                    NaiveConv ref = new NaiveConv(rand.nextInt(1, 2), rand.nextInt(1, 2), h, w, rand.nextInt(1, 2), r, s,
+                            prm);
+                    checkAgainstReference(rand, ref, "sweep " + prm + " x=(" + ref.n + "," + ref.c + "," + h + "," + w
+                            + ") w=(" + ref.k + "," + ref.c + "," + r + "," + s + ")");
+                    checked++;
+                }
+            }
+        }
+        assertTrue(checked > 100, "only " + checked + " geometries were valid");
+    }
+
+    /**
+     * ATOL holds for sums of a few hundred products; fp32 rounding grows with the number of terms
+     * (worst case terms·2^-24 times the sum of their sizes), and a backend may sum them in one
+     * chain (the CPU's Vector API kernels do). So each op's ATOL scales with its reduction length
+     * over 250: the seed network's conv2 data gradient (1,600 terms) gets 6.4e-5, a 513-wide
+     * filter gradient (5,000 terms) 2e-4, both below the worst case.
+     */
+    private static double atolFor(int terms) {
+        return ATOL * Math.max(1, terms / 250.0);
+    }
+
     private void checkAgainstReference(Rand rand, NaiveConv ref, String what) {
         float[] x = rand.uniform(ref.n * ref.c * ref.h * ref.w, -1, 1);
         float[] wt = rand.uniform(ref.k * ref.c * ref.r * ref.s, -1, 1);
@@ -106,9 +148,12 @@ public abstract class ConvContract extends ContractBase {
         backend.conv2dBackwardFilter(dw, tx, tdy, ref.prm, false);
         backend.conv2dBackwardBias(db, tdy, false);
 
-        assertClose(what + " forward", ref.forward(toDouble(x), toDouble(wt), toDouble(b)), get(y), ATOL, RTOL);
-        assertClose(what + " backwardData", ref.backwardData(toDouble(dy), toDouble(wt)), get(dx), ATOL, RTOL);
-        assertClose(what + " backwardFilter", ref.backwardFilter(toDouble(x), toDouble(dy)), get(dw), ATOL, RTOL);
+        assertClose(what + " forward", ref.forward(toDouble(x), toDouble(wt), toDouble(b)), get(y),
+                atolFor(ref.c * ref.r * ref.s), RTOL);
+        assertClose(what + " backwardData", ref.backwardData(toDouble(dy), toDouble(wt)), get(dx),
+                atolFor(ref.k * ref.r * ref.s), RTOL);
+        assertClose(what + " backwardFilter", ref.backwardFilter(toDouble(x), toDouble(dy)), get(dw),
+                atolFor(ref.n * ref.p * ref.q), RTOL);
         assertClose(what + " backwardBias", ref.backwardBias(toDouble(dy)), get(db), ATOL, RTOL);
     }
 

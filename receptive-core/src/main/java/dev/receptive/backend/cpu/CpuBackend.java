@@ -12,6 +12,7 @@ import dev.receptive.backend.SgdParams;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * The pure-Java backend: the reference every other backend is checked against, and fast enough
@@ -21,17 +22,30 @@ public final class CpuBackend extends AbstractBackend {
     private final CpuParallel par;
     private final CpuConv conv;
     private final CpuDense dense;
+    /** The Vector API kernels, or null for the scalar ones. */
+    private final VectorKernels vector;
+    private volatile boolean closed;
 
+    /** A backend using RECEPTIVE_THREADS threads (system property receptive.threads wins), else every core. */
     public CpuBackend() {
         this(CpuParallel.defaultThreads());
     }
 
+    /** A backend splitting each op over {@code threads} threads (the caller's included); results do not depend on it. */
     public CpuBackend(int threads) {
         this.par = new CpuParallel(threads);
         this.conv = new CpuConv(par);
         this.dense = new CpuDense(par);
+        Optional<VectorKernels> v = VectorKernels.load();
+        this.vector = v.orElse(null);
     }
 
+    /** "Vector API, 512-bit" when the Vector API kernels run, else "scalar". */
+    public String kernels() {
+        return vector == null ? "scalar" : vector.description();
+    }
+
+    /** How many threads each op is split over. */
     public int threads() {
         return par.threads();
     }
@@ -43,7 +57,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public String description() {
-        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ")
+        return "cpu (" + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ") + kernels() + " kernels, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
     }
 
@@ -59,7 +73,15 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public Tensor allocate(Shape shape) {
+        checkOpen();
         return new CpuTensor(this, shape);
+    }
+
+    /** Refuses work once closed: the worker threads are gone and the tensors are released. */
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this cpu backend is closed");
+        }
     }
 
     @Override
@@ -91,33 +113,57 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void conv2dForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        if (vector != null && vector.conv2dForward(par, d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p)) {
+            return;
+        }
         conv.forward(d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p);
     }
 
     @Override
     protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
+        if (vector != null && vector.conv2dBackwardData(par, d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p)) {
+            return;
+        }
         conv.backwardData(d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p);
     }
 
     @Override
     protected void conv2dBackwardFilterImpl(Tensor dw, Tensor x, Tensor dy, Conv2dParams p, boolean accumulate) {
+        if (vector != null
+                && vector.conv2dBackwardFilter(par, d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p, accumulate)) {
+            return;
+        }
         conv.backwardFilter(d(dw), d(x), d(dy), x.shape(), dw.shape(), dy.shape(), p, accumulate);
     }
 
     @Override
     protected void conv2dBackwardBiasImpl(Tensor db, Tensor dy, boolean accumulate) {
+        if (vector != null) {
+            Shape s = dy.shape();
+            vector.conv2dBackwardBias(par, d(db), d(dy), s.dim(0), s.dim(1), s.dim(2) * s.dim(3), accumulate);
+            return;
+        }
         conv.backwardBias(d(db), d(dy), dy.shape(), accumulate);
     }
 
     @Override
     protected void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
         Shape ws = w.shape();
+        if (vector != null) {
+            vector.denseForward(par, d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
+            return;
+        }
         dense.forward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
     }
 
     @Override
     protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         Shape ws = w.shape();
+        if (vector != null) {
+            vector.denseBackward(par, dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1),
+                    ws.dim(0), accumulate);
+            return;
+        }
         dense.backward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1), ws.dim(0),
                 accumulate);
     }
@@ -169,6 +215,10 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void activationBackwardImpl(Activation f, Tensor dx, Tensor dy, Tensor y) {
+        if (vector != null && f == Activation.RELU) {
+            vector.reluBackward(par, d(dx), d(dy), d(y), y.size());
+            return;
+        }
         CpuPointwise.activationBackward(par, f, d(dx), d(dy), d(y), y.size());
     }
 
@@ -217,6 +267,10 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void adamUpdateImpl(Tensor w, Tensor dw, Tensor m, Tensor v, AdamParams params) {
+        if (vector != null) {
+            vector.adamUpdate(par, d(w), d(dw), d(m), d(v), w.size(), params);
+            return;
+        }
         CpuOptimizers.adam(par, d(w), d(dw), d(m), d(v), w.size(), params);
     }
 
@@ -288,6 +342,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     public void close() {
+        closed = true;
         par.close();
     }
 }

@@ -24,7 +24,10 @@ final class CpuConv {
     private final CpuParallel par;
     private final ThreadLocal<float[]> dcolScratch = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> outScratch = ThreadLocal.withInitial(() -> new float[0]);
-    // Per calling thread: two models on one backend may run backward passes at once.
+    /**
+     * Partial filter gradients per image group, owned by the thread that called backwardFilter
+     * (worker threads fill them for that call only): two callers never share them.
+     */
     private final ThreadLocal<float[][]> filterPartials = ThreadLocal.withInitial(() -> new float[0][]);
 
     CpuConv(CpuParallel par) {
@@ -261,7 +264,8 @@ final class CpuConv {
                     int e = Math.max(Math.min(q1, qhi), a);
                     Arrays.fill(dst, out + q0, out + a, 0f);
                     int base = xOff + image * g.chw + (c * g.h + ih) * g.w - g.pw + s * g.dw;
-                    if (g.sw == 1) {
+                    // An empty run [a, e) may lie outside x (base + a < 0 or past the end): copy nothing.
+                    if (e > a && g.sw == 1) {
                         System.arraycopy(x, base + a, dst, out + a, e - a);
                     } else {
                         for (int q = a; q < e; q++) {

@@ -28,15 +28,20 @@ final class CpuDense {
         }
         Gemm.multiply(par, out, in, n, View.transposed(dy, 0, out), View.rowMajor(x, 0, in), dw, 0, in, accumulate);
         if (db != null) {
-            par.forRange(out, 256, (from, to) -> {
-                for (int o = from; o < to; o++) {
-                    double s = accumulate ? db[o] : 0;
-                    for (int i = 0; i < n; i++) {
-                        s += dy[i * out + o];
-                    }
-                    db[o] = (float) s;
-                }
-            });
+            biasGradient(par, db, dy, n, out, accumulate);
         }
+    }
+
+    // db: (out) = Σ_n dy: (n, out) in double, in row order; added to db when accumulating
+    static void biasGradient(CpuParallel par, float[] db, float[] dy, int n, int out, boolean accumulate) {
+        par.forRange(out, 256, (from, to) -> {
+            for (int o = from; o < to; o++) {
+                double s = accumulate ? db[o] : 0;
+                for (int i = 0; i < n; i++) {
+                    s += dy[i * out + o];
+                }
+                db[o] = (float) s;
+            }
+        });
     }
 }

@@ -12,18 +12,18 @@ import java.util.concurrent.Future;
  * contiguous chunks; callers make every index's result independent of the split, so results
  * never depend on the thread count.
  */
-public final class CpuParallel implements AutoCloseable {
+final class CpuParallel implements AutoCloseable {
 
     /** Body of a parallel loop over the half-open index range [from, to). */
     @FunctionalInterface
-    public interface RangeBody {
+    interface RangeBody {
         void run(int from, int to);
     }
 
     private final int threads;
     private final ExecutorService pool;
 
-    public CpuParallel(int threads) {
+    CpuParallel(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
         }
@@ -36,7 +36,7 @@ public final class CpuParallel implements AutoCloseable {
     }
 
     /** Threads from RECEPTIVE_THREADS (system property receptive.threads wins), else all cores. */
-    public static int defaultThreads() {
+    static int defaultThreads() {
         String v = System.getProperty("receptive.threads", System.getenv("RECEPTIVE_THREADS"));
         if (v != null && !v.isBlank()) {
             try {
@@ -48,12 +48,12 @@ public final class CpuParallel implements AutoCloseable {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    public int threads() {
+    int threads() {
         return threads;
     }
 
     /** Runs body over [0, n), split into at most one chunk per thread; the caller runs the first chunk. */
-    public void forRange(int n, RangeBody body) {
+    void forRange(int n, RangeBody body) {
         forRange(n, 1, body);
     }
 
@@ -61,7 +61,7 @@ public final class CpuParallel implements AutoCloseable {
      * Like {@link #forRange(int, RangeBody)}, but chunks hold at least {@code grain} indices so
      * that tiny loops stay on the calling thread.
      */
-    public void forRange(int n, int grain, RangeBody body) {
+    void forRange(int n, int grain, RangeBody body) {
         int chunks = (int) Math.min(threads, Math.max(1, (long) n / Math.max(1, grain)));
         if (chunks <= 1 || pool == null) {
             if (n > 0) {

@@ -27,7 +27,9 @@ final class CpuPool {
         Geometry g = new Geometry(xs, ys, p);
         par.forRange(g.planes, g.grain(), (from, to) -> {
             for (int plane = from; plane < to; plane++) {
-                if (mode == PoolMode.MAX) {
+                if (mode == PoolMode.MAX && g.isTwoByTwo()) {
+                    g.maxForward2x2(y, x, plane);
+                } else if (mode == PoolMode.MAX) {
                     g.maxForward(y, x, plane);
                 } else {
                     g.averageForward(y, x, plane);
@@ -42,6 +44,10 @@ final class CpuPool {
         Geometry g = new Geometry(xs, ys, p);
         par.forRange(g.planes, g.grain(), (from, to) -> {
             for (int plane = from; plane < to; plane++) {
+                if (mode == PoolMode.MAX && g.isTwoByTwo()) {
+                    g.maxBackward2x2(dx, dy, x, y, plane);
+                    continue;
+                }
                 // Overwrite, never accumulate: clear this plane of dx before windows add into it.
                 Arrays.fill(dx, plane * g.inSize, (plane + 1) * g.inSize, 0f);
                 if (mode == PoolMode.MAX) {
@@ -51,6 +57,44 @@ final class CpuPool {
                 }
             }
         });
+    }
+
+    /**
+     * One 2×2 window of max pooling's backward pass: its top-left input at i (rows w apart), its
+     * output at o. dy goes to the first (row-major) input equal to y, or the first NaN when y is
+     * NaN; the window's other inputs get 0.
+     */
+    static void window2x2Backward(float[] dx, float[] dy, float[] x, float[] y, int i, int o, int w) {
+        float m = y[o];
+        float g = dy[o];
+        float a = x[i];
+        float b = x[i + 1];
+        float c = x[i + w];
+        float d = x[i + w + 1];
+        boolean ta = a == m || a != a;
+        boolean tb = !ta && (b == m || b != b);
+        boolean tc = !ta && !tb && (c == m || c != c);
+        boolean td = !ta && !tb && !tc;
+        if (td && !(d == m || d != d)) {
+            throw new IllegalArgumentException("pool2dBackward: y = " + m + " is not the maximum of its window in x;"
+                    + " pass the y that pool2dForward computed from this x");
+        }
+        dx[i] = ta ? g : 0f;
+        dx[i + 1] = tb ? g : 0f;
+        dx[i + w] = tc ? g : 0f;
+        dx[i + w + 1] = td ? g : 0f;
+    }
+
+    /** Inputs of 2×2 windows at stride 2 that no window covers (an odd last row or column) get 0. */
+    static void clearUncovered2x2(float[] dx, int in, int h, int w) {
+        if (h % 2 != 0) {
+            Arrays.fill(dx, in + (h - 1) * w, in + h * w, 0f);
+        }
+        if (w % 2 != 0) {
+            for (int r = 0; r < h - h % 2; r++) {
+                dx[in + r * w + w - 1] = 0f;
+            }
+        }
     }
 
     /**
@@ -134,6 +178,38 @@ final class CpuPool {
                             y[out + oq] = Math.max(y[out + oq], x[row + oq * strideW + c]);
                         }
                     }
+                }
+            }
+        }
+
+        /** 2×2 windows at stride 2 without padding: they tile the input (an odd last row or column is left out). */
+        boolean isTwoByTwo() {
+            return windowH == 2 && windowW == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0;
+        }
+
+        // The common pooling, in straight-line code: max of each window, equal to maxForward's bits
+        // (max is exact, and Math.max returns NaN when either side is NaN, in any order).
+        void maxForward2x2(float[] y, float[] x, int plane) {
+            for (int op = 0; op < outH; op++) {
+                int out = plane * outSize + op * outW;
+                int row = plane * inSize + 2 * op * w;
+                for (int oq = 0; oq < outW; oq++) {
+                    int i = row + 2 * oq;
+                    y[out + oq] = Math.max(Math.max(x[i], x[i + 1]), Math.max(x[i + w], x[i + w + 1]));
+                }
+            }
+        }
+
+        // Each window writes its four dx values (dy at the first maximum, zeros elsewhere), so dx
+        // needs no clearing but for an odd last row or column that no window covers.
+        void maxBackward2x2(float[] dx, float[] dy, float[] x, float[] y, int plane) {
+            int in = plane * inSize;
+            clearUncovered2x2(dx, in, h, w);
+            for (int op = 0; op < outH; op++) {
+                int out = plane * outSize + op * outW;
+                int row = in + 2 * op * w;
+                for (int oq = 0; oq < outW; oq++) {
+                    window2x2Backward(dx, dy, x, y, row + 2 * oq, out + oq, w);
                 }
             }
         }

@@ -1,0 +1,188 @@
+package dev.receptive.bench.djl;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.pooling.Pool;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.nn.Pass;
+import dev.receptive.zoo.Zoo;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * One measurement of W1 on one engine, in this process: {@code receptive} (the CPU backend) or
+ * {@code pytorch} (PyTorch's CPU build through DJL). Both run the same network (conv5×5×32 pad 2
+ * + ReLU → maxpool 2 → conv5×5×64 pad 2 + ReLU → maxpool 2 → dense 1024 + ReLU → dropout 0.5 →
+ * dense 10; softmax cross-entropy; Adam), the same random batch uploaded every step, and the
+ * same timing: a warm-up, then the median of timed samples. Modes: {@code train} and
+ * {@code infer} print images/s, {@code latency} the milliseconds of one batch-1 forward pass.
+ *
+ * <p>Usage: {@code SideBySide receptive|pytorch train|infer|latency batch [samples]}; one line
+ * out: {@code engine=... mode=... batch=... value=...}.
+ *
+ * <p>With the system property {@code receptive.bench.clock=thread-cpu} the samples are timed in
+ * the calling thread's CPU time, which leaves out the time other processes hold the core. It is
+ * only right when each engine computes on the calling thread alone: one thread each (Receptive's
+ * CPU backend on 1 thread runs every op on the caller; PyTorch with 1 intra-op thread runs its
+ * kernels and the CPU autograd engine on the caller too).
+ */
+public final class SideBySide {
+    private static final float LR = 1e-4f;
+    /** The calling thread's CPU clock, or null for wall time. */
+    private static final ThreadMXBean CPU_CLOCK =
+            "thread-cpu".equals(System.getProperty("receptive.bench.clock")) ? ManagementFactory.getThreadMXBean() : null;
+
+    private static long now() {
+        return CPU_CLOCK == null ? System.nanoTime() : CPU_CLOCK.getCurrentThreadCpuTime();
+    }
+
+    private SideBySide() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 3) {
+            System.err.println("usage: SideBySide receptive|pytorch train|infer|latency batch [samples]");
+            System.exit(2);
+        }
+        String engine = args[0];
+        String mode = args[1];
+        int batch = Integer.parseInt(args[2]);
+        int samples = args.length > 3 ? Integer.parseInt(args[3]) : 7;
+        SplittableRandom rnd = new SplittableRandom(1);
+        float[] images = new float[batch * 784];
+        float[] labels = new float[batch];
+        for (int i = 0; i < images.length; i++) {
+            images[i] = (float) rnd.nextDouble();
+        }
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rnd.nextInt(10);
+        }
+        double seconds = switch (engine) {
+            case "receptive" -> receptive(mode, batch, images, labels, samples);
+            case "pytorch" -> pytorch(mode, batch, images, labels, samples);
+            default -> throw new IllegalArgumentException("engine must be receptive or pytorch, got " + engine);
+        };
+        double value = mode.equals("latency") ? seconds * 1e3 : batch / seconds;
+        System.out.printf("engine=%s mode=%s batch=%d value=%.2f%n", engine, mode, batch, value);
+    }
+
+    /**
+     * Receptive's side: the zoo's seed network, stepped as the trainer steps it (clear the
+     * gradients, upload the batch, forward, loss, backward, Adam) or run for inference (forward in
+     * evaluation, logits copied back).
+     */
+    private static double receptive(String mode, int batch, float[] images, float[] labels, int samples) {
+        try (CpuBackend cpu = new CpuBackend();
+                dev.receptive.nn.Model net = Zoo.seedNet().seed(42).build(cpu);
+                dev.receptive.nn.Workspace ws = net.newWorkspace();
+                dev.receptive.nn.loss.Loss loss = dev.receptive.nn.loss.Loss.softmaxCrossEntropy();
+                dev.receptive.nn.optim.Optimizer adam = dev.receptive.nn.optim.Optimizer.adam(LR).build();
+                dev.receptive.tensor.Tensor y = cpu.upload(labels, dev.receptive.tensor.Shape.of(batch))) {
+            System.err.println("receptive: " + cpu.description());
+            int[] step = {0};
+            float[] logits = new float[batch * 10];
+            Runnable one = mode.equals("train") ? () -> {
+                net.zeroGrad();
+                loss.compute(ws.forward(images, Pass.train(step[0]++)), y);
+                ws.backward(loss.gradient());
+                adam.step(net.parameters());
+            } : () -> cpu.download(ws.forward(images, Pass.EVAL), logits);
+            return medianSeconds(one, samples);
+        }
+    }
+
+    private static double pytorch(String mode, int batch, float[] images, float[] labels, int samples) {
+        // The native library comes from the pytorch-native-cpu artifact on the class path.
+        System.setProperty("ai.djl.offline", "true");
+        Engine torch = Engine.getEngine("PyTorch");
+        System.err.println("pytorch: " + torch.getEngineName() + " " + torch.getVersion() + ", threads "
+                + System.getProperty("ai.djl.pytorch.num_threads", "default"));
+        SequentialBlock net = new SequentialBlock()
+                .add(Conv2d.builder().setKernelShape(new Shape(5, 5)).optPadding(new Shape(2, 2)).setFilters(32).build())
+                .add(Activation::relu)
+                .add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)))
+                .add(Conv2d.builder().setKernelShape(new Shape(5, 5)).optPadding(new Shape(2, 2)).setFilters(64).build())
+                .add(Activation::relu)
+                .add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)))
+                .add(Blocks.batchFlattenBlock())
+                .add(Linear.builder().setUnits(1024).build())
+                .add(Activation::relu)
+                .add(Dropout.builder().optRate(0.5f).build())
+                .add(Linear.builder().setUnits(10).build());
+        try (Model model = Model.newInstance("w1", "PyTorch")) {
+            model.setBlock(net);
+            Shape input = new Shape(batch, 1, 28, 28);
+            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(LR)).build())
+                    .optDevices(new Device[] {Device.cpu()});
+            try (Trainer trainer = model.newTrainer(config)) {
+                trainer.initialize(input);
+                NDManager root = trainer.getManager();
+                if (mode.equals("train")) {
+                    return medianSeconds(() -> {
+                        try (NDManager step = root.newSubManager()) {
+                            NDArray x = step.create(images, input);
+                            NDArray y = step.create(labels, new Shape(batch));
+                            try (GradientCollector gc = trainer.newGradientCollector()) {
+                                NDList pred = trainer.forward(new NDList(x));
+                                NDArray loss = trainer.getLoss().evaluate(new NDList(y), pred);
+                                gc.backward(loss);
+                            }
+                            trainer.step();
+                        }
+                    }, samples);
+                }
+                ParameterStore params = new ParameterStore(root, false);
+                return medianSeconds(() -> {
+                    try (NDManager step = root.newSubManager()) {
+                        NDArray x = step.create(images, input);
+                        net.forward(params, new NDList(x), false).singletonOrThrow().toFloatArray();
+                    }
+                }, samples);
+            }
+        }
+    }
+
+    /** Warm up for 3 s (the JITs compile), then the median over samples of the mean time per call. */
+    static double medianSeconds(Runnable op, int samples) {
+        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        int calls = 0;
+        long t0 = System.nanoTime();
+        do {
+            op.run();
+            calls++;
+        } while (System.nanoTime() < warmEnd || calls < 3);
+        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        int reps = (int) Math.max(1, Math.min(1000, 0.5 / perCall));
+        double[] times = new double[samples];
+        for (int s = 0; s < samples; s++) {
+            long t = now();
+            for (int r = 0; r < reps; r++) {
+                op.run();
+            }
+            times[s] = (now() - t) / 1e9 / reps;
+        }
+        Arrays.sort(times);
+        return times[samples / 2];
+    }
+}

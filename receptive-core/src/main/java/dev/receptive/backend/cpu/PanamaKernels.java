@@ -1,0 +1,507 @@
+package dev.receptive.backend.cpu;
+
+import static dev.receptive.backend.cpu.VectorGemm.MR;
+import static dev.receptive.backend.cpu.VectorGemm.NR;
+
+import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.tensor.Shape;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Dense layers and stride-1 convolutions on {@link VectorGemm}'s register-blocked tile. Only
+ * {@link VectorKernels#load} names this class, reflectively, when the JVM has the Vector API.
+ *
+ * <p>Convolution without im2col: in an input padded to Hp × Wp, output (p, q) and filter tap
+ * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·Wp + q and off = c·Hp·Wp +
+ * r·dh·Wp + s·dw. So yᵀ(pq, k) = Σ_crs xpad[pos(pq) + off(crs)] · wᵀ(crs, k), a product whose A
+ * is read straight from the padded image through two offset tables. The data gradient is the
+ * same product with the filters flipped and transposed, over dy padded by dilation·(kernel − 1)
+ * − pad; the filter gradient runs the positions (of every image) as the reduction.
+ */
+final class PanamaKernels implements VectorKernels {
+    /**
+     * Fewest output channels for the vector convolution: channels are the tile's columns
+     * ({@link VectorGemm#NR}), and a data gradient into one channel (the first layer's) would use
+     * one column in 32. The scalar path is faster there.
+     */
+    private static final int MIN_CHANNELS = 8;
+    /** Images are split into at most this many fixed groups for the filter gradient (as the scalar path). */
+    private static final int FILTER_GROUPS = 8;
+    /** Images whose padded copies the filter gradient holds at once. */
+    private static final int FILTER_CHUNK = 8;
+
+    /** Buffers of the executing thread, for one piece of work at a time. */
+    private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
+    /** Buffers owned by the calling thread for the whole op; its workers read or fill them. */
+    private static final ThreadLocal<Call> CALL = ThreadLocal.withInitial(Call::new);
+
+    @Override
+    public String description() {
+        return "Vector API, " + vectorBits() + "-bit";
+    }
+
+    @Override
+    public int vectorBits() {
+        return VectorGemm.S.vectorBitSize();
+    }
+
+    // ---- dense --------------------------------------------------------------------------
+
+    // y: (n, out) = x: (n, in) · wᵀ + b, computed as yᵀ = w · xᵀ so that w is read in place. Every
+    // batch size takes the tile: each y[i, o] is then the same chain of fused multiply-adds over in,
+    // so an image's outputs do not depend on the batch it came in (a faster dot-product path for
+    // small batches summed in another order, and a predictor's answer changed with its batching).
+    @Override
+    public void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
+        Call call = CALL.get();
+        float[] yt = call.floats(0, out * n);
+        int[] wRows = call.ramp(0, out, in);
+        int[] steps = call.ramp(1, in, 1);
+        rowParts(par, out, (from, to) -> VectorGemm.blocked(out, from, to, 0, n, in, w, wRows, steps, x, steps, in,
+                yt, 0, n, false, WORK.get().blocks));
+        transpose(par, yt, out, n, y, b);
+    }
+
+    /** y: (n, out) = ctᵀ + b, from ct: (out, n); b may be null. */
+    private static void transpose(CpuParallel par, float[] ct, int out, int n, float[] y, float[] b) {
+        par.forRange(n, Math.max(1, 16384 / Math.max(1, out)), (from, to) -> {
+            for (int i = from; i < to; i++) {
+                for (int o = 0; o < out; o++) {
+                    y[i * out + o] = b == null ? ct[o * n + i] : ct[o * n + i] + b[o];
+                }
+            }
+        });
+    }
+
+    // dx: (n, in) = dy · w;  dw: (out, in) (+)= dyᵀ · x;  db: (out) (+)= Σ_n dy
+    @Override
+    public void denseBackward(CpuParallel par, float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w,
+            int n, int in, int out, boolean accumulate) {
+        Call call = CALL.get();
+        if (dx != null) {
+            // As dxᵀ = wᵀ · dyᵀ, like the forward pass: w is read in place, only dy is packed.
+            float[] dxt = call.floats(0, in * n);
+            int[] columnsOfW = call.ramp(0, in, 1);
+            int[] wRows = call.ramp(1, out, in);
+            int[] steps = call.ramp(2, out, 1);
+            rowParts(par, in, (from, to) -> VectorGemm.blocked(in, from, to, 0, n, out, w, columnsOfW, wRows, dy, steps,
+                    out, dxt, 0, n, false, WORK.get().blocks));
+            transpose(par, dxt, in, n, dx, null);
+        }
+        int[] columnsOfDy = call.ramp(0, out, 1);
+        int[] dyRows = call.ramp(1, n, out);
+        int[] xRows = call.ramp(2, n, in);
+        columnParts(par, in, (from, to) -> VectorGemm.blocked(out, 0, out, from, to, n, dy, columnsOfDy, dyRows, x,
+                xRows, 1, dw, 0, in, accumulate, WORK.get().blocks));
+        if (db != null) {
+            CpuDense.biasGradient(par, db, dy, n, out, accumulate);
+        }
+    }
+
+    // ---- conv2d -------------------------------------------------------------------------
+
+    @Override
+    public boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws,
+            Shape ys, Conv2dParams p) {
+        if (p.strideH() != 1 || p.strideW() != 1 || ws.dim(0) < MIN_CHANNELS) {
+            return false;
+        }
+        Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
+                p.padW(), p.dilationH(), p.dilationW());
+        Call call = CALL.get();
+        plan.forwardImages(par, x, w, y, b, call);
+        return true;
+    }
+
+    @Override
+    public boolean conv2dBackwardData(CpuParallel par, float[] dx, float[] dy, float[] w, Shape xs, Shape ws,
+            Shape ys, Conv2dParams p) {
+        int r = ws.dim(2);
+        int s = ws.dim(3);
+        int padH = p.dilationH() * (r - 1) - p.padH();
+        int padW = p.dilationW() * (s - 1) - p.padW();
+        if (p.strideH() != 1 || p.strideW() != 1 || padH < 0 || padW < 0 || ws.dim(1) < MIN_CHANNELS) {
+            return false;
+        }
+        int k = ws.dim(0);
+        int c = ws.dim(1);
+        // The data gradient is the forward convolution of dy, padded by dilation·(kernel − 1) − pad,
+        // with wf[c, k, r, s] = w[k, c, R−1−r, S−1−s].
+        Call call = CALL.get();
+        int size = k * c * r * s;
+        float[] wf = call.floats(0, size);
+        for (int kk = 0; kk < k; kk++) {
+            for (int cc = 0; cc < c; cc++) {
+                int src = (kk * c + cc) * r * s;
+                int dst = (cc * k + kk) * r * s;
+                for (int rs = 0; rs < r * s; rs++) {
+                    wf[dst + rs] = w[src + r * s - 1 - rs];
+                }
+            }
+        }
+        Plan plan = new Plan(ys.dim(0), k, ys.dim(2), ys.dim(3), c, r, s, padH, padW, p.dilationH(), p.dilationW());
+        plan.forwardImages(par, dy, wf, dx, null, call);
+        return true;
+    }
+
+    @Override
+    public boolean conv2dBackwardFilter(CpuParallel par, float[] dw, float[] x, float[] dy, Shape xs, Shape ws,
+            Shape ys, Conv2dParams p, boolean accumulate) {
+        if (p.strideH() != 1 || p.strideW() != 1) {
+            return false;
+        }
+        Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
+                p.padW(), p.dilationH(), p.dilationW());
+        Call call = CALL.get();
+        plan.filterGradient(par, dw, x, dy, plan.offsets(call.ints(0, plan.crs)), accumulate, call);
+        return true;
+    }
+
+    // db: (K) (+)= Σ dy: (N, K, P, Q); each plane summed in vector lanes, the planes in double
+    @Override
+    public void conv2dBackwardBias(CpuParallel par, float[] db, float[] dy, int n, int k, int pq, boolean accumulate) {
+        par.forRange(k, 8, (from, to) -> {
+            for (int f = from; f < to; f++) {
+                double s = accumulate ? db[f] : 0;
+                for (int i = 0; i < n; i++) {
+                    s += planeSum(dy, (i * k + f) * pq, pq);
+                }
+                db[f] = (float) s;
+            }
+        });
+    }
+
+    private static float planeSum(float[] a, int from, int len) {
+        FloatVector acc = FloatVector.zero(VectorGemm.S);
+        int i = 0;
+        for (int upper = VectorGemm.S.loopBound(len); i < upper; i += VectorGemm.L) {
+            acc = acc.add(FloatVector.fromArray(VectorGemm.S, a, from + i));
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[from + i];
+        }
+        return s;
+    }
+
+    // dx = y > 0 ? dy : 0 (a NaN y gives 0, as the scalar kernel)
+    @Override
+    public void reluBackward(CpuParallel par, float[] dx, float[] dy, float[] y, int n) {
+        par.forRange(n, 16384, (from, to) -> {
+            FloatVector zero = FloatVector.zero(VectorGemm.S);
+            int i = from;
+            for (int upper = from + VectorGemm.S.loopBound(to - from); i < upper; i += VectorGemm.L) {
+                FloatVector g = FloatVector.fromArray(VectorGemm.S, dy, i);
+                zero.blend(g, FloatVector.fromArray(VectorGemm.S, y, i).compare(VectorOperators.GT, 0f)).intoArray(dx, i);
+            }
+            for (; i < to; i++) {
+                dx[i] = y[i] > 0 ? dy[i] : 0f;
+            }
+        });
+    }
+
+    // w, dw, m, v: n elements. CpuOptimizers.adam lane by lane: each product, sum, square root and
+    // quotient rounded on its own in the same order (no fused multiply-add), so the bits agree.
+    @Override
+    public void adamUpdate(CpuParallel par, float[] w, float[] dw, float[] m, float[] v, int n, AdamParams p) {
+        float lr = p.lr();
+        float beta2 = p.beta2();
+        float eps = p.eps();
+        float l2 = p.decoupled() ? 0f : p.weightDecay();
+        float decay = p.decoupled() ? 1f - lr * p.weightDecay() : 1f;
+        float lerpWeight = 1f - p.beta1();
+        float oneMinusLerp = 1f - lerpWeight;
+        float oneMinusBeta2 = 1f - beta2;
+        float stepSize = lr / p.biasCorrection1();
+        float bc2Sqrt = (float) Math.sqrt(p.biasCorrection2());
+        boolean lowLerp = lerpWeight < 0.5f;
+        par.forRange(n, 16384, (from, to) -> {
+            int i = from;
+            for (int upper = from + VectorGemm.S.loopBound(to - from); i < upper; i += VectorGemm.L) {
+                FloatVector wi = FloatVector.fromArray(VectorGemm.S, w, i);
+                FloatVector g = FloatVector.fromArray(VectorGemm.S, dw, i);
+                if (l2 != 0) {
+                    g = g.add(wi.mul(l2));
+                }
+                wi = wi.mul(decay);
+                FloatVector mi = FloatVector.fromArray(VectorGemm.S, m, i);
+                mi = lowLerp ? mi.add(g.sub(mi).mul(lerpWeight)) : g.sub(g.sub(mi).mul(oneMinusLerp));
+                FloatVector vi = FloatVector.fromArray(VectorGemm.S, v, i).mul(beta2).add(g.mul(oneMinusBeta2).mul(g));
+                mi.intoArray(m, i);
+                vi.intoArray(v, i);
+                FloatVector denom = vi.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps);
+                wi.sub(mi.mul(stepSize).div(denom)).intoArray(w, i);
+            }
+            for (; i < to; i++) {
+                float wi = w[i];
+                float g = l2 != 0 ? dw[i] + l2 * wi : dw[i];
+                wi = wi * decay;
+                float mi = m[i];
+                mi = lowLerp ? mi + lerpWeight * (g - mi) : g - (g - mi) * oneMinusLerp;
+                float vi = v[i] * beta2 + oneMinusBeta2 * g * g;
+                m[i] = mi;
+                v[i] = vi;
+                float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+                w[i] = wi - stepSize * mi / denom;
+            }
+        });
+    }
+
+    /** One stride-1 convolution: sizes, padded sizes and the loops over images. */
+    private static final class Plan {
+        final int n, c, h, w, k, r, s, ph, pw, dh, dw;
+        final int p, q, hp, wp, crs;
+
+        Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int dh, int dw) {
+            this.n = n;
+            this.c = c;
+            this.h = h;
+            this.w = w;
+            this.k = k;
+            this.r = r;
+            this.s = s;
+            this.ph = ph;
+            this.pw = pw;
+            this.dh = dh;
+            this.dw = dw;
+            this.hp = h + 2 * ph;
+            this.wp = w + 2 * pw;
+            this.p = hp - dh * (r - 1);
+            this.q = wp - dw * (s - 1);
+            this.crs = c * r * s;
+        }
+
+        /** off[(c, r, s)] = c·Hp·Wp + r·dh·Wp + s·dw: where tap (c, r, s) of position 0 is in xpad. */
+        int[] offsets(int[] off) {
+            int i = 0;
+            for (int cc = 0; cc < c; cc++) {
+                for (int rr = 0; rr < r; rr++) {
+                    for (int ss = 0; ss < s; ss++) {
+                        off[i++] = cc * hp * wp + rr * dh * wp + ss * dw;
+                    }
+                }
+            }
+            return off;
+        }
+
+        /**
+         * out: (N, K, P, Q) = a: (K, C·R·S) ⊛ x: (N, C, H, W) + bias, as outᵀ(pq, k) = Σ_crs
+         * xpad[pos(pq) + off(crs)] · aᵀ(crs, k) with pos(p, q) = p·Wp + q: output positions are the
+         * tile's rows (one broadcast each) and filters its columns, read from aᵀ packed once per
+         * call, so every vector load is aligned.
+         */
+        void forwardImages(CpuParallel par, float[] x, float[] a, float[] out, float[] bias, Call call) {
+            int kr = roundUp(k, NR);
+            int pq = p * q;
+            int rows = roundUp(pq, MR);
+            float[] at = call.floats(1, crs * kr);
+            if (kr > k) {
+                Arrays.fill(at, 0, crs * kr, 0f);
+            }
+            for (int kk = 0; kk < k; kk++) {
+                for (int i = 0; i < crs; i++) {
+                    at[i * kr + kk] = a[kk * crs + i];
+                }
+            }
+            int[] off = offsets(call.ints(0, crs));
+            int[] atRows = call.ramp(1, crs, kr);
+            int[] positions = call.ints(2, pq);
+            for (int pp = 0; pp < p; pp++) {
+                for (int qq = 0; qq < q; qq++) {
+                    positions[pp * q + qq] = pp * wp + qq;
+                }
+            }
+            par.forRange(n, (from, to) -> {
+                Work work = WORK.get();
+                int stride = c * hp * wp;
+                float[] xpad = work.paddedImages(this, 1, stride);
+                float[] yt = work.floats(1, rows * kr);
+                for (int image = from; image < to; image++) {
+                    pad(x, image, xpad, 0, stride);
+                    for (int i0 = 0; i0 < pq; i0 += MR) {
+                        for (int jt = 0; jt < kr; jt += NR) {
+                            VectorGemm.tile(crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt, yt, i0 * kr + jt,
+                                    kr, false);
+                        }
+                    }
+                    for (int kk = 0; kk < k; kk++) {
+                        float bk = bias == null ? 0f : bias[kk];
+                        int dst = (image * k + kk) * pq;
+                        for (int i = 0; i < pq; i++) {
+                            out[dst + i] = yt[i * kr + kk] + bk;
+                        }
+                    }
+                }
+            });
+        }
+
+        /**
+         * dw: (K, C·R·S) (+)= Σ_n Σ_(p,q) dy[n, k, p, q] · xpad_n[off(crs) + p·Wp + q], as the
+         * product C(crs, k) = A·B with A(crs, (image, p, q)) read from the padded images and
+         * B((image, p, q), k) = dy transposed. Fixed groups of images in fixed chunks, groups
+         * added in order: the result does not depend on the thread count.
+         */
+        void filterGradient(CpuParallel par, float[] dwOut, float[] x, float[] dy, int[] off, boolean accumulate,
+                Call call) {
+            int groups = Math.min(FILTER_GROUPS, n);
+            int kr = roundUp(k, NR);
+            int crsr = roundUp(crs, MR);
+            int part = crsr * kr;
+            float[] partials = call.floats(1, groups * part);
+            int pq = p * q;
+            par.forRange(groups, (from, to) -> {
+                Work work = WORK.get();
+                int stride = c * hp * wp;
+                float[] xpads = work.paddedImages(this, FILTER_CHUNK, stride);
+                float[] dyt = work.floats(1, FILTER_CHUNK * pq * kr);
+                int[] aK = work.ints(0, FILTER_CHUNK * pq);
+                int[] bK = work.ints(1, FILTER_CHUNK * pq);
+                for (int grp = from; grp < to; grp++) {
+                    int n0 = (int) ((long) n * grp / groups);
+                    int n1 = (int) ((long) n * (grp + 1) / groups);
+                    for (int c0 = n0; c0 < n1; c0 += FILTER_CHUNK) {
+                        int images = Math.min(FILTER_CHUNK, n1 - c0);
+                        int len = images * pq;
+                        for (int i = 0; i < images; i++) {
+                            pad(x, c0 + i, xpads, i * stride, stride);
+                            transpose(dy, c0 + i, dyt, i * pq * kr, kr);
+                            for (int pp = 0; pp < p; pp++) {
+                                for (int qq = 0; qq < q; qq++) {
+                                    int kk = i * pq + pp * q + qq;
+                                    aK[kk] = i * stride + pp * wp + qq;
+                                    bK[kk] = kk * kr;
+                                }
+                            }
+                        }
+                        for (int i0 = 0; i0 < crs; i0 += MR) {
+                            for (int jt = 0; jt < kr; jt += NR) {
+                                VectorGemm.tile(len, xpads, off, i0, crs - 1, aK, 0, dyt, bK, jt, partials,
+                                        grp * part + i0 * kr + jt, kr, c0 > n0);
+                            }
+                        }
+                    }
+                }
+            });
+            par.forRange(k * crs, 4096, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    int kk = i / crs;
+                    int at = (i - kk * crs) * kr + kk;
+                    float sum = partials[at];
+                    for (int grp = 1; grp < groups; grp++) {
+                        sum += partials[grp * part + at];
+                    }
+                    dwOut[i] = accumulate ? dwOut[i] + sum : sum;
+                }
+            });
+        }
+
+        /**
+         * Copies image i of x: (N, C, H, W) into the inside of xpad[at ..]: (C, Hp, Wp), whose
+         * zero borders {@link Work#paddedImages} keeps.
+         */
+        void pad(float[] x, int image, float[] xpad, int at, int stride) {
+            for (int cc = 0; cc < c; cc++) {
+                for (int y = 0; y < h; y++) {
+                    System.arraycopy(x, ((image * c + cc) * h + y) * w, xpad, at + (cc * hp + y + ph) * wp + pw, w);
+                }
+            }
+        }
+
+        /** What makes two padded layouts the same: where the insides are, and how many images. */
+        boolean sameLayout(Plan o) {
+            return o.c == c && o.h == h && o.w == w && o.ph == ph && o.pw == pw;
+        }
+
+        /** dyt[at + (p·Q + q)·kr + k] = dy[image, k, p, q], zero for k ≥ K. */
+        void transpose(float[] dy, int image, float[] dyt, int at, int kr) {
+            int pq = p * q;
+            if (kr > k) {
+                Arrays.fill(dyt, at, at + pq * kr, 0f);
+            }
+            for (int kk = 0; kk < k; kk++) {
+                int src = (image * k + kk) * pq;
+                for (int i = 0; i < pq; i++) {
+                    dyt[at + i * kr + kk] = dy[src + i];
+                }
+            }
+        }
+    }
+
+    // ---- splitting and buffers ----------------------------------------------------------
+
+    private static void rowParts(CpuParallel par, int m, CpuParallel.RangeBody body) {
+        int tiles = (m + MR - 1) / MR;
+        par.forRange(tiles, (from, to) -> body.run(from * MR, Math.min(m, to * MR)));
+    }
+
+    private static void columnParts(CpuParallel par, int n, CpuParallel.RangeBody body) {
+        int tiles = (n + NR - 1) / NR;
+        par.forRange(tiles, (from, to) -> body.run(from * NR, Math.min(n, to * NR)));
+    }
+
+    static int roundUp(int v, int unit) {
+        return (v + unit - 1) / unit * unit;
+    }
+
+    /** Growable numbered buffers. */
+    private static class Buffers {
+        private final float[][] floats = new float[2][0];
+        private final int[][] ints = new int[3][0];
+
+        float[] floats(int slot, int size) {
+            if (floats[slot].length < size) {
+                floats[slot] = new float[size];
+            }
+            return floats[slot];
+        }
+
+        int[] ints(int slot, int size) {
+            if (ints[slot].length < size) {
+                ints[slot] = new int[size];
+            }
+            return ints[slot];
+        }
+
+        /** ints(slot) holding {0, step, 2·step, ...}, n entries. */
+        int[] ramp(int slot, int n, int step) {
+            int[] t = ints(slot, n);
+            for (int i = 0; i < n; i++) {
+                t[i] = i * step;
+            }
+            return t;
+        }
+    }
+
+    private static final class Work extends Buffers {
+        final VectorGemm.Blocks blocks = new VectorGemm.Blocks();
+        /** The padded-image buffer, and the layout whose borders it holds as zeros. */
+        private float[] padded = new float[0];
+        private Plan paddedLayout;
+        private int paddedImages;
+
+        /**
+         * A buffer for {@code images} padded images of plan's layout, {@code stride} floats each,
+         * whose borders are zero: cleared only when the layout changes, since {@link Plan#pad}
+         * writes nothing but the insides (9% of conv2's forward time went to clearing them).
+         */
+        float[] paddedImages(Plan plan, int images, int stride) {
+            int size = images * stride;
+            if (padded.length < size) {
+                padded = new float[size];
+                paddedLayout = null;
+            }
+            if (paddedLayout == null || !paddedLayout.sameLayout(plan) || paddedImages != images) {
+                Arrays.fill(padded, 0, size, 0f);
+                paddedLayout = plan;
+                paddedImages = images;
+            }
+            return padded;
+        }
+    }
+
+    private static final class Call extends Buffers {
+    }
+}

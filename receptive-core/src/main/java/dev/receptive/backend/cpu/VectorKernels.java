@@ -1,0 +1,92 @@
+package dev.receptive.backend.cpu;
+
+import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.tensor.Shape;
+import java.lang.System.Logger.Level;
+import java.util.Optional;
+
+/**
+ * The CPU kernels written with the Vector API ({@code jdk.incubator.vector}), chosen at run time
+ * the way Apache Lucene ships its Panama code: when the JVM was started with that module, the
+ * implementation is loaded reflectively; otherwise the scalar kernels run and one warning says
+ * how to enable these. Nothing else in the backend links an incubator class.
+ *
+ * <p>Both paths compute the same ops to fp32 rounding, each with results that do not depend on
+ * the thread count. Methods returning false did not handle the geometry (the scalar path runs).
+ */
+interface VectorKernels {
+    /** Set to "false" to force the scalar kernels (the tests run the contract suites both ways). */
+    String PROPERTY = "receptive.cpu.vector";
+
+    /** e.g. "Vector API, 512-bit". */
+    String description();
+
+    /** Bits of the preferred vector the kernels use: 512 with AVX-512, 256 with AVX2. */
+    int vectorBits();
+
+    void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out);
+
+    void denseBackward(CpuParallel par, float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n,
+            int in, int out, boolean accumulate);
+
+    boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
+            Conv2dParams p);
+
+    boolean conv2dBackwardData(CpuParallel par, float[] dx, float[] dy, float[] w, Shape xs, Shape ws, Shape ys,
+            Conv2dParams p);
+
+    boolean conv2dBackwardFilter(CpuParallel par, float[] dw, float[] x, float[] dy, Shape xs, Shape ws, Shape ys,
+            Conv2dParams p, boolean accumulate);
+
+    /** db: (K) (+)= Σ_{n,p,q} dy: (N, K, P, Q). */
+    void conv2dBackwardBias(CpuParallel par, float[] db, float[] dy, int n, int k, int pq, boolean accumulate);
+
+    /** dx = y &gt; 0 ? dy : 0 over n elements (ReLU's gradient through its output). */
+    void reluBackward(CpuParallel par, float[] dx, float[] dy, float[] y, int n);
+
+    /** One Adam/AdamW step over n elements: the same float operations as the scalar kernel, so the same bits. */
+    void adamUpdate(CpuParallel par, float[] w, float[] dw, float[] m, float[] v, int n, AdamParams p);
+
+    /** The Vector API kernels when this JVM can run them well, else empty (logged once). */
+    static Optional<VectorKernels> load() {
+        return Holder.KERNELS;
+    }
+
+    /** Decides once per JVM. */
+    final class Holder {
+        private static final System.Logger LOG = System.getLogger(VectorKernels.class.getName());
+        static final Optional<VectorKernels> KERNELS = choose();
+
+        private Holder() {
+        }
+
+        private static Optional<VectorKernels> choose() {
+            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim())) {
+                LOG.log(Level.DEBUG, "CPU kernels: scalar (" + PROPERTY + "=false)");
+                return Optional.empty();
+            }
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                // A warning, as Lucene does for the same module: the scalar kernels are about 3x slower.
+                LOG.log(Level.WARNING, "CPU kernels: scalar. Start the JVM with --add-modules jdk.incubator.vector"
+                        + " for the Vector API kernels (about 3x faster).");
+                return Optional.empty();
+            }
+            try {
+                VectorKernels k = (VectorKernels) Class.forName(VectorKernels.class.getPackageName() + ".PanamaKernels")
+                        .getDeclaredConstructor().newInstance();
+                int bits = k.vectorBits();
+                // Narrower vectors than AVX2's (or a JVM without C2) make the tile kernel slower than scalar code.
+                if (bits < 256) {
+                    LOG.log(Level.INFO, "CPU kernels: scalar (the preferred vector is " + bits + "-bit)");
+                    return Optional.empty();
+                }
+                LOG.log(Level.DEBUG, "CPU kernels: " + k.description());
+                return Optional.of(k);
+            } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+                LOG.log(Level.WARNING, "CPU kernels: scalar (the Vector API kernels did not load: " + e + ")");
+                return Optional.empty();
+            }
+        }
+    }
+}

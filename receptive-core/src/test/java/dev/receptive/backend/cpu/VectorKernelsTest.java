@@ -1,0 +1,168 @@
+package dev.receptive.backend.cpu;
+
+import static dev.receptive.testing.Close.assertClose;
+import static dev.receptive.testing.Close.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.Conv2dParams;
+import dev.receptive.tensor.Shape;
+import dev.receptive.testing.Rand;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Vector API kernels against the scalar ones (which the contract suites check against naive
+ * references), on geometries the contract's small random cases do not reach: enough channels
+ * for the vector convolution, positions that end mid-tile, dilations, padding up to kernel − 1,
+ * dense sizes that end mid-tile and mid-block. Also: the same bits on 1 and 3 threads.
+ */
+class VectorKernelsTest {
+    private static final double ATOL = 1e-5;
+    private static final double RTOL = 1e-4;
+
+    private static VectorKernels vector() {
+        assumeTrue(VectorKernels.load().isPresent(), "this JVM runs the scalar kernels");
+        return VectorKernels.load().get();
+    }
+
+    @Test
+    void convolutionsMatchTheScalarKernels() {
+        VectorKernels vk = vector();
+        Rand rand = new Rand(20261201);
+        int checked = 0;
+        try (CpuParallel one = new CpuParallel(1); CpuParallel three = new CpuParallel(3)) {
+            CpuConv scalar = new CpuConv(one);
+            for (int trial = 0; trial < 40; trial++) {
+                int r = rand.nextInt(1, 5);
+                int s = rand.nextInt(1, 5);
+                Conv2dParams p = new Conv2dParams(1, 1, rand.nextInt(0, r - 1), rand.nextInt(0, s - 1),
+                        rand.nextInt(1, 2), rand.nextInt(1, 2));
+                int n = rand.nextInt(1, 11);
+                int c = rand.nextInt(8, 20);
+                int k = rand.nextInt(8, 40);
+                int h = rand.nextInt(1, 20);
+                int w = rand.nextInt(1, 40);
+                Shape xs = Shape.of(n, c, h, w);
+                Shape ws = Shape.of(k, c, r, s);
+                int outH = Conv2dParams.outputSize(h, r, 1, p.padH(), p.dilationH());
+                int outW = Conv2dParams.outputSize(w, s, 1, p.padW(), p.dilationW());
+                if (outH < 1 || outW < 1) {
+                    continue;
+                }
+                Shape ys = Shape.of(n, k, outH, outW);
+                String what = "trial " + trial + " x" + xs + " w" + ws + " " + p;
+                float[] x = rand.uniform(xs.size(), -1, 1);
+                float[] wt = rand.uniform(ws.size(), -1, 1);
+                float[] b = rand.uniform(k, -1, 1);
+                float[] dy = rand.uniform(ys.size(), -1, 1);
+                float[] before = rand.uniform(ws.size(), -1, 1);
+
+                float[] y = new float[ys.size()];
+                float[] yRef = new float[ys.size()];
+                assertTrue(vk.conv2dForward(three, y, x, wt, b, xs, ws, ys, p), what);
+                scalar.forward(yRef, x, wt, b, xs, ws, ys, p);
+                assertClose(what + " forward", toDouble(yRef), y, atol(c * r * s), RTOL);
+                float[] y1 = new float[ys.size()];
+                vk.conv2dForward(one, y1, x, wt, b, xs, ws, ys, p);
+                assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+
+                float[] dx = new float[xs.size()];
+                float[] dxRef = new float[xs.size()];
+                assertTrue(vk.conv2dBackwardData(three, dx, dy, wt, xs, ws, ys, p), what);
+                scalar.backwardData(dxRef, dy, wt, xs, ws, ys, p);
+                assertClose(what + " backwardData", toDouble(dxRef), dx, atol(k * r * s), RTOL);
+
+                float[] dw = before.clone();
+                float[] dwRef = before.clone();
+                assertTrue(vk.conv2dBackwardFilter(three, dw, x, dy, xs, ws, ys, p, true), what);
+                scalar.backwardFilter(dwRef, x, dy, xs, ws, ys, p, true);
+                assertClose(what + " backwardFilter", toDouble(dwRef), dw, atol(n * outH * outW), RTOL);
+                float[] dw1 = before.clone();
+                vk.conv2dBackwardFilter(one, dw1, x, dy, xs, ws, ys, p, true);
+                assertArrayEquals(dw1, dw, what + " backwardFilter, 1 vs 3 threads");
+                checked++;
+            }
+        }
+        assertTrue(checked > 20, "only " + checked + " geometries were valid");
+    }
+
+    @Test
+    void denseMatchesTheScalarKernels() {
+        VectorKernels vk = vector();
+        Rand rand = new Rand(77);
+        // Sizes that end mid-tile (8 rows, 2 vectors of columns) and, past 256 and 512, mid-block.
+        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {9, 33, 17}, {17, 300, 70}, {64, 600, 531}, {5, 1030, 40}};
+        try (CpuParallel one = new CpuParallel(1); CpuParallel three = new CpuParallel(3)) {
+            CpuDense scalar = new CpuDense(one);
+            for (int[] size : sizes) {
+                int n = size[0];
+                int in = size[1];
+                int out = size[2];
+                String what = "n=" + n + " in=" + in + " out=" + out;
+                float[] x = rand.uniform(n * in, -1, 1);
+                float[] w = rand.uniform(out * in, -1, 1);
+                float[] b = rand.uniform(out, -1, 1);
+                float[] dy = rand.uniform(n * out, -1, 1);
+                float[] before = rand.uniform(out * in, -1, 1);
+
+                float[] y = new float[n * out];
+                float[] yRef = new float[n * out];
+                vk.denseForward(three, y, x, w, b, n, in, out);
+                scalar.forward(yRef, x, w, b, n, in, out);
+                assertClose(what + " forward", toDouble(yRef), y, atol(in), RTOL);
+                float[] y1 = new float[n * out];
+                vk.denseForward(one, y1, x, w, b, n, in, out);
+                assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+
+                float[] dx = new float[n * in];
+                float[] dxRef = new float[n * in];
+                float[] dw = before.clone();
+                float[] dwRef = before.clone();
+                float[] db = new float[out];
+                float[] dbRef = new float[out];
+                vk.denseBackward(three, dx, dw, db, dy, x, w, n, in, out, true);
+                scalar.backward(dxRef, dwRef, dbRef, dy, x, w, n, in, out, true);
+                assertClose(what + " dx", toDouble(dxRef), dx, atol(out), RTOL);
+                assertClose(what + " dw", toDouble(dwRef), dw, atol(n), RTOL);
+                assertArrayEquals(dbRef, db, what + " db");
+                float[] dx1 = new float[n * in];
+                float[] dw1 = before.clone();
+                vk.denseBackward(one, dx1, dw1, null, dy, x, w, n, in, out, true);
+                assertArrayEquals(dx1, dx, what + " dx, 1 vs 3 threads");
+                assertArrayEquals(dw1, dw, what + " dw, 1 vs 3 threads");
+            }
+        }
+    }
+
+    @Test
+    void adamGivesTheScalarKernelsBits() {
+        VectorKernels vk = vector();
+        Rand rand = new Rand(5);
+        int n = 1000; // not a whole number of vectors: the tail runs too
+        for (AdamParams p : new AdamParams[] {new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0f, false, 1),
+                new AdamParams(3e-2f, 0.3f, 0.99f, 1e-6f, 0.1f, false, 7), new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f,
+                        0.01f, true, 3)}) {
+            float[] w = rand.uniform(n, -1, 1);
+            float[] dw = rand.uniform(n, -1, 1);
+            float[] m = rand.uniform(n, -0.1, 0.1);
+            float[] v = rand.uniform(n, 0, 0.01);
+            float[] w2 = w.clone();
+            float[] m2 = m.clone();
+            float[] v2 = v.clone();
+            try (CpuParallel par = new CpuParallel(2)) {
+                vk.adamUpdate(par, w, dw, m, v, n, p);
+                CpuOptimizers.adam(par, w2, dw, m2, v2, n, p);
+            }
+            assertArrayEquals(w2, w, p + " w");
+            assertArrayEquals(m2, m, p + " m");
+            assertArrayEquals(v2, v, p + " v");
+        }
+    }
+
+    /** The contract's length-scaled tolerance: both sides round, each in its own order. */
+    private static double atol(int terms) {
+        return ATOL * Math.max(1, terms / 250.0);
+    }
+}
