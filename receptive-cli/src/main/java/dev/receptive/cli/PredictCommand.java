@@ -1,6 +1,7 @@
 package dev.receptive.cli;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.data.ImageInput;
 import dev.receptive.data.Normalization;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Pass;
@@ -17,15 +18,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = {"Classify PNG or JPEG images with a model file.",
-            "Images are made grayscale, resized to the model's input, inverted when dark on light (mean > 0.5; "
-                + "MNIST is light on dark) and normalized as in training.",
-            "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class"})
+        description = {"Classify PNG, JPEG, GIF or BMP images with a model file.",
+            "Images are made grayscale (or RGB for a 3-channel model), resized to the model's input, inverted when "
+                + "dark on light (mean > 0.5; MNIST is light on dark) and normalized as in training. Images larger "
+                + "than 8192x8192 pixels and damaged images are refused.",
+            "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class. "
+                + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
+                + "\\r or \\\\, other control characters as \\uXXXX."})
 final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
     Path modelPath;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files")
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG, JPEG, GIF or BMP files")
     List<Path> images;
 
     @Option(names = "--no-invert", description = "Never invert, even dark-on-light images")
@@ -42,25 +46,35 @@ final class PredictCommand implements Callable<Integer> {
         }
         // Everything the user named is checked before a backend is chosen, which may log a line.
         Shape in = Inputs.inputShape(contents);
-        if (in.rank() != 3 || in.dim(0) != 1) {
-            throw new UsageException(modelPath + ": predict feeds grayscale images (1, H, W), but the model takes " + in);
+        if (in.rank() != 3 || (in.dim(0) != 1 && in.dim(0) != 3)) {
+            throw new UsageException(modelPath + ": predict feeds grayscale (1, H, W) or RGB (3, H, W) images, but the "
+                    + "model takes " + in);
         }
-        int height = in.dim(1);
-        int width = in.dim(2);
         Normalization norm = ModelMetadata.normalization(contents.metadata());
         if (norm == null) {
             norm = Normalization.UNIT_RANGE;
             System.err.println("receptive predict: " + modelPath + " does not say how inputs were normalized; "
                     + "feeding pixels in [0, 1]");
         }
-        float[] x = new float[images.size() * height * width];
+        ImageInput reader;
+        try {
+            reader = ImageInput.builder().shape(in).normalize(norm)
+                    .invert(noInvert ? ImageInput.Invert.NEVER : ImageInput.Invert.AUTO).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(modelPath + ": " + e.getMessage(), e);
+        }
+        int perImage = in.size();
+        float[] x = new float[Math.multiplyExact(images.size(), perImage)];
         boolean[] inverted = new boolean[images.size()];
         for (int i = 0; i < images.size(); i++) {
-            Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
-            inverted[i] = g.inverted();
-            for (int j = 0; j < g.pixels().length; j++) {
-                x[i * height * width + j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
+            ImageInput.Loaded image;
+            try {
+                image = reader.load(images.get(i));
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage(), e);
             }
+            inverted[i] = image.inverted();
+            System.arraycopy(image.values(), 0, x, i * perImage, perImage);
         }
         try (Backend b = Inputs.backend(backend); Sequential model = Inputs.model(contents, b)) {
             if (model.outputShape().rank() != 1) {
@@ -70,7 +84,7 @@ final class PredictCommand implements Callable<Integer> {
             int classes = model.outputShape().dim(0);
             List<String> names = ModelMetadata.classNames(contents.metadata(), classes);
             float[] p;
-            try (Tensor input = b.upload(x, Shape.of(images.size(), 1, height, width)); // (N, 1, H, W)
+            try (Tensor input = b.upload(x, Shape.of(images.size(), in.dim(0), in.dim(1), in.dim(2))); // (N, C, H, W)
                     Tensor probabilities = b.allocate(Shape.of(images.size(), classes))) { // (N, classes)
                 b.softmaxForward(probabilities, model.forward(input, Pass.EVAL));
                 p = probabilities.toArray();
@@ -82,10 +96,11 @@ final class PredictCommand implements Callable<Integer> {
                 }
                 StringBuilder all = new StringBuilder();
                 for (int c = 0; c < classes; c++) {
-                    all.append(c == 0 ? "" : " ").append(names.get(c).replace(' ', '_')).append('=')
+                    all.append(c == 0 ? "" : " ").append(Tsv.escape(names.get(c)).replace(' ', '_')).append('=')
                             .append(String.format(Locale.ROOT, "%.4f", p[i * classes + c]));
                 }
-                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", images.get(i), names.get(best),
+                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", Tsv.escape(images.get(i).toString()),
+                        Tsv.escape(names.get(best)),
                         p[i * classes + best], all, inverted[i] ? "\t(inverted)" : "");
             }
         }

@@ -1,0 +1,225 @@
+package dev.receptive.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.FashionMnist;
+import dev.receptive.data.Normalization;
+import dev.receptive.data.Split;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Dense;
+import dev.receptive.nn.Flatten;
+import dev.receptive.nn.Pass;
+import dev.receptive.nn.Sequential;
+import dev.receptive.tensor.Shape;
+import dev.receptive.tensor.Tensor;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * predict on images: gray PNGs give exactly the dataset's pixels, hostile and damaged images are
+ * refused quickly with one line naming the file, and class names cannot forge output lines.
+ */
+class PredictImagesTest {
+    private static final Normalization NORM = Normalization.FASHION_MNIST;
+
+    @TempDir
+    static Path dir;
+    private static Path model;
+    private static Dataset pixels; // bytes / 255, to write images from
+    private static Dataset normalized; // as training and evaluate see them
+
+    @BeforeAll
+    static void smallModel() throws IOException {
+        Path fixture = Path.of("test-data", "fashion-mnist-1k");
+        pixels = FashionMnist.load(fixture, Split.TEST, Normalization.UNIT_RANGE);
+        normalized = FashionMnist.load(fixture, Split.TEST, NORM);
+        model = dir.resolve("model.safetensors");
+        try (CpuBackend cpu = new CpuBackend(1);
+                Sequential net = Sequential.builder().input(1, 28, 28).add(new Flatten())
+                        .add(Dense.builder().units(10).build()).seed(3).build(cpu)) {
+            ModelFile.save(model, net, metadata(FashionMnist.CLASS_NAMES));
+        }
+    }
+
+    private static Map<String, String> metadata(List<String> classes) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(ModelMetadata.NORMALIZATION, NORM.mean() + "," + NORM.std());
+        meta.put(ModelMetadata.CLASSES, new com.google.gson.Gson().toJson(classes));
+        return meta;
+    }
+
+    /** Dataset image i as an 8-bit grayscale PNG (TYPE_BYTE_GRAY, what a gray PNG decodes to). */
+    private static Path grayPng(int i) throws IOException {
+        float[] v = new float[784];
+        pixels.copyImage(i, v, 0);
+        BufferedImage image = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        int[] samples = new int[784];
+        for (int p = 0; p < 784; p++) {
+            samples[p] = Math.round(v[p] * 255);
+        }
+        image.getRaster().setSamples(0, 0, 28, 28, 0, samples);
+        Path file = dir.resolve("gray-" + i + ".png");
+        ImageIO.write(image, "png", file.toFile());
+        return file;
+    }
+
+    @Test
+    void grayPngGivesTheDatasetsProbabilities() throws IOException {
+        int n = 20;
+        List<String> args = new ArrayList<>(List.of("predict", model.toString(), "--no-invert", "--backend", "cpu"));
+        for (int i = 0; i < n; i++) {
+            args.add(grayPng(i).toString());
+        }
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.toString());
+        float[] x = new float[n * 784];
+        for (int i = 0; i < n; i++) {
+            normalized.copyImage(i, x, i * 784);
+        }
+        float[] p;
+        try (CpuBackend cpu = new CpuBackend(1); Sequential net = ModelFile.load(model, cpu);
+                Tensor input = cpu.upload(x, Shape.of(n, 1, 28, 28));
+                Tensor probabilities = cpu.allocate(Shape.of(n, 10))) {
+            cpu.softmaxForward(probabilities, net.forward(input, Pass.EVAL));
+            p = probabilities.toArray();
+        }
+        for (int i = 0; i < n; i++) {
+            StringBuilder expected = new StringBuilder();
+            for (int c = 0; c < 10; c++) {
+                expected.append(c == 0 ? "" : " ").append(FashionMnist.CLASS_NAMES.get(c).replace(' ', '_')).append('=')
+                        .append(String.format(Locale.ROOT, "%.4f", p[i * 10 + c]));
+            }
+            assertEquals(expected.toString(), r.outLines().get(i).split("\t")[3], "image " + i);
+        }
+    }
+
+    /** A small valid JPEG whose SOF header is rewritten to claim width × height. */
+    static byte[] jpegClaiming(int width, int height) throws IOException {
+        byte[] jpeg = jpeg(16, 16);
+        for (int i = 2; i + 8 < jpeg.length; i++) {
+            if ((jpeg[i] & 0xFF) == 0xFF && (jpeg[i + 1] & 0xFF) == 0xC0) {
+                ByteBuffer.wrap(jpeg, i + 5, 4).putShort((short) height).putShort((short) width);
+                return jpeg;
+            }
+        }
+        throw new IllegalStateException("no SOF0 marker");
+    }
+
+    /** A gray JPEG of noise, so that its scan data is long. */
+    static byte[] jpeg(int width, int height) throws IOException {
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        java.util.Random random = new java.util.Random(5);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                image.getRaster().setSample(x, y, 0, random.nextInt(256));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "jpeg", out);
+        return out.toByteArray();
+    }
+
+    /** A PNG whose header claims width × height RGB pixels, followed by one small compressed chunk. */
+    static byte[] pngClaiming(int width, int height) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0).array());
+        java.util.zip.Deflater deflater = new java.util.zip.Deflater();
+        deflater.setInput(new byte[1 << 20]);
+        deflater.finish();
+        byte[] z = new byte[1 << 16];
+        int n = deflater.deflate(z);
+        chunk(out, "IDAT", Arrays.copyOf(z, n));
+        chunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        out.write(ByteBuffer.allocate(4).putInt(data.length).array());
+        out.write(t);
+        out.write(data);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    /** predict on one file: exit 2 with one line that names the file, soon and without a large allocation. */
+    private static void refused(Path file) {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        CliRun r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            CliRun run = CliRun.of("predict", model.toString(), file.toString(), "--backend", "cpu");
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < 64L << 20, file + ": allocated " + allocated + " bytes");
+            return run;
+        }, file.toString());
+        assertEquals(2, r.code(), file + "\n" + r);
+        assertEquals(1, r.errLines().size(), r.toString());
+        assertTrue(r.err().contains(file.toString()), "names the file: " + r);
+    }
+
+    @Test
+    void hugeDimensionsAreRefusedBeforeDecoding() throws IOException {
+        refused(Files.write(dir.resolve("huge-header.jpg"), jpegClaiming(30000, 30000)));
+        refused(Files.write(dir.resolve("huge.png"), pngClaiming(40000, 40000)));
+    }
+
+    @Test
+    void truncatedJpegsAreRefused() throws IOException {
+        byte[] jpeg = jpeg(64, 64);
+        List<Integer> cuts = new ArrayList<>();
+        for (int cut = jpeg.length / 2; cut < jpeg.length; cut += Math.max(1, jpeg.length / 40)) {
+            cuts.add(cut);
+        }
+        cuts.add(jpeg.length - 2); // only the end-of-image marker missing
+        for (int cut : cuts) {
+            refused(Files.write(dir.resolve("truncated-" + cut + ".jpg"), Arrays.copyOf(jpeg, cut)));
+        }
+    }
+
+    @Test
+    void classNamesCannotForgeOutputLines() throws IOException {
+        Path forged = dir.resolve("forged.safetensors");
+        List<String> names = new ArrayList<>(FashionMnist.CLASS_NAMES);
+        for (int c = 0; c < names.size(); c++) {
+            names.set(c, "name" + c + "\tfake\t1.0\nextra.png\t" + c);
+        }
+        try (CpuBackend cpu = new CpuBackend(1); Sequential net = ModelFile.load(model, cpu)) {
+            ModelFile.save(forged, net, metadata(names));
+        }
+        Path image = grayPng(0);
+        Path oddName = Files.copy(image, dir.resolve("odd\tname\n.png"));
+        CliRun r = CliRun.of("predict", forged.toString(), image.toString(), oddName.toString(), "--backend", "cpu");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(2, r.outLines().size(), "one line per image: " + r);
+        for (String line : r.outLines()) {
+            assertEquals(4, line.split("\t", -1).length, line);
+            assertTrue(line.contains("name"), line);
+        }
+        assertTrue(r.outLines().get(1).startsWith(dir.resolve("odd\\tname\\n.png").toString() + "\t"), r.toString());
+    }
+}
