@@ -70,7 +70,7 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
                     + images.size() + " images) on " + b.description());
-            Evaluation e = Evaluation.of(model, loss, images, batch);
+            Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
             System.out.print(e.confusionTable(choice.classNames()));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }
