@@ -43,6 +43,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Activity.set("reading the model file " + modelPath);
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         String id = dataset != null ? dataset : contents.metadata().getOrDefault(ModelMetadata.DATASET, "mnist");
         DatasetChoice choice = DatasetChoice.of(id);
@@ -57,11 +58,13 @@ final class EvaluateCommand implements Callable<Integer> {
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
         Normalization norm = ModelMetadata.normalization(contents.metadata());
+        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
         Dataset images = choice.load(root, which, norm != null ? norm : choice.normalization());
         Shape input = Inputs.inputShape(contents);
         if (!input.equals(images.itemShape())) {
             throw new UsageException(misfit(input, "?", choice, images));
         }
+        Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend);
                 Sequential model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
@@ -70,6 +73,7 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
                     + images.size() + " images) on " + b.description());
+            Activity.set("evaluating " + images.size() + " images");
             Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
             System.out.print(e.confusionTable(choice.classNames()));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());

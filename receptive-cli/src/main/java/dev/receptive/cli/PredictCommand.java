@@ -40,6 +40,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Activity.set("reading the model file " + modelPath);
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         for (Path image : images) {
             Inputs.existingFile(image, "image");
@@ -68,6 +69,7 @@ final class PredictCommand implements Callable<Integer> {
         boolean[] inverted = new boolean[images.size()];
         for (int i = 0; i < images.size(); i++) {
             ImageInput.Loaded image;
+            Activity.set("reading the image " + images.get(i));
             try {
                 image = reader.load(images.get(i));
             } catch (IOException e) {
@@ -76,7 +78,9 @@ final class PredictCommand implements Callable<Integer> {
             inverted[i] = image.inverted();
             System.arraycopy(image.values(), 0, x, i * perImage, perImage);
         }
+        Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend); Sequential model = Inputs.model(contents, b)) {
+            Activity.set("classifying " + images.size() + " images");
             if (model.outputShape().rank() != 1) {
                 throw new UsageException(modelPath + ": predict needs one score per class, but the model gives "
                         + model.outputShape());

@@ -80,6 +80,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
+        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
         Dataset train = choice.load(root, Split.TRAIN);
         if (limit != null && limit < train.size()) {
             train = Subsets.first(train, limit);
@@ -98,6 +99,7 @@ final class TrainCommand implements Callable<Integer> {
         try (Backend b = Inputs.backend(backend)) {
             System.err.println("receptive train: " + choice.id() + " (" + train.size() + " training, " + test.size()
                     + " test images) on " + b.description() + "; run folder " + runDir);
+            Activity.set("building the model on " + b.name());
             try (Sequential model = checkpoint == null ? Models.seedNet(runSeed).build(b)
                     : fromCheckpoint(checkpoint, b);
                     Loss loss = Loss.softmaxCrossEntropy();
@@ -110,6 +112,7 @@ final class TrainCommand implements Callable<Integer> {
                 Trainer trainer = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
                         .batchSize(batchSize).seed(runSeed).validation(test).outputDir(runDir)
                         .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out)).build();
+                Activity.set("training on " + train.size() + " images in batches of " + batchSize);
                 List<Metrics> history = trainer.fit(train);
                 Path modelFile = runDir.resolve(MODEL_FILE);
                 ModelFile.save(modelFile, model, ModelMetadata.of(choice));
@@ -128,6 +131,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private Checkpoint readCheckpoint() {
         Inputs.existingFile(resume, "checkpoint");
+        Activity.set("reading the checkpoint " + resume);
         try {
             return Checkpoint.read(resume);
         } catch (IOException e) {
