@@ -35,7 +35,7 @@ import javax.imageio.stream.ImageInputStream;
  *
  * <p>Safe on files from anywhere: the dimensions are read from the header first and an image
  * with more than {@link #maxPixels()} pixels ({@value #DEFAULT_MAX_PIXELS} by default, 8192 ×
- * 8192) is refused before it is decoded; large images are decoded subsampled (at most four
+ * 8192) or a side longer than {@value #MAX_SIDE} is refused before it is decoded; large images are decoded subsampled (at most four
  * source pixels per output pixel in each direction survive), so memory stays bounded by the
  * output size; a warning of the decoder (a truncated JPEG's "premature end", a damaged PNG
  * chunk) is an error, not a half-grey picture. Every error names the file.
@@ -49,6 +49,8 @@ import javax.imageio.stream.ImageInputStream;
 public final class ImageInput {
     /** The default limit on width × height: 8192 × 8192 pixels. */
     public static final long DEFAULT_MAX_PIXELS = 1L << 26;
+    /** The largest width or height accepted (JPEG's own limit). */
+    public static final int MAX_SIDE = 65535;
     /** Source pixels kept per output pixel and direction when a large image is decoded subsampled. */
     private static final int OVERSAMPLING = 4;
     private static final Set<String> FORMATS = java.util.Set.of("png", "jpeg", "gif", "bmp");
@@ -172,6 +174,12 @@ public final class ImageInput {
                 int h = reader.getHeight(0);
                 if (w < 1 || h < 1) {
                     throw new IOException(file + ": " + format + " image of " + w + "x" + h + " pixels");
+                }
+                if (w > MAX_SIDE || h > MAX_SIDE) {
+                    // Decoders hold whole rows whatever the subsampling: a 274-byte PNG 6 million
+                    // pixels wide made the PNG decoder allocate 75 MB.
+                    throw new IOException(file + ": " + format + " image of " + w + "x" + h
+                            + " pixels, wider or taller than the limit of " + MAX_SIDE);
                 }
                 if ((long) w * h > maxPixels) {
                     throw new IOException(file + ": " + format + " image of " + w + "x" + h + " = " + (long) w * h

@@ -194,6 +194,10 @@ class ImageInputTest {
         assertTrue(jpeg.getMessage().contains("30000x30000 = 900000000 pixels, more than the limit of 67108864"),
                 jpeg.getMessage());
         refused(gray28(), Files.write(dir.resolve("claims.png"), HostileImages.pngClaiming(40000, 40000)));
+        // Found by fuzzing: 274 bytes claiming 6291468x9 (under the pixel limit) made the PNG
+        // decoder allocate three rows of 25 MB each.
+        IOException wide = refused(gray28(), Files.write(dir.resolve("wide.png"), HostileImages.pngClaiming(6291468, 9)));
+        assertTrue(wide.getMessage().contains("wider or taller than the limit of 65535"), wide.getMessage());
         Path small = Files.write(dir.resolve("small.png"), HostileImages.noise("png", 100, 100));
         ImageInput strict = ImageInput.builder().shape(1, 28, 28).maxPixels(9999).build();
         assertTrue(refused(strict, small).getMessage().contains("more than the limit of 9999"));

@@ -108,7 +108,7 @@ final class Contract {
             return e;
         }
         String m = e.getMessage();
-        if (m == null || m.isBlank() || m.contains(": null") || (mustName != null && !m.contains(mustName))) {
+        if (m == null || m.isBlank() || m.endsWith(": null") || (mustName != null && !m.contains(mustName))) {
             return new IllegalStateException("documented " + e.getClass().getSimpleName() + " without a proper message"
                     + (mustName != null ? " naming " + mustName : "") + ": " + m, e);
         }
