@@ -13,8 +13,21 @@ final class ChildJvm {
     private ChildJvm() {
     }
 
+    /** A started child whose stdout and stderr are appended to {@code log}. */
+    static Process startLogged(Path dir, List<String> jvmOptions, Path log, String... args) throws IOException {
+        ProcessBuilder pb = builder(dir, jvmOptions, Map.of(), args).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        Process p = pb.start();
+        p.getOutputStream().close();
+        return p;
+    }
+
     /** A started child: java [jvmOptions] dev.receptive.cli.Main args, in {@code dir}. */
     static Process start(Path dir, List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
+        return builder(dir, jvmOptions, env, args).start();
+    }
+
+    private static ProcessBuilder builder(Path dir, List<String> jvmOptions, Map<String, String> env, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
@@ -25,7 +38,7 @@ final class ChildJvm {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
         pb.environment().remove("RECEPTIVE_DEBUG");
         pb.environment().putAll(env);
-        return pb.start();
+        return pb;
     }
 
     /** Runs the child to its end (at most {@code seconds}) and collects its exit code and output. */
