@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that the whole test takes about a minute.
  */
 class CrashConsistencyTest {
-    private static final int MIN_KILLS = 24;
+    private static final int MIN_KILLS = 20;
     private static final int EPOCHS = 6;
     private static final List<String> JVM = List.of("-Xmx1g", "-XX:+UseSerialGC");
 

@@ -16,10 +16,9 @@ import dev.receptive.nn.Pass;
 import dev.receptive.nn.Sequential;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.HostileImages;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -113,67 +111,12 @@ class PredictImagesTest {
         }
     }
 
-    /** A small valid JPEG whose SOF header is rewritten to claim width × height. */
-    static byte[] jpegClaiming(int width, int height) throws IOException {
-        byte[] jpeg = jpeg(16, 16);
-        for (int i = 2; i + 8 < jpeg.length; i++) {
-            if ((jpeg[i] & 0xFF) == 0xFF && (jpeg[i + 1] & 0xFF) == 0xC0) {
-                ByteBuffer.wrap(jpeg, i + 5, 4).putShort((short) height).putShort((short) width);
-                return jpeg;
-            }
-        }
-        throw new IllegalStateException("no SOF0 marker");
-    }
-
-    /** A gray JPEG of noise, so that its scan data is long. */
-    static byte[] jpeg(int width, int height) throws IOException {
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
-        java.util.Random random = new java.util.Random(5);
-        for (int y = 0; y < height; y++) {
-            for (int x = 0; x < width; x++) {
-                image.getRaster().setSample(x, y, 0, random.nextInt(256));
-            }
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ImageIO.write(image, "jpeg", out);
-        return out.toByteArray();
-    }
-
-    /** A PNG whose header claims width × height RGB pixels, followed by one small compressed chunk. */
-    static byte[] pngClaiming(int width, int height) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
-                .put((byte) 0).put((byte) 0).put((byte) 0).array());
-        java.util.zip.Deflater deflater = new java.util.zip.Deflater();
-        deflater.setInput(new byte[1 << 20]);
-        deflater.finish();
-        byte[] z = new byte[1 << 16];
-        int n = deflater.deflate(z);
-        chunk(out, "IDAT", Arrays.copyOf(z, n));
-        chunk(out, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
-        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        out.write(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.write(t);
-        out.write(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-    }
-
     /** predict on one file: exit 2 with one line that names the file, soon and without a large allocation. */
     private static void refused(Path file) {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         CliRun r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            long before = threads.getCurrentThreadAllocatedBytes();
+            long before = HostileImages.allocatedBytes();
             CliRun run = CliRun.of("predict", model.toString(), file.toString(), "--backend", "cpu");
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            long allocated = HostileImages.allocatedBytes() - before;
             assertTrue(allocated < 64L << 20, file + ": allocated " + allocated + " bytes");
             return run;
         }, file.toString());
@@ -184,13 +127,13 @@ class PredictImagesTest {
 
     @Test
     void hugeDimensionsAreRefusedBeforeDecoding() throws IOException {
-        refused(Files.write(dir.resolve("huge-header.jpg"), jpegClaiming(30000, 30000)));
-        refused(Files.write(dir.resolve("huge.png"), pngClaiming(40000, 40000)));
+        refused(Files.write(dir.resolve("huge-header.jpg"), HostileImages.jpegClaiming(30000, 30000)));
+        refused(Files.write(dir.resolve("huge.png"), HostileImages.pngClaiming(40000, 40000)));
     }
 
     @Test
     void truncatedJpegsAreRefused() throws IOException {
-        byte[] jpeg = jpeg(64, 64);
+        byte[] jpeg = HostileImages.noise("jpeg", 64, 64);
         List<Integer> cuts = new ArrayList<>();
         for (int cut = jpeg.length / 2; cut < jpeg.length; cut += Math.max(1, jpeg.length / 40)) {
             cuts.add(cut);
