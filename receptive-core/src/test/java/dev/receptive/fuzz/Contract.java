@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * What every fuzz target asserts about a reader: for any input it returns a valid object or
  * throws one of the documented exception types with a message (naming the file, where it reads
- * one); never another exception, never allocates more than a bound, never takes more than
+ * one, and for binary formats not ending in ": null"); never another exception, never allocates more than a bound, never takes more than
  * {@link #MAX_NANOS}. The heap of the fuzz JVM is small (receptive-core/pom.xml), so a large
  * allocation fails even where it is not measured.
  */
@@ -37,6 +37,7 @@ final class Contract {
     private final long fixedBytes;
     private final long bytesPerInputByte;
     private String mustName;
+    private boolean refuseNullSuffix;
 
     /**
      * @param fixedBytes plus bytesPerInputByte · input length: the most a call may allocate
@@ -47,6 +48,15 @@ final class Contract {
         this.documented = Arrays.asList(documented);
         this.fixedBytes = fixedBytes;
         this.bytesPerInputByte = bytesPerInputByte;
+    }
+
+    /**
+     * Messages must not end in ": null", the sign of a cause without a message pasted in. Only
+     * for readers whose messages never quote the file's text (a JSON key may well be "null").
+     */
+    Contract refusingNullSuffix() {
+        this.refuseNullSuffix = true;
+        return this;
     }
 
     /** Messages must contain this (the file's path). */
@@ -108,7 +118,8 @@ final class Contract {
             return e;
         }
         String m = e.getMessage();
-        if (m == null || m.isBlank() || m.endsWith(": null") || (mustName != null && !m.contains(mustName))) {
+        if (m == null || m.isBlank() || (refuseNullSuffix && m.endsWith(": null"))
+                || (mustName != null && !m.contains(mustName))) {
             return new IllegalStateException("documented " + e.getClass().getSimpleName() + " without a proper message"
                     + (mustName != null ? " naming " + mustName : "") + ": " + m, e);
         }

@@ -21,9 +21,11 @@ import org.junit.jupiter.api.Timeout;
  */
 class IdxFuzzTest {
     /** Decompressed data is at most 1032 times the file (deflate's limit), and is held once as bytes. */
-    private static final Contract IDX = new Contract(4 << 20, 2 * 1032 + 16, IOException.class);
-    private static final Contract GZIPPED = new Contract(4 << 20, 2 * 1032 + 16, IOException.class);
-    private static final Contract DATASET = new Contract(4 << 20, 6 * 1032 + 16, IOException.class);
+    private static final Contract IDX = new Contract(4 << 20, 2 * 1032 + 16, IOException.class).refusingNullSuffix();
+    private static final Contract GZIPPED = new Contract(4 << 20, 2 * 1032 + 16, IOException.class)
+            .refusingNullSuffix();
+    private static final Contract DATASET = new Contract(4 << 20, 6 * 1032 + 16, IOException.class)
+            .refusingNullSuffix();
 
     @FuzzTest
     @Timeout(value = 10, unit = TimeUnit.SECONDS)
