@@ -8,6 +8,7 @@ import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
 import dev.receptive.nn.Sequential;
+import dev.receptive.testing.Allocation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,10 +52,10 @@ class CliLimitsTest {
         CliRun plain = CliRun.of("evaluate", model.toString(), "--data", data.toString(), "--backend", "cpu");
         assertEquals(0, plain.code(), plain.toString());
         for (String batch : new String[] {"1000000", "3000000", String.valueOf(Integer.MAX_VALUE)}) {
-            long before = dev.receptive.testing.HostileImages.allocatedBytes();
+            long before = Allocation.bytes();
             CliRun r = CliRun.of("evaluate", model.toString(), "--data", data.toString(), "--backend", "cpu",
                     "--batch", batch);
-            long allocated = dev.receptive.testing.HostileImages.allocatedBytes() - before;
+            long allocated = Allocation.bytes() - before;
             assertEquals(0, r.code(), batch + ": " + r);
             assertEquals(plain.lastOutLine(), r.lastOutLine(), batch);
             assertTrue(allocated < 256L << 20, batch + ": allocated " + allocated);

@@ -16,6 +16,7 @@ import dev.receptive.nn.Pass;
 import dev.receptive.nn.Sequential;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Allocation;
 import dev.receptive.testing.HostileImages;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -114,9 +115,9 @@ class PredictImagesTest {
     /** predict on one file: exit 2 with one line that names the file, soon and without a large allocation. */
     private static void refused(Path file) {
         CliRun r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            long before = HostileImages.allocatedBytes();
+            long before = Allocation.bytes();
             CliRun run = CliRun.of("predict", model.toString(), file.toString(), "--backend", "cpu");
-            long allocated = HostileImages.allocatedBytes() - before;
+            long allocated = Allocation.bytes() - before;
             assertTrue(allocated < 64L << 20, file + ": allocated " + allocated + " bytes");
             return run;
         }, file.toString());

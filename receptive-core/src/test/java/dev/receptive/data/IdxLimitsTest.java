@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.testing.HostileImages;
+import dev.receptive.testing.Allocation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,9 +35,9 @@ class IdxLimitsTest {
         int n = 60_000;
         write("train-images-idx3-ubyte.gz", gzip(idx(new int[] {n, 28, 28}, new byte[n * 784])));
         write("train-labels-idx1-ubyte.gz", gzip(idx(new int[] {10}, new byte[10])));
-        long before = HostileImages.allocatedBytes();
+        long before = Allocation.bytes();
         IOException e = assertThrows(IOException.class, () -> Mnist.load(dir, Split.TRAIN));
-        long allocated = HostileImages.allocatedBytes() - before;
+        long allocated = Allocation.bytes() - before;
         assertMessage(e, dir.resolve("train-images-idx3-ubyte.gz"), "60000 images", "10 labels");
         // The images are 47 MB of bytes and 188 MB of floats.
         assertTrue(allocated < 4 << 20, "allocated " + allocated + " bytes");
@@ -47,9 +47,9 @@ class IdxLimitsTest {
     void rawFileLengthIsCheckedAgainstTheHeaderBeforeReading() throws IOException {
         write("t10k-images-idx3-ubyte", idx(new int[] {100_000, 28, 28}, new byte[784]));
         write("t10k-labels-idx1-ubyte", idx(new int[] {100_000}, new byte[100_000]));
-        long before = HostileImages.allocatedBytes();
+        long before = Allocation.bytes();
         IOException e = assertThrows(IOException.class, () -> Mnist.load(dir, Split.TEST));
-        long allocated = HostileImages.allocatedBytes() - before;
+        long allocated = Allocation.bytes() - before;
         assertMessage(e, dir.resolve("t10k-images-idx3-ubyte"), "need 78400016 bytes but found 800");
         assertTrue(allocated < 4 << 20, "allocated " + allocated + " bytes");
     }

@@ -15,6 +15,7 @@ import dev.receptive.nn.ReLU;
 import dev.receptive.nn.Sequential;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.Allocation;
 import dev.receptive.testing.HostileImages;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -147,9 +148,9 @@ class ImageInputTest {
             }
         }
         Path file = write(image, "png", "large.png");
-        long before = HostileImages.allocatedBytes();
+        long before = Allocation.bytes();
         ImageInput.Loaded loaded = ImageInput.builder().shape(1, 14, 28).build().load(file);
-        long allocated = HostileImages.allocatedBytes() - before;
+        long allocated = Allocation.bytes() - before;
         assertEquals(2800, loaded.sourceWidth());
         assertEquals(1400, loaded.sourceHeight());
         float[] expected = new float[14 * 28];
@@ -179,9 +180,9 @@ class ImageInputTest {
     /** Refused with an IOException naming the file, within seconds and without a large allocation. */
     private static IOException refused(ImageInput input, Path file) {
         return assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            long before = HostileImages.allocatedBytes();
+            long before = Allocation.bytes();
             IOException e = assertThrows(IOException.class, () -> input.load(file), file.toString());
-            long allocated = HostileImages.allocatedBytes() - before;
+            long allocated = Allocation.bytes() - before;
             assertTrue(allocated < 32L << 20, file + ": allocated " + allocated + " bytes");
             assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
             return e;

@@ -1,8 +1,8 @@
 package dev.receptive.fuzz;
 
+import dev.receptive.testing.Allocation;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,8 +16,6 @@ import java.util.List;
  * allocation fails even where it is not measured.
  */
 final class Contract {
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     /** The code under test. */
     @FunctionalInterface
@@ -100,7 +98,7 @@ final class Contract {
 
     private <T> Outcome<T> run(Reader<T> reader) {
         long start = System.nanoTime();
-        long before = THREADS.getCurrentThreadAllocatedBytes();
+        long before = Allocation.bytes();
         T result = null;
         Exception failure = null;
         try {
@@ -108,7 +106,7 @@ final class Contract {
         } catch (Exception e) {
             failure = judge(e);
         }
-        return new Outcome<>(result, failure, THREADS.getCurrentThreadAllocatedBytes() - before,
+        return new Outcome<>(result, failure, Allocation.bytes() - before,
                 System.nanoTime() - start);
     }
 

@@ -82,10 +82,4 @@ public final class HostileImages {
         crc.update(data);
         out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
-
-    /** Bytes allocated by the current thread so far (HotSpot's per-thread counter). */
-    public static long allocatedBytes() {
-        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
-                .getCurrentThreadAllocatedBytes();
-    }
 }
