@@ -7,9 +7,13 @@ import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Locale;
@@ -185,6 +189,9 @@ public final class ImageInput {
                     throw new IOException(file + ": " + format + " image of " + w + "x" + h + " = " + (long) w * h
                             + " pixels, more than the limit of " + maxPixels);
                 }
+                if (format.equals("BMP")) {
+                    checkBmpDataSize(file);
+                }
                 ImageReadParam param = reader.getDefaultReadParam();
                 int sx = Math.max(1, w / (OVERSAMPLING * width));
                 int sy = Math.max(1, h / (OVERSAMPLING * height));
@@ -203,6 +210,32 @@ public final class ImageInput {
             } finally {
                 reader.dispose();
             }
+        }
+    }
+
+    /**
+     * The JDK's BMP decoder allocates the image data size of a compressed BMP's header before
+     * reading it (found by fuzzing: a 58-byte BMP declaring an embedded PNG of 134 MB). That
+     * size cannot be more than the file holds.
+     */
+    private static void checkBmpDataSize(Path file) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(38).order(ByteOrder.LITTLE_ENDIAN);
+        long fileBytes;
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            fileBytes = channel.size();
+            while (header.hasRemaining() && channel.read(header) >= 0) {
+                // fill what there is
+            }
+        }
+        if (header.position() < 38) {
+            return; // too short for the fields: the decoder reports it
+        }
+        int compression = header.getInt(30); // BITMAPINFOHEADER: 14-byte file header, then biCompression
+        long dataBytes = header.getInt(34) & 0xFFFF_FFFFL; // biSizeImage
+        boolean compressed = compression == 1 || compression == 2 || compression == 4 || compression == 5;
+        if (compressed && dataBytes > fileBytes) {
+            throw new IOException(file + ": damaged BMP image: the header declares " + dataBytes
+                    + " bytes of compressed data, but the file has " + fileBytes);
         }
     }
 

@@ -199,6 +199,12 @@ class ImageInputTest {
         // decoder allocate three rows of 25 MB each.
         IOException wide = refused(gray28(), Files.write(dir.resolve("wide.png"), HostileImages.pngClaiming(6291468, 9)));
         assertTrue(wide.getMessage().contains("wider or taller than the limit of 65535"), wide.getMessage());
+        // Found by fuzzing: a 58-byte BMP declaring 134 MB of embedded PNG data, which the JDK's
+        // decoder allocated before reading.
+        byte[] bmp = HostileImages.noise("bmp", 8, 8);
+        java.nio.ByteBuffer.wrap(bmp).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(30, 5).putInt(34, 134218512);
+        IOException embedded = refused(gray28(), Files.write(dir.resolve("embedded.bmp"), bmp));
+        assertTrue(embedded.getMessage().contains("declares 134218512 bytes of compressed data"), embedded.getMessage());
         Path small = Files.write(dir.resolve("small.png"), HostileImages.noise("png", 100, 100));
         ImageInput strict = ImageInput.builder().shape(1, 28, 28).maxPixels(9999).build();
         assertTrue(refused(strict, small).getMessage().contains("more than the limit of 9999"));
