@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 # JUnit would stop the whole fuzzing run at the target's @Timeout; Jazzer passes it to libFuzzer
 # as the limit per input instead. Coverage is also measured inside the parsers Receptive uses
 # (Gson, the JDK's image decoders and gzip), which Jazzer leaves alone unless told: without
-# them the image target reaches 166 branches, with them over 1,300.
+# them the image target reached 166 branches in 10 minutes, with them 2,475.
 JAZZER_FUZZ=1 exec mvn -B test -pl receptive-core -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false \
     -Djazzer.max_duration="$duration" -Djunit.jupiter.execution.timeout.mode=disabled \
     -Djazzer.instrumentation_includes='dev.receptive.**:com.google.gson.**:com.sun.imageio.**:javax.imageio.**:java.util.zip.**' \
