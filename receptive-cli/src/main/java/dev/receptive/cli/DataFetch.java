@@ -7,13 +7,13 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Makes sure a dataset is on disk: when files are missing it runs scripts/fetch-datasets.sh,
- * found beside the current folder or the jar (receptive-cli/target/receptive.jar → scripts/), with its output
- * sent to stderr so stdout keeps only results.
+ * Makes sure a dataset is on disk: when files are missing it runs the scripts/fetch-datasets.sh
+ * of the checkout this command line was built in (receptive-cli/target/receptive.jar →
+ * scripts/), never one found through the current folder, with its output sent to stderr so
+ * stdout keeps only results.
  */
 final class DataFetch {
     private static final String SCRIPT = "scripts/fetch-datasets.sh";
@@ -34,7 +34,10 @@ final class DataFetch {
                     + " .gz) there");
         }
         err.println("receptive: " + folder + " lacks " + missing.size() + " files; running " + script);
-        ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true);
+        // bash itself from a fixed place where there is one: a PATH holding "." would find ./bash.
+        String bash = Files.isExecutable(Path.of("/bin/bash")) ? "/bin/bash" : "bash";
+        ProcessBuilder pb = new ProcessBuilder(bash, script.toString()).redirectErrorStream(true);
+        pb.directory(script.getParent().getParent().toFile()); // the checkout, not wherever the user is
         pb.environment().put("RECEPTIVE_DATA", dataRoot.toAbsolutePath().toString());
         Process p = pb.start();
         try (InputStream out = p.getInputStream()) {
@@ -46,36 +49,47 @@ final class DataFetch {
         } catch (InterruptedException e) {
             p.destroy();
             Thread.currentThread().interrupt();
-            throw new IOException(SCRIPT + " was interrupted", e);
+            throw new IOException(script + " was interrupted", e);
         }
         missing = dataset.missingFiles(dataRoot);
         if (code != 0 || !missing.isEmpty()) {
-            throw new IOException(SCRIPT + " exited with " + code + " and " + folder + " still lacks "
+            throw new IOException(script + " exited with " + code + " and " + folder + " still lacks "
                     + String.join(", ", missing) + "; see its output above");
         }
     }
 
-    /** The script relative to the current folder, else to the jar's folder or its parent. */
+    /** The script shipped with this copy of Receptive, or null (see {@link #shippedScript(Path)}). */
     private static Path findScript() {
-        List<Path> candidates = new ArrayList<>();
-        candidates.add(Path.of(SCRIPT));
         CodeSource source = DataFetch.class.getProtectionDomain().getCodeSource();
-        if (source != null) {
-            try {
-                Path jar = Path.of(source.getLocation().toURI());
-                Path dir = Files.isDirectory(jar) ? jar : jar.getParent();
-                for (Path d = dir; d != null && candidates.size() < 4; d = d.getParent()) {
-                    candidates.add(d.resolve(SCRIPT));
-                }
-            } catch (URISyntaxException | IllegalArgumentException e) {
-                // Not a file location: only the current folder is tried.
-            }
+        if (source == null) {
+            return null;
         }
-        for (Path c : candidates) {
-            if (Files.isRegularFile(c)) {
-                return c;
-            }
+        try {
+            return shippedScript(Path.of(source.getLocation().toURI()));
+        } catch (URISyntaxException | IllegalArgumentException | IOException e) {
+            return null; // not a file location: nothing is shipped beside it
         }
-        return null;
+    }
+
+    /**
+     * The fetch script of the checkout that built this command line: the code is
+     * ROOT/receptive-cli/target/receptive.jar (or ROOT/receptive-cli/target/classes) and the
+     * script ROOT/scripts/fetch-datasets.sh. Never a script found through the current folder or
+     * beside a jar copied elsewhere: a folder a user merely runs in could plant code that way.
+     *
+     * @param code where this class was loaded from, a jar or a classes folder
+     * @return the script's real path, or null when the code does not sit in a checkout
+     */
+    static Path shippedScript(Path code) throws IOException {
+        Path target = code.toRealPath().getParent();
+        if (target == null || !target.getFileName().toString().equals("target")) {
+            return null;
+        }
+        Path module = target.getParent();
+        if (module == null || !module.getFileName().toString().equals("receptive-cli") || module.getParent() == null) {
+            return null;
+        }
+        Path script = module.getParent().resolve(SCRIPT);
+        return Files.isRegularFile(script) ? script.toRealPath() : null;
     }
 }

@@ -43,6 +43,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Activity.set("reading the model file " + modelPath);
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         String id = dataset != null ? dataset : contents.metadata().getOrDefault(ModelMetadata.DATASET, "mnist");
         DatasetChoice choice = DatasetChoice.of(id);
@@ -62,11 +63,13 @@ final class EvaluateCommand implements Callable<Integer> {
                     + " its accuracy cannot be measured faithfully; save models with a normalization (receptive train"
                     + " does)");
         }
+        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
         Dataset images = choice.load(root, which, norm);
         Shape input = Inputs.inputShape(contents);
         if (!input.equals(images.itemShape())) {
             throw new UsageException(misfit(input, "?", choice, images));
         }
+        Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend);
                 Model model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
@@ -75,7 +78,8 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
                     + images.size() + " images) on " + b.description());
-            Evaluation e = Evaluation.of(model, loss, images, batch);
+            Activity.set("evaluating " + images.size() + " images");
+            Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
             System.out.print(e.confusionTable(choice.classNames()));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }

@@ -9,9 +9,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The receptive command line. Exit codes: 0 ok, 1 failure, 2 bad usage (unknown option, missing
- * file, a model that does not fit the data). Errors are one line on stderr; --verbose or the
- * environment variable RECEPTIVE_DEBUG adds the stack trace.
+ * The receptive command line. Exit codes: 0 ok, 1 failure (also running out of memory), 2 bad
+ * usage (unknown option, missing file, a model that does not fit the data). Errors are one line
+ * on stderr; --verbose or the environment variable RECEPTIVE_DEBUG adds the stack trace.
  */
 @Command(name = "receptive", mixinStandardHelpOptions = true, version = "receptive 0.1.0",
         description = "Train and run convolutional networks on the JVM, on a CUDA GPU or any CPU.",
@@ -51,13 +51,46 @@ public final class Main implements Callable<Integer> {
         });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
-            err.println(cmd.getCommandSpec().qualifiedName() + ": " + message(e));
+            err.println(cmd.getCommandSpec().qualifiedName() + ": "
+                    + (outOfMemory(e) ? outOfMemoryMessage() : message(e)));
             if (main.debug()) {
                 e.printStackTrace(err);
             }
             return e instanceof UsageException ? USAGE : FAILURE;
         });
-        return cli.execute(args);
+        Activity.set("starting");
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli passes only Exceptions to the handler above; an Error comes out here.
+            CommandLine.ParseResult parsed = cli.getParseResult();
+            while (parsed != null && parsed.subcommand() != null) {
+                parsed = parsed.subcommand();
+            }
+            String name = parsed != null ? parsed.commandSpec().qualifiedName() : "receptive";
+            cli.getErr().println(name + ": " + outOfMemoryMessage());
+            if (main.debug()) {
+                e.printStackTrace(cli.getErr());
+            }
+            cli.getErr().flush();
+            return FAILURE;
+        }
+    }
+
+    private static boolean outOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One line: what was being done, the heap's size and how to raise it. */
+    private static String outOfMemoryMessage() {
+        long mb = Runtime.getRuntime().maxMemory() >> 20;
+        return "out of memory while " + Activity.current() + "; the Java heap holds at most " + mb
+                + " MB: give it more with -Xmx, e.g. java -Xmx8g -jar receptive.jar ...";
     }
 
     /** No command given: say so on one line, as for any other bad usage. */

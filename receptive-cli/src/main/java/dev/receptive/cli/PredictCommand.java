@@ -1,6 +1,7 @@
 package dev.receptive.cli;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.data.ImageInput;
 import dev.receptive.data.Normalization;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
@@ -15,15 +16,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = {"Classify PNG or JPEG images with a model file.",
-            "Images are made grayscale, resized to the model's input, inverted when dark on light (mean > 0.5; "
-                + "MNIST is light on dark) and normalized as in training.",
-            "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class"})
+        description = {"Classify PNG, JPEG, GIF or BMP images with a model file.",
+            "Images are made grayscale (or RGB for a 3-channel model), resized to the model's input, inverted when "
+                + "dark on light (mean > 0.5; MNIST is light on dark) and normalized as in training. Images larger "
+                + "than 8192x8192 pixels and damaged images are refused.",
+            "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class. "
+                + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
+                + "\\r or \\\\, other control characters as \\uXXXX."})
 final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
     Path modelPath;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files")
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG, JPEG, GIF or BMP files")
     List<Path> images;
 
     @Option(names = "--no-invert", description = "Never invert, even dark-on-light images")
@@ -34,32 +38,45 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Activity.set("reading the model file " + modelPath);
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         for (Path image : images) {
             Inputs.existingFile(image, "image");
         }
         // Everything the user named is checked before a backend is chosen, which may log a line.
         Shape in = Inputs.inputShape(contents);
-        if (in.rank() != 3 || in.dim(0) != 1) {
-            throw new UsageException(modelPath + ": predict feeds grayscale images (1, H, W), but the model takes " + in);
+        if (in.rank() != 3 || (in.dim(0) != 1 && in.dim(0) != 3)) {
+            throw new UsageException(modelPath + ": predict feeds grayscale (1, H, W) or RGB (3, H, W) images, but the "
+                    + "model takes " + in);
         }
-        int height = in.dim(1);
-        int width = in.dim(2);
         Normalization norm = contents.info().normalization();
         if (norm == null) {
             throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
                     + " images cannot be fed as in training; save models with a normalization (receptive train does)");
         }
-        float[][] x = new float[images.size()][height * width];
+        ImageInput reader;
+        try {
+            reader = ImageInput.builder().shape(in).normalize(norm)
+                    .invert(noInvert ? ImageInput.Invert.NEVER : ImageInput.Invert.AUTO).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(modelPath + ": " + e.getMessage(), e);
+        }
+        float[][] x = new float[images.size()][];
         boolean[] inverted = new boolean[images.size()];
         for (int i = 0; i < images.size(); i++) {
-            Images.Gray g = Images.load(images.get(i), height, width, noInvert ? Boolean.FALSE : null);
-            inverted[i] = g.inverted();
-            for (int j = 0; j < g.pixels().length; j++) {
-                x[i][j] = (float) ((g.pixels()[j] - norm.mean()) / norm.std());
+            ImageInput.Loaded image;
+            Activity.set("reading the image " + images.get(i));
+            try {
+                image = reader.load(images.get(i));
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage(), e);
             }
+            inverted[i] = image.inverted();
+            x[i] = image.values();
         }
+        Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend); Model model = Inputs.model(contents, b)) {
+            Activity.set("classifying " + images.size() + " images");
             if (model.outputShape().rank() != 1) {
                 throw new UsageException(modelPath + ": predict needs one score per class, but the model gives "
                         + model.outputShape());
@@ -79,11 +96,11 @@ final class PredictCommand implements Callable<Integer> {
                 }
                 StringBuilder all = new StringBuilder();
                 for (int c = 0; c < classes; c++) {
-                    all.append(c == 0 ? "" : " ").append(names.get(c).replace(' ', '_')).append('=')
+                    all.append(c == 0 ? "" : " ").append(Tsv.escape(names.get(c)).replace(' ', '_')).append('=')
                             .append(String.format(Locale.ROOT, "%.4f", p[i][c]));
                 }
-                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", images.get(i), names.get(best),
-                        p[i][best], all, inverted[i] ? "\t(inverted)" : "");
+                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", Tsv.escape(images.get(i).toString()),
+                        Tsv.escape(names.get(best)), p[i][best], all, inverted[i] ? "\t(inverted)" : "");
             }
         }
         return Main.OK;

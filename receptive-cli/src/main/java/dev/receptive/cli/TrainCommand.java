@@ -98,6 +98,7 @@ final class TrainCommand implements Callable<Integer> {
         Path runDir = runFolder();
         Path root = data != null ? data : DataFolder.root();
         DataFetch.ensure(choice, root, System.err);
+        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
         Dataset train = choice.load(root, Split.TRAIN);
         if (limit != null && limit < train.size()) {
             train = train.subset(0, limit);
@@ -114,6 +115,7 @@ final class TrainCommand implements Callable<Integer> {
         try (Backend b = Inputs.backend(backend)) {
             System.err.println("receptive train: " + choice.id() + " (" + train.size() + " training, " + test.size()
                     + " test images) on " + b.description() + "; run folder " + runDir);
+            Activity.set("building the model on " + b.name());
             try (Model model = checkpoint != null ? fromCheckpoint(checkpoint, b) : newModel(architecture, runSeed, b);
                     Loss loss = training.loss();
                     Optimizer adam = training.optimizer(rate)) {
@@ -134,6 +136,7 @@ final class TrainCommand implements Callable<Integer> {
                     builder.allowChangedSettings();
                 }
                 Trainer trainer = builder.build();
+                Activity.set("training on " + train.size() + " images in batches of " + batchSize);
                 List<Metrics> history;
                 try {
                     history = trainer.fit(train);
@@ -230,6 +233,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private Checkpoint readCheckpoint() {
         Inputs.existingFile(resume, "checkpoint");
+        Activity.set("reading the checkpoint " + resume);
         try {
             return Checkpoint.read(resume);
         } catch (IOException e) {

@@ -191,27 +191,27 @@ class CliTest {
     @Test
     void modelWhoseInputDoesNotFitIsBadUsage() throws IOException {
         Path small = dir.resolve("small-input.safetensors");
-        Path color = dir.resolve("color-input.safetensors");
+        Path twoChannels = dir.resolve("two-channel-input.safetensors");
         try (CpuBackend cpu = new CpuBackend(1);
                 Model eight = Sequential.builder().input(1, 8, 8).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu);
-                Model rgb = Sequential.builder().input(3, 28, 28).add(new Flatten())
+                Model two = Sequential.builder().input(2, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu)) {
             ModelInfo info = new ModelInfo(Normalization.FASHION_MNIST, List.of());
             eight.setInfo(info);
-            rgb.setInfo(info);
+            two.setInfo(info);
             ModelFile.save(small, eight);
-            ModelFile.save(color, rgb);
+            ModelFile.save(twoChannels, two);
         }
         CliRun evaluate = CliRun.of("evaluate", small.toString(), "--dataset", "fashion-mnist", "--data", data.toString());
         assertEquals(2, evaluate.code(), evaluate.toString());
         assertEquals(small + ": the model takes (1, 8, 8), but fashion-mnist has (1, 28, 28) images in "
                 + "10 classes", evaluate.err().strip().replaceFirst("^receptive evaluate: ", ""));
         Path image = png(FashionMnist.load(Path.of("test-data", "fashion-mnist-1k"), Split.TEST), 2, false, "y.png");
-        CliRun predict = CliRun.of("predict", color.toString(), image.toString());
+        CliRun predict = CliRun.of("predict", twoChannels.toString(), image.toString());
         assertEquals(2, predict.code(), predict.toString());
         assertEquals(1, predict.errLines().size(), predict.toString());
-        assertTrue(predict.err().contains("the model takes (3, 28, 28)"), predict.toString());
+        assertTrue(predict.err().contains("the model takes (2, 28, 28)"), predict.toString());
     }
 
     @Test

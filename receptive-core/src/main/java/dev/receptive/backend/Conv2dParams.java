@@ -29,7 +29,10 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
      */
     public Conv2dParams {
         if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || padH < 0 || padW < 0) {
-            throw new IllegalArgumentException("conv2d: stride and dilation must be >= 1 and padding >= 0, got " + this);
+            // Not `this`: in a compact constructor the fields are still 0.
+            throw new IllegalArgumentException("conv2d: stride and dilation must be >= 1 and padding >= 0, got stride "
+                    + strideH + "x" + strideW + ", padding " + padH + "x" + padW + ", dilation " + dilationH + "x"
+                    + dilationW);
         }
     }
 
@@ -46,7 +49,8 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
     }
 
     /**
-     * The output size of one dimension; below 1 when the kernel does not fit.
+     * The output size of one dimension by the formula above, computed in 64 bits; may be ≤ 0
+     * when the input is too small.
      *
      * @param in the input size
      * @param kernel the kernel size
@@ -54,9 +58,18 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
      * @param pad the zero padding on each side
      * @param dilation the spacing of the kernel's taps
      * @return (in + 2·pad − dilation·(kernel − 1) − 1) / stride + 1, floor division
+     * @throws IllegalArgumentException when the result does not fit in an int (e.g. dilation
+     *     2^31 − 1), rather than a wrapped-around size
      */
     public static int outputSize(int in, int kernel, int stride, int pad, int dilation) {
-        return Math.floorDiv(in + 2 * pad - dilation * (kernel - 1) - 1, stride) + 1;
+        long out = Math.floorDiv((long) in + 2L * pad - (long) dilation * (kernel - 1L) - 1, stride) + 1;
+        if (out != (int) out) {
+            throw new IllegalArgumentException(String.format(
+                    "conv2d: output size (in + 2*pad - dilation*(kernel - 1) - 1) / stride + 1"
+                            + " = (%d + 2*%d - %d*(%d - 1) - 1) / %d + 1 = %d is outside the int range",
+                    in, pad, dilation, kernel, stride, out));
+        }
+        return (int) out;
     }
 
     /**

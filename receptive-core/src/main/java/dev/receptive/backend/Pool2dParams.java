@@ -29,11 +29,14 @@ public record Pool2dParams(int windowH, int windowW, int strideH, int strideW, i
      * @throws IllegalArgumentException when a value is out of range
      */
     public Pool2dParams {
+        // Not `this` in the messages: in a compact constructor the fields are still 0.
+        String given = "window " + windowH + "x" + windowW + ", stride " + strideH + "x" + strideW + ", padding "
+                + padH + "x" + padW;
         if (windowH < 1 || windowW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0) {
-            throw new IllegalArgumentException("pool2d: window and stride must be >= 1 and padding >= 0, got " + this);
+            throw new IllegalArgumentException("pool2d: window and stride must be >= 1 and padding >= 0, got " + given);
         }
-        if (2 * padH > windowH || 2 * padW > windowW) {
-            throw new IllegalArgumentException("pool2d: padding must be at most half the window, got " + this);
+        if (2L * padH > windowH || 2L * padW > windowW) {
+            throw new IllegalArgumentException("pool2d: padding must be at most half the window, got " + given);
         }
     }
 
@@ -61,8 +64,10 @@ public record Pool2dParams(int windowH, int windowW, int strideH, int strideW, i
         if (x.rank() != 4) {
             throw new IllegalArgumentException(op + ": input must be (N, C, H, W), got " + x);
         }
-        int p = Math.floorDiv(x.dim(2) + 2 * padH - windowH, strideH) + 1;
-        int q = Math.floorDiv(x.dim(3) + 2 * padW - windowW, strideW) + 1;
+        // in + 2·pad − window lies in [in − window, in] (pad ≤ window / 2), so it fits an int, but
+        // in + 2·pad may not.
+        int p = (int) Math.floorDiv((long) x.dim(2) + 2L * padH - windowH, strideH) + 1;
+        int q = (int) Math.floorDiv((long) x.dim(3) + 2L * padW - windowW, strideW) + 1;
         if (p < 1 || q < 1) {
             throw new IllegalArgumentException(op + ": input " + x + " is too small for " + this);
         }

@@ -16,8 +16,9 @@ final class IdxDatasets {
     static Dataset load(Path dir, Split split, Normalization norm, List<String> classNames) throws IOException {
         Path imageFile = find(dir, split.filePrefix() + "-images-idx3-ubyte");
         Path labelFile = find(dir, split.filePrefix() + "-labels-idx1-ubyte");
-        Idx images = Idx.read(imageFile);
-        Idx labels = Idx.read(labelFile);
+        // Both headers first: a count that does not fit is refused before any data is read.
+        Idx.Header images = Idx.header(imageFile);
+        Idx.Header labels = Idx.header(labelFile);
         if (images.dims().length != 3) {
             throw new IOException(imageFile + ": images must have 3 dimensions (N, H, W), found "
                     + Arrays.toString(images.dims()));
@@ -32,20 +33,23 @@ final class IdxDatasets {
                     + labelFile + " holds " + labels.dims()[0] + " labels");
         }
 
+        byte[] labelBytes = Idx.read(labelFile).data();
         int[] classes = new int[n];
         for (int i = 0; i < n; i++) {
-            classes[i] = labels.data()[i] & 0xFF;
+            classes[i] = labelBytes[i] & 0xFF;
             if (classes[i] >= classNames.size()) {
                 throw new IOException(labelFile + ": label " + i + " is " + classes[i] + ", outside [0, "
                         + classNames.size() + ")");
             }
         }
+        // The pixels go straight from the file into floats: no byte copy of the whole set.
         float[] table = norm.table();
-        byte[] pixels = images.data();
-        float[] values = new float[pixels.length];
-        for (int i = 0; i < pixels.length; i++) {
-            values[i] = table[pixels[i] & 0xFF];
-        }
+        float[] values = new float[(int) images.dataBytes()];
+        Idx.readData(imageFile, images, (chunk, offset, length) -> {
+            for (int i = 0; i < length; i++) {
+                values[offset + i] = table[chunk[i] & 0xFF];
+            }
+        });
         return new Dataset(values, classes, Shape.of(1, images.dims()[1], images.dims()[2]), classNames, norm);
     }
 

@@ -5,18 +5,25 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /**
  * Replaces a file so that a reader, or the file system after a crash, sees either the old
  * content or the complete new one: write a temporary file beside the target, fsync it, rename
- * it over the target, fsync the folder (the rename is durable only once the folder is).
+ * it over the target, fsync the folder (the rename is durable only once the folder is). A writer
+ * killed on the way leaves its temporary file; the next write of the same target removes it.
  */
 public final class AtomicFiles {
     /** Writes the new content; may throw, in which case the target is left untouched. */
@@ -25,14 +32,24 @@ public final class AtomicFiles {
         void write(OutputStream out) throws IOException;
     }
 
+    /**
+     * A temp younger than this may belong to a writer that has just created it and not yet
+     * locked it; one that old whose lock is free belongs to a writer that died.
+     */
+    static final long STALE_AFTER_MILLIS = 10_000;
+
     private AtomicFiles() {
     }
 
     public static void write(Path target, Writer writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Path temp = createTemp(dir, target.getFileName().toString());
+        String name = target.getFileName().toString();
+        removeStaleTemps(dir, name);
+        Path temp = createTemp(dir, name);
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                // Held while writing, so that another writer's clean-up leaves this file alone.
+                lock(channel);
                 // A writer that closes its stream must not close the channel before the fsync.
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16) {
                     @Override
@@ -58,6 +75,46 @@ public final class AtomicFiles {
             throw e;
         }
         syncFolder(dir);
+    }
+
+    private static void lock(FileChannel channel) {
+        try {
+            channel.tryLock();
+        } catch (IOException | OverlappingFileLockException e) {
+            // Without locks (some network file systems) the age rule of removeStaleTemps still holds.
+        }
+    }
+
+    /**
+     * Removes what killed writers of {@code name} left in {@code dir}: regular files named
+     * ".name.HEX.tmp" (this class's pattern, for this target only) that are not locked by a writer
+     * and were not modified in the last {@link #STALE_AFTER_MILLIS}. Never fails the write: a
+     * temp that cannot be removed stays for a later write.
+     */
+    private static void removeStaleTemps(Path dir, String name) {
+        Pattern own = Pattern.compile("\\." + Pattern.quote(name) + "\\.[0-9a-f]{1,16}\\.tmp");
+        long now = System.currentTimeMillis();
+        try (DirectoryStream<Path> siblings = Files.newDirectoryStream(dir,
+                p -> own.matcher(p.getFileName().toString()).matches())) {
+            for (Path p : siblings) {
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    if (!a.isRegularFile() || now - a.lastModifiedTime().toMillis() < STALE_AFTER_MILLIS) {
+                        continue;
+                    }
+                    try (FileChannel channel = FileChannel.open(p, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                            FileLock lock = channel.tryLock()) {
+                        if (lock != null) {
+                            Files.delete(p);
+                        }
+                    }
+                } catch (IOException | OverlappingFileLockException e) {
+                    // In use by a writer of this JVM, gone already, or not ours to open: leave it.
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // A folder that cannot be listed fails the write below, with a message of its own.
+        }
     }
 
     /**

@@ -45,6 +45,8 @@ import java.util.Set;
 public final class Safetensors {
     /** The reference implementation refuses larger headers too. */
     private static final long MAX_HEADER_BYTES = 100_000_000;
+    /** The most read from the file at once (see {@link #readFully}). */
+    private static final int CHUNK_BYTES = 1 << 20;
     private static final String METADATA = "__metadata__";
     private static final String F32 = "F32";
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
@@ -162,10 +164,17 @@ public final class Safetensors {
             checkLayout(file, entries, size - dataStart);
 
             Map<String, TensorData> tensors = new LinkedHashMap<>();
+            ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, Math.max(4, size - dataStart)))
+                    .order(ByteOrder.LITTLE_ENDIAN);
             for (Entry e : entries) {
                 float[] values = new float[(int) ((e.end() - e.begin()) / 4)];
-                readAt(file, channel, dataStart + e.begin(), 4 * values.length)
-                        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+                for (int done = 0; done < values.length; ) {
+                    int n = Math.min(values.length - done, chunk.capacity() / 4);
+                    chunk.clear().limit(4 * n);
+                    readFully(file, channel, dataStart + e.begin() + 4L * done, chunk);
+                    chunk.flip().asFloatBuffer().get(values, done, n);
+                    done += n;
+                }
                 tensors.put(e.name(), new TensorData(e.shape(), values));
             }
             return new Loaded(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
@@ -322,15 +331,30 @@ public final class Safetensors {
         }
     }
 
+    /** {@code length} bytes at {@code position}, read a chunk at a time (see {@link #readFully}). */
     private static ByteBuffer readAt(Path file, FileChannel channel, long position, int length) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(length);
+        for (int done = 0; done < length; ) {
+            int n = (int) Math.min(length - done, CHUNK_BYTES);
+            readFully(file, channel, position + done, buffer.slice(done, n));
+            done += n;
+        }
+        return buffer;
+    }
+
+    /**
+     * Fills {@code buffer} from {@code position}. Kept at most {@link #CHUNK_BYTES} long by the
+     * callers: a channel read into a heap buffer goes through a temporary direct buffer of the
+     * same size that the JDK caches per thread.
+     */
+    private static void readFully(Path file, FileChannel channel, long position, ByteBuffer buffer) throws IOException {
+        int start = buffer.position();
         while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) {
-                throw error(file, "file ended at byte " + (position + buffer.position()) + " while reading "
-                        + length + " bytes at " + position);
+            if (channel.read(buffer, position + buffer.position() - start) < 0) {
+                throw error(file, "file ended at byte " + (position + buffer.position() - start) + " while reading "
+                        + (buffer.limit() - start) + " bytes at " + position);
             }
         }
-        return buffer.flip();
     }
 
     private static IOException error(Path file, String problem) {

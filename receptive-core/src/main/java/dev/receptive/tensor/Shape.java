@@ -13,10 +13,10 @@ public final class Shape {
             if (d <= 0) {
                 throw new IllegalArgumentException("shape dimensions must be positive: " + Arrays.toString(dims));
             }
-            n = Math.multiplyExact(n, d);
-        }
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more than 2^31 elements");
+            n *= d; // < 2^31 · 2^31: checked at every step, so it never overflows a long
+            if (n > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more than 2^31 elements");
+            }
         }
         this.dims = dims;
         this.size = n;

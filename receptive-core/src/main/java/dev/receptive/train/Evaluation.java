@@ -32,6 +32,8 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("Evaluation: batch size must be >= 1, got " + batchSize);
         }
+        // A batch larger than the data would only allocate (or overflow) for rows that never fill.
+        batchSize = Math.max(1, Math.min(batchSize, data.size()));
         Backend backend = model.backend();
         int classes = data.classCount();
         int[][] confusion = new int[classes][classes];

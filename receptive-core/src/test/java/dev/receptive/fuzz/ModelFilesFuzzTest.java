@@ -1,0 +1,61 @@
+package dev.receptive.fuzz;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.io.ModelFile;
+import dev.receptive.nn.Model;
+import dev.receptive.train.Checkpoint;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Model files, checkpoints and architecture JSON, against today's API: a model (closed again), a
+ * checkpoint, or the documented exception with a message. The seed corpus holds valid files
+ * only; see docs/reliability.md for what fuzzing these finds today.
+ */
+class ModelFilesFuzzTest {
+    private static final CpuBackend CPU = new CpuBackend(1);
+    private static final Contract MODEL = new Contract(16 << 20, 64, IOException.class, IllegalArgumentException.class);
+    private static final Contract CHECKPOINT = new Contract(16 << 20, 64, IOException.class);
+    private static final Contract ARCHITECTURE = new Contract(16 << 20, 64, IllegalArgumentException.class);
+
+    @AfterAll
+    static void close() {
+        CPU.close();
+    }
+
+    /** ModelFile.load: IOException for a file it cannot read, IllegalArgumentException for a model that does not fit. */
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void modelFile(byte[] input) throws Exception {
+        Path file = Contract.file("in-model.safetensors", input);
+        Model model = MODEL.naming(file)
+                .check(input.length, () -> ModelFile.load(file, CPU));
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    /** Checkpoint.read: IOException naming the file. */
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void checkpoint(byte[] input) throws Exception {
+        Path file = Contract.file("in-checkpoint.safetensors", input);
+        CHECKPOINT.naming(file).check(input.length, () -> Checkpoint.read(file));
+    }
+
+    /** Model.fromArchitecture: IllegalArgumentException with a message. */
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void architecture(byte[] input) throws Exception {
+        String json = new String(input, StandardCharsets.UTF_8);
+        Model model = ARCHITECTURE.check(input.length, () -> Model.fromArchitecture(json, CPU));
+        if (model != null) {
+            model.close();
+        }
+    }
+}
