@@ -46,7 +46,7 @@ enum DatasetChoice {
                 return d;
             }
         }
-        throw new UsageException("unknown dataset '" + id + "': use mnist or fashion-mnist");
+        throw new UsageException("unknown dataset '" + id + "': use mnist, fashion-mnist or folder:PATH");
     }
 
     Path folder(Path dataRoot) {

@@ -3,6 +3,7 @@ package dev.receptive.cli;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.data.Dataset;
+import dev.receptive.data.ImageFolder;
 import dev.receptive.data.Normalization;
 import dev.receptive.data.Split;
 import dev.receptive.io.ModelFile;
@@ -12,6 +13,7 @@ import dev.receptive.tensor.Shape;
 import dev.receptive.train.Evaluation;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,11 +27,13 @@ final class EvaluateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
     Path modelPath;
 
-    @Option(names = "--dataset", description = "mnist or fashion-mnist (default: the one the model was trained on)")
+    @Option(names = "--dataset", description = "mnist, fashion-mnist or folder:PATH, an image folder with one subfolder "
+            + "per class (default: the one the model was trained on)")
     String dataset;
 
-    @Option(names = "--split", description = "test or train (default: ${DEFAULT-VALUE})")
-    String split = "test";
+    @Option(names = "--split", description = "test or train; for folder:PATH all, train or validation, the parts of "
+            + "the split the model was trained with (default: test, all for a folder)")
+    String split;
 
     @Option(names = "--data", description = "Data folder holding mnist/ and fashion-mnist/ (default: RECEPTIVE_DATA, "
             + "else ~/.cache/receptive/datasets)")
@@ -46,48 +50,85 @@ final class EvaluateCommand implements Callable<Integer> {
         Activity.set("reading the model file " + modelPath);
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         String id = dataset != null ? dataset : contents.metadata().getOrDefault(ModelMetadata.DATASET, "mnist");
-        DatasetChoice choice = DatasetChoice.of(id);
-        Split which = switch (split.toLowerCase(Locale.ROOT)) {
-            case "test" -> Split.TEST;
-            case "train" -> Split.TRAIN;
-            default -> throw new UsageException("--split must be test or train, got '" + split + "'");
-        };
+        Path folder = FolderData.path(id);
+        DatasetChoice choice = folder == null ? DatasetChoice.of(id) : null;
+        String part = split != null ? split.toLowerCase(Locale.ROOT) : folder == null ? "test" : "all";
+        if (folder == null && !part.equals("test") && !part.equals("train")) {
+            throw new UsageException("--split must be test or train, got '" + split + "'");
+        }
+        if (folder != null && !List.of("all", "train", "validation").contains(part)) {
+            throw new UsageException("--split must be all, train or validation for an image folder, got '" + split + "'");
+        }
         if (batch < 1) {
             throw new UsageException("--batch must be >= 1, got " + batch);
         }
-        Path root = data != null ? data : DataFolder.root();
-        DataFetch.ensure(choice, root, System.err);
         Normalization norm = contents.info().normalization();
         if (norm == null) {
             throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
                     + " its accuracy cannot be measured faithfully; save models with a normalization (receptive train"
                     + " does)");
         }
-        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
-        Dataset images = choice.load(root, which, norm);
         Shape input = Inputs.inputShape(contents);
+        String dataName;
+        Dataset images;
+        if (folder == null) {
+            Path root = data != null ? data : DataFolder.root();
+            DataFetch.ensure(choice, root, System.err);
+            Activity.set("loading " + choice.id() + " from " + choice.folder(root));
+            dataName = choice.id();
+            images = choice.load(root, part.equals("test") ? Split.TEST : Split.TRAIN, norm);
+        } else {
+            if (input.rank() != 3 || (input.dim(0) != 1 && input.dim(0) != 3)) {
+                throw new UsageException(modelPath + ": an image folder gives grayscale (1, H, W) or RGB (3, H, W) images,"
+                        + " but the model takes " + input);
+            }
+            Activity.set("reading the image folder " + folder);
+            dataName = FolderData.id(folder);
+            ImageFolder all = FolderData.scan(folder, contents.info().classNames());
+            ImageFolder chosen = part.equals("all") ? all : part(all, contents, part);
+            Activity.set("loading " + chosen.size() + " images of " + folder + " at " + input);
+            images = FolderData.load(chosen, input, norm);
+        }
         if (!input.equals(images.itemShape())) {
-            throw new UsageException(misfit(input, "?", choice, images));
+            throw new UsageException(misfit(input, "?", dataName, images));
         }
         Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend);
                 Model model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
             if (!model.outputShape().equals(Shape.of(images.classCount()))) {
-                throw new UsageException(misfit(input, model.outputShape().toString(), choice, images));
+                throw new UsageException(misfit(input, model.outputShape().toString(), dataName, images));
             }
-            System.err.println("receptive evaluate: " + modelPath + " on " + choice.id() + " " + split + " ("
+            System.err.println("receptive evaluate: " + modelPath + " on " + dataName + " " + part + " ("
                     + images.size() + " images) on " + b.description());
             Activity.set("evaluating " + images.size() + " images");
             Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
-            System.out.print(e.confusionTable(choice.classNames()));
+            System.out.print(e.confusionTable(images.classNames()));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }
         return Main.OK;
     }
 
-    private String misfit(Shape input, String output, DatasetChoice choice, Dataset images) {
+    /** The training or validation part of the split recorded in the model file. */
+    private ImageFolder part(ImageFolder all, ModelFile.Contents contents, String part) {
+        String recorded = contents.metadata().get(FolderData.SPLIT);
+        String[] fractionSeed = recorded == null ? new String[0] : recorded.split(",", -1);
+        double fraction;
+        long seed;
+        try {
+            fraction = Double.parseDouble(fractionSeed[0]);
+            seed = Long.parseLong(fractionSeed[1]);
+        } catch (RuntimeException e) {
+            throw new UsageException(modelPath + ": --split " + part + " needs the validation split the model was "
+                    + "trained with, but the file records " + (recorded == null ? "none" : "'" + recorded + "'")
+                    + "; use --split all", e);
+        }
+        ImageFolder.Parts parts = FolderData.split(all, fraction, seed);
+        return part.equals("train") ? parts.train() : parts.validation();
+    }
+
+    private String misfit(Shape input, String output, String dataName, Dataset images) {
         return modelPath + ": the model takes " + input + (output.equals("?") ? "" : " and gives " + output) + ", but "
-                + choice.id() + " has " + images.itemShape() + " images in " + images.classCount() + " classes";
+                + dataName + " has " + images.itemShape() + " images in " + images.classCount() + " classes";
     }
 }

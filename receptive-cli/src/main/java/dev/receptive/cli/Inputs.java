@@ -57,11 +57,16 @@ final class Inputs {
      * anything, so that a misfit is reported before a backend is chosen (which may log a line).
      */
     static Shape inputShape(ModelFile.Contents contents) {
+        return inputShape(contents.architecture(), contents.file().toString());
+    }
+
+    /** The input shape of an architecture JSON; {@code where} names its file in the error. */
+    static Shape inputShape(String architecture, String where) {
         try {
-            JsonArray input = JsonParser.parseString(contents.architecture()).getAsJsonObject().getAsJsonArray("input");
+            JsonArray input = JsonParser.parseString(architecture).getAsJsonObject().getAsJsonArray("input");
             return Shape.of(input.asList().stream().mapToInt(JsonElement::getAsInt).toArray());
         } catch (RuntimeException e) {
-            throw new UsageException(contents.file() + ": the architecture has no valid \"input\" shape", e);
+            throw new UsageException(where + ": the architecture has no valid \"input\" shape", e);
         }
     }
 

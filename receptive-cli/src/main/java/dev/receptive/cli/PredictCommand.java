@@ -8,6 +8,7 @@ import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = {"Classify PNG, JPEG, GIF or BMP images with a model file.",
             "Images are made grayscale (or RGB for a 3-channel model), resized to the model's input, inverted when "
-                + "dark on light (mean > 0.5; MNIST is light on dark) and normalized as in training. Images larger "
+                + "dark on light for a grayscale model trained on MNIST-like data (mean > 0.5; MNIST is light on dark) "
+                + "and normalized as in training. Images larger "
                 + "than 8192x8192 pixels and damaged images are refused.",
             "Prints one line per image: FILE<TAB>CLASS<TAB>PROBABILITY<TAB>class=probability for every class. "
                 + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
@@ -27,10 +29,15 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
     Path modelPath;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG, JPEG, GIF or BMP files")
-    List<Path> images;
+    @Parameters(index = "1..*", arity = "0..*", paramLabel = "IMAGE", description = "PNG, JPEG, GIF or BMP files")
+    List<Path> images = new ArrayList<>();
 
-    @Option(names = "--no-invert", description = "Never invert, even dark-on-light images")
+    @Option(names = "--dataset", paramLabel = "folder:PATH", description = "Also classify every image file under PATH "
+            + "(any depth, sorted), such as an image folder's class subfolders")
+    String dataset;
+
+    @Option(names = "--no-invert", description = "Never invert, even dark-on-light images (models trained on an image "
+            + "folder or on RGB images are never inverted)")
     boolean noInvert;
 
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
@@ -42,6 +49,17 @@ final class PredictCommand implements Callable<Integer> {
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         for (Path image : images) {
             Inputs.existingFile(image, "image");
+        }
+        if (dataset != null) {
+            Path folder = FolderData.path(dataset);
+            if (folder == null) {
+                throw new UsageException("--dataset must be folder:PATH, got '" + dataset + "'");
+            }
+            images = new ArrayList<>(images);
+            images.addAll(FolderData.images(folder));
+        }
+        if (images.isEmpty()) {
+            throw new UsageException("no images: name image files, or a folder with --dataset folder:PATH");
         }
         // Everything the user named is checked before a backend is chosen, which may log a line.
         Shape in = Inputs.inputShape(contents);
@@ -57,7 +75,7 @@ final class PredictCommand implements Callable<Integer> {
         ImageInput reader;
         try {
             reader = ImageInput.builder().shape(in).normalize(norm)
-                    .invert(noInvert ? ImageInput.Invert.NEVER : ImageInput.Invert.AUTO).build();
+                    .invert(invert(contents, in)).build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(modelPath + ": " + e.getMessage(), e);
         }
@@ -106,12 +124,23 @@ final class PredictCommand implements Callable<Integer> {
         return Main.OK;
     }
 
+    /**
+     * AUTO for a grayscale model trained on MNIST-like data (light on dark, while a digit drawn
+     * on paper is dark on light); NEVER with --no-invert, for RGB models and for models trained
+     * on an image folder, whose images are fed as they are.
+     */
+    private ImageInput.Invert invert(ModelFile.Contents contents, Shape in) {
+        String trainedOn = contents.metadata().getOrDefault(ModelMetadata.DATASET, "");
+        boolean asIs = noInvert || in.dim(0) != 1 || FolderData.path(trainedOn) != null;
+        return asIs ? ImageInput.Invert.NEVER : ImageInput.Invert.AUTO;
+    }
+
     /** The model's class names, or "0", "1", … when it records none. */
     private static List<String> classNames(List<String> recorded, int classes) {
         if (recorded.size() == classes) {
             return recorded;
         }
-        List<String> numbers = new java.util.ArrayList<>();
+        List<String> numbers = new ArrayList<>();
         for (int c = 0; c < classes; c++) {
             numbers.add(Integer.toString(c));
         }

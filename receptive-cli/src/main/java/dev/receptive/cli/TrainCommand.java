@@ -3,6 +3,7 @@ package dev.receptive.cli;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.data.Dataset;
+import dev.receptive.data.ImageFolder;
 import dev.receptive.data.Split;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.loss.Loss;
@@ -21,6 +22,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,8 +41,21 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainingOptions training = new TrainingOptions();
 
-    @Option(names = "--dataset", description = "mnist or fashion-mnist (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dataset", description = "mnist, fashion-mnist, or folder:PATH, an image folder with one "
+            + "subfolder per class of PNG/JPEG/GIF/BMP files (default: ${DEFAULT-VALUE})")
     String dataset = "mnist";
+
+    @Option(names = "--val-split", paramLabel = "FRACTION", description = "With folder:PATH: the share of each class "
+            + "held out for validation, chosen by --seed (default: ${DEFAULT-VALUE})")
+    double valSplit = 0.2;
+
+    @Option(names = "--image-size", paramLabel = "N|HxW", description = "With folder:PATH: resize images to this "
+            + "(default: the --model JSON's input, else 28)")
+    String imageSize;
+
+    @Option(names = "--channels", description = "With folder:PATH: 1 (grayscale) or 3 (RGB) (default: the --model "
+            + "JSON's input, else 1 when every image is grayscale, else 3)")
+    Integer channels;
 
     @Option(names = "--epochs", description = "Epochs in all, counting those of --resume (default: ${DEFAULT-VALUE})")
     int epochs = 3;
@@ -77,7 +92,15 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        DatasetChoice choice = DatasetChoice.of(dataset);
+        Path folder = FolderData.path(dataset);
+        DatasetChoice choice = folder == null ? DatasetChoice.of(dataset) : null;
+        if (folder == null && (imageSize != null || channels != null)) {
+            throw new UsageException("--image-size and --channels apply to --dataset folder:PATH only; " + dataset
+                    + " has 1x28x28 images");
+        }
+        if (!(valSplit > 0 && valSplit < 1)) {
+            throw new UsageException("--val-split must be a fraction in (0, 1), got " + valSplit);
+        }
         if (epochs < 1) {
             throw new UsageException("--epochs must be >= 1, got " + epochs);
         }
@@ -96,14 +119,41 @@ final class TrainCommand implements Callable<Integer> {
         training.check(batchSize, epochs);
         String architecture = checkpoint != null ? null : architectureFile();
         Path runDir = runFolder();
-        Path root = data != null ? data : DataFolder.root();
-        DataFetch.ensure(choice, root, System.err);
-        Activity.set("loading " + choice.id() + " from " + choice.folder(root));
-        Dataset train = choice.load(root, Split.TRAIN);
-        if (limit != null && limit < train.size()) {
-            train = train.subset(0, limit);
+        String dataName;
+        Dataset train;
+        Dataset test;
+        Map<String, String> metadata;
+        if (folder == null) {
+            Path root = data != null ? data : DataFolder.root();
+            DataFetch.ensure(choice, root, System.err);
+            Activity.set("loading " + choice.id() + " from " + choice.folder(root));
+            dataName = choice.id();
+            train = choice.load(root, Split.TRAIN);
+            if (limit != null && limit < train.size()) {
+                train = train.subset(0, limit);
+            }
+            test = choice.load(root, Split.TEST);
+            metadata = ModelMetadata.of(choice);
+        } else {
+            if (data != null) {
+                throw new UsageException("--data names the folder of mnist and fashion-mnist; with folder:PATH the path"
+                        + " is the data");
+            }
+            Activity.set("reading the image folder " + folder);
+            dataName = FolderData.id(folder);
+            ImageFolder.Parts parts = FolderData.split(FolderData.scan(folder), valSplit, runSeed);
+            Shape modelInput = checkpoint != null ? Inputs.inputShape(checkpoint.architecture(), resume.toString())
+                    : architecture != null ? Inputs.inputShape(architecture, modelName) : null;
+            Shape shape = FolderData.shape(channels, imageSize, modelInput, parts.train());
+            Activity.set("loading " + parts.train().size() + " images of " + folder + " at " + shape);
+            train = FolderData.load(parts.train(), shape);
+            if (limit != null && limit < train.size()) {
+                train = train.subset(0, limit);
+            }
+            test = FolderData.load(parts.validation(), shape, train.normalization());
+            metadata = Map.of(ModelMetadata.DATASET, dataName, FolderData.SPLIT,
+                    String.format(Locale.ROOT, "%s,%d", valSplit, runSeed));
         }
-        Dataset test = choice.load(root, Split.TEST);
         if (train.size() < batchSize) {
             throw new UsageException("the training set has " + train.size() + " images, fewer than one batch of "
                     + batchSize);
@@ -113,21 +163,23 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         try (Backend b = Inputs.backend(backend)) {
-            System.err.println("receptive train: " + choice.id() + " (" + train.size() + " training, " + test.size()
-                    + " test images) on " + b.description() + "; run folder " + runDir);
+            System.err.println("receptive train: " + dataName + " (" + train.size() + " training, " + test.size()
+                    + (folder == null ? " test images" : " validation images of " + train.itemShape() + " in "
+                    + train.classCount() + " classes") + ") on " + b.description() + "; run folder " + runDir);
             Activity.set("building the model on " + b.name());
-            try (Model model = checkpoint != null ? fromCheckpoint(checkpoint, b) : newModel(architecture, runSeed, b);
+            try (Model model = checkpoint != null ? fromCheckpoint(checkpoint, b)
+                    : newModel(architecture, train.itemShape(), train.classCount(), runSeed, b);
                     Loss loss = training.loss();
                     Optimizer adam = training.optimizer(rate)) {
                 if (!model.inputShape().equals(train.itemShape()) || !model.outputShape().equals(Shape.of(train.classCount()))) {
                     throw new UsageException("the model takes " + model.inputShape() + " and gives "
-                            + model.outputShape() + ", but " + choice.id() + " has " + train.itemShape()
+                            + model.outputShape() + ", but " + dataName + " has " + train.itemShape()
                             + " images in " + train.classCount() + " classes");
                 }
                 Trainer.Builder builder = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(epochs)
                         .batchSize(batchSize).seed(runSeed).validation(test).outputDir(runDir)
                         .resume(checkpoint).listener(new TrainingDisplay(System.err, System.out))
-                        .modelMetadata(ModelMetadata.of(choice)).schedule(training.schedule(epochs))
+                        .modelMetadata(metadata).schedule(training.schedule(epochs))
                         .augmentation(training.augmentation()).accumulationSteps(training.accumulate);
                 if (training.patience != null) {
                     builder.earlyStopping(training.patience);
@@ -150,10 +202,10 @@ final class TrainCommand implements Callable<Integer> {
                 Path modelFile = runDir.resolve(RunFolder.MODEL);
                 Evaluation last = trainer.lastValidation();
                 if (last != null) {
-                    System.out.print(last.confusionTable(choice.classNames()));
+                    System.out.print(last.confusionTable(train.classNames()));
                 }
-                System.out.println("model saved to " + modelFile + " (epoch " + trainer.bestEpoch()
-                        + ", the best by test accuracy)");
+                System.out.println("model saved to " + modelFile + " (epoch " + trainer.bestEpoch() + ", the best by "
+                        + (folder == null ? "test" : "validation") + " accuracy)");
                 Metrics m = history.get(history.size() - 1);
                 double epochSeconds = history.stream().mapToDouble(Metrics::seconds).average().orElse(Double.NaN);
                 System.out.printf(Locale.ROOT, "test_accuracy=%.4f epoch_seconds=%.2f%n", m.valAccuracy(), epochSeconds);
@@ -223,9 +275,10 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private Model newModel(String architecture, long runSeed, Backend b) {
+    private Model newModel(String architecture, Shape input, int classes, long runSeed, Backend b) {
         try {
-            return architecture == null ? Zoo.build(modelName, b, runSeed) : Model.fromArchitecture(architecture, b);
+            return architecture == null ? Zoo.build(modelName, input, classes, b, runSeed)
+                    : Model.fromArchitecture(architecture, b);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--model " + modelName + ": " + e.getMessage(), e);
         }
@@ -260,7 +313,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (c.trainSize() != trainSize) {
             throw new UsageException("the checkpoint was trained on " + c.trainSize() + " images, this run has "
-                    + trainSize + " (use the same --dataset and --limit)");
+                    + trainSize + " (use the same --dataset, --val-split and --limit)");
         }
     }
 }

@@ -22,6 +22,7 @@ import java.util.Set;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
@@ -154,6 +155,33 @@ public final class ImageInput {
             }
         }
         return new Loaded(values, flip, d.sourceWidth, d.sourceHeight);
+    }
+
+    /**
+     * How many channels the file stores, from its header alone (nothing is decoded): 1 for a
+     * grayscale image (gray PNG, one-component JPEG), 3 for anything else (colour, palette).
+     *
+     * @throws IOException naming the file: it cannot be read or is not a PNG, JPEG, GIF or BMP image
+     */
+    public static int storedChannels(Path file) throws IOException {
+        try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
+            ImageReader reader = reader(in);
+            if (reader == null) {
+                throw new IOException(file + ": not a PNG, JPEG, GIF or BMP image");
+            }
+            try {
+                reader.setInput(in, true, true);
+                ImageTypeSpecifier type = reader.getRawImageType(0);
+                ColorModel cm = type == null ? null : type.getColorModel();
+                return cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY ? 1 : 3;
+            } catch (IOException e) {
+                throw named(file, e);
+            } catch (RuntimeException e) {
+                throw new IOException(file + ": damaged image: " + describe(e), e);
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     /** Channel planes (C, h, w) in [0, 255] of a possibly subsampled decode, and the file's own size. */

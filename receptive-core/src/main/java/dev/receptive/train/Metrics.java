@@ -37,12 +37,17 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
                 Double.isNaN(dataSeconds) ? "" : String.format(Locale.ROOT, "%.3f", dataSeconds));
     }
 
-    /** "epoch 2/3: train loss 0.0412 acc 98.71% | val loss 0.0301 acc 99.02% | 110.2 s, 544 images/s, lr 0.001". */
+    /**
+     * "epoch 2/3: train loss 0.0412 acc 98.71% | val loss 0.0301 acc 99.02% | 110.2 s, 544 images/s,
+     * lr 0.001, data wait 0.02 s": lr is the epoch's first step's, data wait how long the
+     * training loop waited for batches (left out when unknown).
+     */
     public String summary(int epochs) {
         String val = hasValidation()
                 ? String.format(Locale.ROOT, " | val loss %.4f acc %.2f%%", valLoss, 100 * valAccuracy) : "";
-        return String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f acc %.2f%%%s | %.1f s, %.0f images/s, lr %.3g",
-                epoch, epochs, trainLoss, 100 * trainAccuracy, val, seconds, imagesPerSecond, lr);
+        String wait = Double.isNaN(dataSeconds) ? "" : String.format(Locale.ROOT, ", data wait %.2f s", dataSeconds);
+        return String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f acc %.2f%%%s | %.1f s, %.0f images/s, lr %.3g%s",
+                epoch, epochs, trainLoss, 100 * trainAccuracy, val, seconds, imagesPerSecond, lr, wait);
     }
 
     /** Whether the epoch was validated (the validation figures are not NaN). */

@@ -42,8 +42,22 @@ public final class Zoo {
      * 98.1% with Glorot; after one epoch 98.4% with He (see docs/benchmarks.md for Glorot).
      */
     public static Sequential.Builder seedNet() {
+        return seedNet(MNIST, 10);
+    }
+
+    /**
+     * The seed network's layers for other (C, H, W) inputs and class counts, such as an image
+     * folder's: the dense layer after the second pool takes 64 · ⌊⌊H/2⌋/2⌋ · ⌊⌊W/2⌋/2⌋ features.
+     *
+     * @throws IllegalArgumentException when the input is not (C, H, W) of at least 4 × 4, or classes &lt; 1
+     */
+    public static Sequential.Builder seedNet(Shape input, int classes) {
+        if (input.rank() != 3 || input.dim(1) < 4 || input.dim(2) < 4 || classes < 1) {
+            throw new IllegalArgumentException("Zoo.seedNet: input must be (C, H, W) of at least 4x4 and classes >= 1,"
+                    + " got " + input + ", " + classes);
+        }
         Init init = Init.xavier();
-        return Sequential.builder().input(1, 28, 28)
+        return Sequential.builder().input(input.dims())
                 .add(Conv2d.builder().filters(32).kernel(5).padding(2).init(init).build()).add(new ReLU())
                 .add(new MaxPool2d(2))
                 .add(Conv2d.builder().filters(64).kernel(5).padding(2).init(init).build()).add(new ReLU())
@@ -51,7 +65,7 @@ public final class Zoo {
                 .add(new Flatten())
                 .add(Dense.builder().units(1024).init(init).build()).add(new ReLU())
                 .add(new Dropout(0.5))
-                .add(Dense.builder().units(10).init(init).build());
+                .add(Dense.builder().units(classes).init(init).build());
     }
 
     /**
@@ -96,16 +110,27 @@ public final class Zoo {
      * @throws IllegalArgumentException for an unknown name
      */
     public static Model build(String name, Backend backend, long seed) {
+        return build(name, MNIST, 10, backend, seed);
+    }
+
+    /**
+     * The network called {@code name} (one of {@link #NAMES}, any case) for {@code input} images
+     * in {@code classes} classes (an image folder's), seeded with {@code seed}, on {@code backend};
+     * the ResNets at width 16.
+     *
+     * @throws IllegalArgumentException for an unknown name, or an input or class count the network cannot take
+     */
+    public static Model build(String name, Shape input, int classes, Backend backend, long seed) {
         String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
         switch (n) {
             case "seednet":
-                return seedNet().seed(seed).build(backend);
+                return seedNet(input, classes).seed(seed).build(backend);
             case "resnet8":
-                return resnet(MNIST, 1, 16, 10).seed(seed).build(backend);
+                return resnet(input, 1, 16, classes).seed(seed).build(backend);
             case "resnet14":
-                return resnet(MNIST, 2, 16, 10).seed(seed).build(backend);
+                return resnet(input, 2, 16, classes).seed(seed).build(backend);
             case "resnet20":
-                return resnet(MNIST, 3, 16, 10).seed(seed).build(backend);
+                return resnet(input, 3, 16, classes).seed(seed).build(backend);
             default:
                 break;
         }
