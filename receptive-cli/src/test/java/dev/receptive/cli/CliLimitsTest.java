@@ -13,7 +13,6 @@ import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
 import dev.receptive.testing.Allocation;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -30,15 +29,7 @@ class CliLimitsTest {
 
     @BeforeAll
     static void fixtures() throws IOException {
-        data = dir.resolve("data");
-        Path fashion = Files.createDirectories(data.resolve("fashion-mnist"));
-        for (String fixture : new String[] {"fashion-mnist-2k-train", "fashion-mnist-1k"}) {
-            try (var files = Files.list(Path.of("test-data", fixture))) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, fashion.resolve(f.getFileName()));
-                }
-            }
-        }
+        data = FixtureData.folder(dir);
         model = dir.resolve("model.safetensors");
         try (CpuBackend cpu = new CpuBackend(1);
                 Model net = Sequential.builder().input(1, 28, 28).add(new Flatten())

@@ -46,15 +46,7 @@ class CliTest {
     /** A data folder laid out like the real one, holding the fixtures; then one quick training run. */
     @BeforeAll
     static void trainOnce() throws IOException {
-        data = dir.resolve("data");
-        Path fashion = Files.createDirectories(data.resolve("fashion-mnist"));
-        for (String fixture : new String[] {"fashion-mnist-2k-train", "fashion-mnist-1k"}) {
-            try (var files = Files.list(Path.of("test-data", fixture))) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, fashion.resolve(f.getFileName()));
-                }
-            }
-        }
+        data = FixtureData.folder(dir);
         run = dir.resolve("run");
         trained = CliRun.of("train", "--limit", "500", "--epochs", "1", "--dataset", "fashion-mnist", "--data",
                 data.toString(), "--out", run.toString(), "--backend", "cpu");

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -17,21 +16,9 @@ class OutOfMemoryTest {
     @TempDir
     Path dir;
 
-    private Path data() throws IOException {
-        Path fashion = Files.createDirectories(dir.resolve("data").resolve("fashion-mnist"));
-        for (String fixture : new String[] {"fashion-mnist-2k-train", "fashion-mnist-1k"}) {
-            try (var files = Files.list(Path.of("test-data", fixture).toAbsolutePath())) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, fashion.resolve(f.getFileName()));
-                }
-            }
-        }
-        return dir.resolve("data");
-    }
-
     @Test
     void outOfMemoryIsOneLineWithTheHeapHint() throws Exception {
-        Path data = data();
+        Path data = FixtureData.folder(dir);
         // The seed network's weights, gradients and Adam state need about 52 MB: more than this heap.
         String[] args = {"train", "--dataset", "fashion-mnist", "--data", data.toString(), "--limit", "100",
             "--epochs", "1", "--backend", "cpu", "--out", dir.resolve("run").toString()};

@@ -21,15 +21,7 @@ class TrainOptionsTest {
 
     @BeforeAll
     static void fixtures() throws IOException {
-        data = dir.resolve("data");
-        Path fashion = Files.createDirectories(data.resolve("fashion-mnist"));
-        for (String fixture : new String[] {"fashion-mnist-2k-train", "fashion-mnist-1k"}) {
-            try (var files = Files.list(Path.of("test-data", fixture))) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, fashion.resolve(f.getFileName()));
-                }
-            }
-        }
+        data = FixtureData.folder(dir);
     }
 
     private CliRun train(String out, String... more) {
