@@ -52,8 +52,12 @@ cp receptive-cli/target/receptive.jar "$stage/lib/receptive.jar"
 zip -q -d "$stage/lib/receptive.jar" 'lib/libJNvPTXCompiler-*' 'lib/libJNvrtc-*' 'lib/libJCublas-*' \
     'org/jline/nativ/Windows/*' 'org/jline/nativ/Mac/*' 'org/jline/nativ/FreeBSD/*' > /dev/null || true
 unzip -q -j -o receptive-cli/target/receptive.jar "lib/$native" -d "$stage/natives"
-"$jdk/bin/jar" --create --file "$stage/lib/tests.jar" -C receptive-core/target/test-classes . \
-    -C receptive-cuda/target/test-classes .
+# Both test trees hold META-INF/jpms.args (the compiler's record of its module flags): merge them
+# into one tree first, since a jar may not hold an entry twice.
+mkdir "$stage/test-classes"
+cp -r receptive-core/target/test-classes/. receptive-cuda/target/test-classes/. "$stage/test-classes"
+"$jdk/bin/jar" --create --file "$stage/lib/tests.jar" -C "$stage/test-classes" .
+rm -rf "$stage/test-classes"
 cp "$junit_jar" "$stage/lib/junit-platform-console-standalone.jar"
 cp bench/pytorch/w1_bench.py "$stage/bench/pytorch/"
 
