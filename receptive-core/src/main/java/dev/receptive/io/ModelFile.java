@@ -122,6 +122,11 @@ public final class ModelFile {
             throw new IOException(file + ": " + what);
         }
         String version = metadata.get(VERSION);
+        if (version == null) {
+            // List.of(...).contains(null) throws: found by fuzzing a file whose version key was misspelt.
+            throw new IOException(file + ": the metadata has no '" + VERSION + "' entry (this build reads model format "
+                    + String.join(" and ", READABLE) + ")");
+        }
         if (!READABLE.contains(version)) {
             throw new IOException(file + ": model format version " + version + " is not supported (this build reads "
                     + String.join(" and ", READABLE) + ")");

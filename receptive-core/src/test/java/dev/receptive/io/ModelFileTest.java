@@ -136,6 +136,24 @@ class ModelFileTest {
     }
 
     @Test
+    void aMissingOrUnknownFormatVersionIsNamed() throws IOException {
+        // Fuzzing found the missing key: the version check threw a NullPointerException.
+        Path file = dir.resolve("versions.safetensors");
+        try (Model model = small(1, 4).build(backend)) {
+            Map<String, TensorData> tensors = new LinkedHashMap<>();
+            model.stateDict().forEach((name, t) -> tensors.put(name, new TensorData(t.shape().dims(), t.data())));
+            Safetensors.write(file, tensors, Map.of(ModelFile.ARCHITECTURE, model.architecture(),
+                    "recpetive.format_version", ModelFile.FORMAT_VERSION));
+            IOException e = assertThrows(IOException.class, () -> ModelFile.read(file));
+            assertEquals(file + ": the metadata has no '" + ModelFile.VERSION + "' entry (this build reads model format 1"
+                    + " and 2)", e.getMessage());
+            Safetensors.write(file, tensors, Map.of(ModelFile.ARCHITECTURE, model.architecture(), ModelFile.VERSION, "3"));
+            e = assertThrows(IOException.class, () -> ModelFile.read(file));
+            assertTrue(e.getMessage().startsWith(file + ": model format version 3 is not supported"), e.getMessage());
+        }
+    }
+
+    @Test
     void safetensorsWithoutArchitectureIsNotAModelFile() throws IOException {
         Path file = dir.resolve("plain.safetensors");
         Safetensors.write(file, Map.of("w", new TensorData(new int[] {1}, new float[] {1})), Map.of());
