@@ -19,7 +19,10 @@ public abstract class Loss implements AutoCloseable {
     private final float[] host = new float[1];
     private boolean closed;
 
-    /** {@return a new softmax cross-entropy: mean over the batch of −log softmax(z)[label]; output z: (N, classes), target: labels (N)} */
+    /**
+     * {@return a new softmax cross-entropy: mean over the batch of −log softmax(z)[label]; output z: (N, classes),
+     * target: labels (N)}
+     */
     public static Loss softmaxCrossEntropy() {
         return new SoftmaxCrossEntropy();
     }

@@ -114,7 +114,10 @@ public abstract class Optimizer implements AutoCloseable {
     /** {@return "name=value, …" of every hyper-parameter but the learning rate} */
     protected abstract String hyperParameters();
 
-    /** {@return the names of the state tensors this optimizer keeps per parameter, in order: ["velocity"], ["m", "v"] or none} */
+    /**
+     * {@return the names of the state tensors this optimizer keeps per parameter, in order: ["velocity"], ["m", "v"] or
+     * none}
+     */
     protected abstract List<String> slotNames();
 
     /**
