@@ -92,7 +92,7 @@ public interface Backend extends AutoCloseable {
      * Sets every element to one value.
      *
      * @param dst the tensor to overwrite
-     * @param value the value
+     * @param value written to every element
      */
     void fill(Tensor dst, float value);
 

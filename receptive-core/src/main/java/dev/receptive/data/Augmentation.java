@@ -35,7 +35,7 @@ public interface Augmentation {
      * original size at a random place: a shift of up to {@code padding} pixels in each direction.
      *
      * @param padding the largest shift in pixels, ≥ 1 (4 for 32 × 32 CIFAR images, as usual)
-     * @return the augmentation
+     * @return the augmentation, described as "crop(padding)"
      * @throws IllegalArgumentException when padding &lt; 1
      */
     static Augmentation randomCrop(int padding) {

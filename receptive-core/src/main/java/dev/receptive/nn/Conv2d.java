@@ -281,7 +281,7 @@ public final class Conv2d extends Layer {
         /**
          * Checks the settings and makes the layer; it gets its parameters when added to a model.
          *
-         * @return the layer
+         * @return a new layer, not yet part of a model
          * @throws IllegalArgumentException when filters or kernel is unset or below 1, stride or dilation below
          *     1, padding negative, or init null
          */

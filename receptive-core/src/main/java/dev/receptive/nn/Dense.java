@@ -127,7 +127,7 @@ public final class Dense extends Layer {
         /**
          * Checks the settings and makes the layer; it gets its parameters when added to a model.
          *
-         * @return the layer
+         * @return a new layer, not yet part of a model
          * @throws IllegalArgumentException when units is unset or below 1, or init is null
          */
         public Dense build() {

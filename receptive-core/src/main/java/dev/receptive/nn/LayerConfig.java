@@ -63,7 +63,7 @@ public final class LayerConfig {
      * Sets a true/false setting, replacing one of the same key.
      *
      * @param key the field name in JSON, e.g. "bias"
-     * @param value the value
+     * @param value written as JSON true or false
      * @return this config, for chaining
      */
     public LayerConfig put(String key, boolean value) {
@@ -75,7 +75,7 @@ public final class LayerConfig {
      * Sets a text setting, replacing one of the same key.
      *
      * @param key the field name in JSON, e.g. "init"
-     * @param value the value
+     * @param value written as a JSON string (null writes JSON null, which the getters treat as missing)
      * @return this config, for chaining
      */
     public LayerConfig put(String key, String value) {

@@ -27,7 +27,7 @@ public final class Pass {
      * A training pass at {@code step} over a whole batch; dropout masks differ from step to step.
      *
      * @param step the training step, ≥ 0
-     * @return the pass
+     * @return a training pass
      * @throws IllegalArgumentException when step &lt; 0
      */
     public static Pass train(int step) {
@@ -40,7 +40,7 @@ public final class Pass {
      *
      * @param step the training step, ≥ 0
      * @param sampleOffset the index of the shard's first sample in the whole batch, ≥ 0
-     * @return the pass
+     * @return a training pass
      * @throws IllegalArgumentException when either is negative
      */
     public static Pass train(int step, long sampleOffset) {

@@ -98,7 +98,7 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
      * Reads a checkpoint; nothing else is touched, so a bad file changes nothing.
      *
      * @param file a file {@link #write} made
-     * @return the checkpoint
+     * @return the checkpoint, every entry checked
      * @throws IOException naming the file and what is wrong: damaged or truncated safetensors,
      *     not a checkpoint, a missing or malformed entry
      */

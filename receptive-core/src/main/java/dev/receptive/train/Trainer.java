@@ -583,7 +583,7 @@ public final class Trainer {
         /**
          * Checks the settings and makes the trainer.
          *
-         * @return the trainer
+         * @return the trainer, ready for {@link Trainer#fit}
          * @throws IllegalArgumentException when model, loss, optimizer or schedule is missing, or epochs, batch
          *     size, accumulation steps or patience is out of range
          */

@@ -56,7 +56,7 @@ public final class ModelImage implements Serializable {
      * The model's architecture, info, parameters and buffers, copied to the host now.
      *
      * @param model an open model; later changes to it are not seen
-     * @return the image
+     * @return the image, holding host copies of every value
      * @throws IllegalStateException when the model is closed
      */
     public static ModelImage of(Model model) {
@@ -67,7 +67,7 @@ public final class ModelImage implements Serializable {
      * A new model on {@code backend} with these weights and info; the caller closes it.
      *
      * @param backend where the tensors go
-     * @return the model
+     * @return the model, owned by the caller
      * @throws IllegalArgumentException when the architecture, tensors or info do not fit (a damaged image)
      */
     public Model build(Backend backend) {

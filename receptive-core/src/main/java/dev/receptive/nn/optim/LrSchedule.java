@@ -41,7 +41,7 @@ public interface LrSchedule {
      *
      * @param stepSize epochs between decays, ≥ 1
      * @param gamma the factor per decay, in (0, 1]
-     * @return the schedule
+     * @return the schedule, described as "step(stepSize, gamma)"
      * @throws IllegalArgumentException when either is out of range
      */
     static LrSchedule step(int stepSize, double gamma) {
@@ -60,7 +60,7 @@ public interface LrSchedule {
      *
      * @param totalEpochs the length of the decay, ≥ 1
      * @param minLr the final rate, ≥ 0
-     * @return the schedule
+     * @return the schedule, described as "cosine(totalEpochs, minLr)"
      * @throws IllegalArgumentException when either is out of range
      */
     static LrSchedule cosine(int totalEpochs, double minLr) {
@@ -82,7 +82,7 @@ public interface LrSchedule {
      * @param warmupEpochs the length of the warm-up, in [0, totalEpochs), fractional allowed
      * @param totalEpochs where the decay ends, ≥ 1
      * @param minLr the final rate, ≥ 0
-     * @return the schedule
+     * @return the schedule, described as "warmupCosine(warmupEpochs, totalEpochs, minLr)"
      * @throws IllegalArgumentException when a value is out of range
      */
     static LrSchedule warmupCosine(double warmupEpochs, int totalEpochs, double minLr) {

@@ -33,7 +33,7 @@ public abstract class Optimizer implements AutoCloseable {
      * SGD, PyTorch semantics; momentum, Nesterov and weight decay are options.
      *
      * @param lr the learning rate, finite and ≥ 0, checked by {@link Sgd.Builder#build()}
-     * @return a builder
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
      */
     public static Sgd.Builder sgd(double lr) {
         return new Sgd.Builder(lr);
@@ -43,7 +43,7 @@ public abstract class Optimizer implements AutoCloseable {
      * Adam (Kingma and Ba), PyTorch semantics: weight decay, if any, is added to the gradient.
      *
      * @param lr the learning rate, finite and ≥ 0, checked by {@link Adam.Builder#build()}
-     * @return a builder
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
      */
     public static Adam.Builder adam(double lr) {
         return new Adam.Builder(lr, false);
@@ -54,7 +54,7 @@ public abstract class Optimizer implements AutoCloseable {
      *
      * @param lr the learning rate, finite and ≥ 0, checked by {@link Adam.Builder#build()}
      * @param weightDecay ≥ 0: each step first scales w by (1 − lr·weightDecay)
-     * @return a builder
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
      */
     public static Adam.Builder adamW(double lr, double weightDecay) {
         return new Adam.Builder(lr, true).weightDecay(weightDecay);
@@ -105,7 +105,7 @@ public abstract class Optimizer implements AutoCloseable {
      * "Adam(betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)": what a checkpoint records so a resume
      * with other settings is noticed.
      *
-     * @return the description
+     * @return the class's simple name and its hyper-parameters in parentheses
      */
     public final String describe() {
         return getClass().getSimpleName() + "(" + hyperParameters() + ")";
