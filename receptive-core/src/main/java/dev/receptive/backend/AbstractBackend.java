@@ -290,12 +290,51 @@ public abstract class AbstractBackend implements Backend {
         return c;
     }
 
+    /**
+     * The work of {@link #batchNormForwardTraining}, on arguments already checked (m ≥ 2, momentum and eps in range).
+     *
+     * @param y as in {@link #batchNormForwardTraining}
+     * @param x as in {@link #batchNormForwardTraining}
+     * @param gamma as in {@link #batchNormForwardTraining}
+     * @param beta as in {@link #batchNormForwardTraining}
+     * @param runningMean as in {@link #batchNormForwardTraining}
+     * @param runningVar as in {@link #batchNormForwardTraining}
+     * @param saveMean as in {@link #batchNormForwardTraining}
+     * @param saveInvStd as in {@link #batchNormForwardTraining}
+     * @param momentum as in {@link #batchNormForwardTraining}
+     * @param eps as in {@link #batchNormForwardTraining}
+     */
     protected abstract void batchNormForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
             Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps);
 
+    /**
+     * The work of {@link #batchNormForwardInference}, on arguments already checked.
+     *
+     * @param y as in {@link #batchNormForwardInference}
+     * @param x as in {@link #batchNormForwardInference}
+     * @param gamma as in {@link #batchNormForwardInference}
+     * @param beta as in {@link #batchNormForwardInference}
+     * @param runningMean as in {@link #batchNormForwardInference}
+     * @param runningVar as in {@link #batchNormForwardInference}
+     * @param eps as in {@link #batchNormForwardInference}
+     */
     protected abstract void batchNormForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
             Tensor runningMean, Tensor runningVar, float eps);
 
+    /**
+     * The work of {@link #batchNormBackward}, on arguments already checked.
+     *
+     * @param dx as in {@link #batchNormBackward}
+     * @param dGamma as in {@link #batchNormBackward}
+     * @param dBeta as in {@link #batchNormBackward}
+     * @param dy as in {@link #batchNormBackward}
+     * @param x as in {@link #batchNormBackward}
+     * @param gamma as in {@link #batchNormBackward}
+     * @param saveMean as in {@link #batchNormBackward}
+     * @param saveInvStd as in {@link #batchNormBackward}
+     * @param eps as in {@link #batchNormBackward}
+     * @param accumulate as in {@link #batchNormBackward}
+     */
     protected abstract void batchNormBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x,
             Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate);
 
@@ -681,10 +720,22 @@ public abstract class AbstractBackend implements Backend {
         return sb.append(']').toString();
     }
 
-    /** y = the inputs side by side along dimension 1; shapes are checked. */
+    /**
+     * The work of {@link #concatForward}: y = the inputs side by side along dimension 1, on arguments already
+     * checked.
+     *
+     * @param y as in {@link #concatForward}
+     * @param xs as in {@link #concatForward}
+     */
     protected abstract void concatForwardImpl(Tensor y, List<Tensor> xs);
 
-    /** Each non-null dx_i = its slice of dy; input i had channels[i] channels; shapes are checked. */
+    /**
+     * The work of {@link #concatBackward}: each non-null dx_i = its slice of dy, on arguments already checked.
+     *
+     * @param dxs as in {@link #concatBackward}
+     * @param dy as in {@link #concatBackward}
+     * @param channels as in {@link #concatBackward}
+     */
     protected abstract void concatBackwardImpl(List<Tensor> dxs, Tensor dy, int[] channels);
 
     // ---- helpers ------------------------------------------------------------------------

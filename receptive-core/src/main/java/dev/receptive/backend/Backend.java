@@ -92,7 +92,7 @@ public interface Backend extends AutoCloseable {
      * Sets every element to one value.
      *
      * @param dst the tensor to overwrite
-     * @param value the value
+     * @param value written to every element
      */
     void fill(Tensor dst, float value);
 
@@ -176,21 +176,51 @@ public interface Backend extends AutoCloseable {
      * biased variance, y = γ_c·(x − μ)/√(σ² + eps) + β_c. Writes saveMean = μ and saveInvStd =
      * 1/√(σ² + eps) for the backward pass, and updates the running statistics as PyTorch and cuDNN
      * do: runningMean = (1 − momentum)·runningMean + momentum·μ, runningVar = (1 − momentum)·runningVar
-     * + momentum·σ²·m/(m − 1) (the unbiased variance). x, y: (N, C, ...); every other tensor (C);
-     * m ≥ 2; 0 ≤ momentum ≤ 1; eps ≥ 1e-5 (cuDNN's least).
+     * + momentum·σ²·m/(m − 1) (the unbiased variance).
+     *
+     * @param y output, the shape of x
+     * @param x input (N, C, ...) with m ≥ 2 values per channel
+     * @param gamma the scale γ (C)
+     * @param beta the shift β (C)
+     * @param runningMean (C), updated in place
+     * @param runningVar (C), updated in place
+     * @param saveMean output (C): μ, for {@link #batchNormBackward}
+     * @param saveInvStd output (C): 1/√(σ² + eps), for {@link #batchNormBackward}
+     * @param momentum the weight of this batch in the running statistics, 0 ≤ momentum ≤ 1
+     * @param eps added to the variance, finite and ≥ 1e-5 (cuDNN's least)
      */
     void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
             Tensor saveMean, Tensor saveInvStd, float momentum, float eps);
 
-    /** Evaluation pass: y = γ_c·(x − runningMean_c)/√(runningVar_c + eps) + β_c. Shapes as in training. */
+    /**
+     * Evaluation pass: y = γ_c·(x − runningMean_c)/√(runningVar_c + eps) + β_c. Nothing is updated.
+     *
+     * @param y output, the shape of x
+     * @param x input (N, C, ...)
+     * @param gamma the scale γ (C)
+     * @param beta the shift β (C)
+     * @param runningMean (C), read only
+     * @param runningVar (C), read only
+     * @param eps added to the variance, finite and ≥ 1e-5
+     */
     void batchNormForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
             float eps);
 
     /**
      * Gradients of a training pass, from what it saved: with x̂ = (x − saveMean)·saveInvStd per channel,
      * dβ = Σ dy, dγ = Σ dy·x̂ (added to when {@code accumulate}), and dx = γ·saveInvStd/m ·
-     * (m·dy − Σ dy − x̂·Σ dy·x̂) (overwritten). eps is the training pass's. dx, dy, x: (N, C, ...);
-     * the rest (C).
+     * (m·dy − Σ dy − x̂·Σ dy·x̂) (overwritten).
+     *
+     * @param dx output, the shape of x
+     * @param dGamma the gradient of γ (C)
+     * @param dBeta the gradient of β (C)
+     * @param dy gradient of the output, the shape of x
+     * @param x the training pass's input (N, C, ...)
+     * @param gamma the scale γ (C)
+     * @param saveMean what the training pass saved (C)
+     * @param saveInvStd what the training pass saved (C)
+     * @param eps the training pass's
+     * @param accumulate add to dGamma and dBeta instead of overwriting them
      */
     void batchNormBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma, Tensor saveMean,
             Tensor saveInvStd, float eps, boolean accumulate);
@@ -366,14 +396,21 @@ public interface Backend extends AutoCloseable {
     /**
      * y = x₀ ‖ x₁ ‖ … along dimension 1 (the channels of (N, C, H, W), the features of (N, F)):
      * y[n, offset_i + c, ...] = x_i[n, c, ...]. Every x_i: (N, C_i, rest...) with the same N and
-     * rest; y: (N, Σ C_i, rest...). At least one input.
+     * rest.
+     *
+     * @param y output (N, Σ C_i, rest...)
+     * @param xs the inputs in order, at least one
      */
     void concatForward(Tensor y, List<Tensor> xs);
 
     /**
      * The slices of dy that concatForward filled from each input: dx_i[n, c, ...] =
      * dy[n, offset_i + c, ...], where input i had {@code channels[i]} channels (Σ = dy's dimension
-     * 1); a null dx_i is skipped. dx_i: (N, channels[i], rest...); dy: (N, Σ channels, rest...).
+     * 1); a null dx_i is skipped.
+     *
+     * @param dxs outputs, one per input: (N, channels[i], rest...), or null to skip that input
+     * @param dy gradient of the output (N, Σ channels, rest...)
+     * @param channels each input's size along dimension 1, one per dx
      */
     void concatBackward(List<Tensor> dxs, Tensor dy, int[] channels);
 

@@ -19,16 +19,24 @@ public interface Augmentation {
     /**
      * Changes one image in place: {@code image[offset, offset + item.size())} holds (C, H, W).
      *
+     * @param image the batch buffer holding the image
+     * @param offset the index of the image's first value in {@code image}
+     * @param item the image's shape (C, H, W)
      * @param padValue the normalized value of a black pixel, for what is shifted in from outside
+     * @param random this image's own draws, seeded from (seed, epoch, position)
      */
     void apply(float[] image, int offset, Shape item, float padValue, SplittableRandom random);
 
-    /** What it does and its settings, e.g. "crop(4)+flip": recorded with the training settings. */
+    /** {@return what it does and its settings, e.g. "crop(4)+flip": recorded with the training settings} */
     String describe();
 
     /**
      * Pads the image by {@code padding} black pixels on every side and crops a window of the
      * original size at a random place: a shift of up to {@code padding} pixels in each direction.
+     *
+     * @param padding the largest shift in pixels, ≥ 1 (4 for 32 × 32 CIFAR images, as usual)
+     * @return the augmentation, described as "crop(padding)"
+     * @throws IllegalArgumentException when padding &lt; 1
      */
     static Augmentation randomCrop(int padding) {
         if (padding < 1) {
@@ -67,7 +75,7 @@ public interface Augmentation {
         };
     }
 
-    /** Mirrors the image left to right with probability 1/2. */
+    /** {@return an augmentation that mirrors the image left to right with probability 1/2} */
     static Augmentation horizontalFlip() {
         return new Augmentation() {
             @Override
@@ -94,7 +102,13 @@ public interface Augmentation {
         };
     }
 
-    /** These augmentations one after the other, each with its own draws. */
+    /**
+     * These augmentations one after the other, each with its own draws.
+     *
+     * @param steps at least one augmentation, applied in order
+     * @return the composition, described as the steps' descriptions joined by "+"
+     * @throws IllegalArgumentException when no step is given
+     */
     static Augmentation compose(Augmentation... steps) {
         List<Augmentation> all = List.of(steps);
         if (all.isEmpty()) {

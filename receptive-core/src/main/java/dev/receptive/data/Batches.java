@@ -74,6 +74,10 @@ public final class Batches {
     /**
      * These batches with {@code augmentation} applied to every image as it is filled, drawing
      * from (seed, epoch, position): the same images whatever thread fills them, and after a resume.
+     *
+     * @param augmentation applied to each image after it is copied; the dataset stays unchanged
+     * @return new batches with the same order
+     * @throws IllegalArgumentException when augmentation is null or the images are not (C, H, W)
      */
     public Batches augmented(Augmentation augmentation) {
         if (augmentation == null) {
@@ -118,6 +122,12 @@ public final class Batches {
      * The dataset indices of shuffled epoch {@code epoch} of {@code n} items with {@code seed}: the
      * order {@link #shuffled} visits, for callers that hand out batches by index without holding
      * the data (a data-parallel driver).
+     *
+     * @param n the number of items, ≥ 0
+     * @param seed as given to {@link #shuffled}
+     * @param epoch counted from 0
+     * @return a new permutation of 0 … n − 1
+     * @throws IllegalArgumentException when n &lt; 0
      */
     public static int[] shuffledOrder(int n, long seed, int epoch) {
         if (n < 0) {

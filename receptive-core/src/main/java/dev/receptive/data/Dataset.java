@@ -24,6 +24,9 @@ public final class Dataset {
      * @param images (N, C, H, W), row-major
      * @param labels (N), each in [0, classNames.size())
      * @param itemShape (C, H, W)
+     * @param classNames one name per class, at least one; copied
+     * @throws IllegalArgumentException when the item shape is not (C, H, W), there is no class, the images do not
+     *     hold exactly one item per label, or a label is out of range
      */
     public Dataset(float[] images, int[] labels, Shape itemShape, List<String> classNames) {
         this(images, labels, itemShape, classNames, null);
@@ -32,6 +35,13 @@ public final class Dataset {
     /**
      * As {@link #Dataset(float[], int[], Shape, List)}, recording how the pixels were normalized
      * (null when unknown), which a model trained on it stores for inference.
+     *
+     * @param images (N, C, H, W), row-major; taken, not copied
+     * @param labels (N), each in [0, classNames.size()); taken, not copied
+     * @param itemShape (C, H, W)
+     * @param classNames one name per class, at least one; copied
+     * @param normalization how raw pixels became these values, or null when unknown
+     * @throws IllegalArgumentException as {@link #Dataset(float[], int[], Shape, List)}
      */
     public Dataset(float[] images, int[] labels, Shape itemShape, List<String> classNames, Normalization normalization) {
         if (itemShape.rank() != 3) {
@@ -57,34 +67,50 @@ public final class Dataset {
         this.normalization = normalization;
     }
 
-    /** How raw pixels became these values, or null when unknown. */
+    /** {@return how raw pixels became these values, or null when unknown} */
     public Normalization normalization() {
         return normalization;
     }
 
-    /** Number of images N. */
+    /** {@return the number of images N} */
     public int size() {
         return labels.length;
     }
 
-    /** (C, H, W) of one image. */
+    /** {@return the shape (C, H, W) of one image} */
     public Shape itemShape() {
         return itemShape;
     }
 
+    /** {@return the number of classes; labels lie in [0, classCount())} */
     public int classCount() {
         return classNames.size();
     }
 
+    /** {@return the class names, unmodifiable; label k is the k-th} */
     public List<String> classNames() {
         return classNames;
     }
 
+    /**
+     * The class of one image.
+     *
+     * @param index the image, in [0, size())
+     * @return its label, in [0, classCount())
+     * @throws ArrayIndexOutOfBoundsException when index is out of range
+     */
     public int label(int index) {
         return labels[index];
     }
 
-    /** Copies image {@code index}, C·H·W values, into dst starting at offset. */
+    /**
+     * Copies image {@code index}, C·H·W values, into dst starting at offset.
+     *
+     * @param index the image, in [0, size())
+     * @param dst the buffer to fill, e.g. a batch's images
+     * @param offset where the image's first value goes in dst
+     * @throws IndexOutOfBoundsException when index is out of range or dst has no room from offset
+     */
     public void copyImage(int index, float[] dst, int offset) {
         int n = itemShape.size();
         System.arraycopy(images, index * n, dst, offset, n);

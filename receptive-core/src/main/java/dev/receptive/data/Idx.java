@@ -44,7 +44,7 @@ public record Idx(int[] dims, byte[] data) {
      * @param gzip whether the file is gzip-compressed
      */
     public record Header(int[] dims, long dataBytes, boolean gzip) {
-        /** Bytes before the data: the magic number and the dimensions. */
+        /** {@return the bytes before the data: the magic number and the dimensions} */
         public long headerBytes() {
             return 4 + 4L * dims.length;
         }
@@ -58,6 +58,9 @@ public record Idx(int[] dims, byte[] data) {
      * @throws IOException naming the file and the problem: wrong magic, a type other than
      *     unsigned byte, a dimension ≤ 0, a truncated file, bytes past the declared data, or
      *     damaged gzip data
+     *
+     * @param file an IDX file, raw or gzip-compressed
+     * @return its dimensions and bytes
      */
     public static Idx read(Path file) throws IOException {
         Header h = header(file);
@@ -70,6 +73,8 @@ public record Idx(int[] dims, byte[] data) {
      * Reads only the header of an IDX file and checks it against the file's length (see
      * {@link Header}).
      *
+     * @param file an IDX file, raw or gzip-compressed
+     * @return what its header declares
      * @throws IOException naming the file, as {@link #read}
      */
     public static Header header(Path file) throws IOException {

@@ -62,8 +62,10 @@ public final class ImageFolder {
     }
 
     /**
-     * Lists the classes and image files under {@code root}, sorted.
+     * Lists the classes and image files under {@code root}, sorted. No image is read yet.
      *
+     * @param root the folder holding one subfolder per class
+     * @return the listing, labelled by the classes' sorted order
      * @throws IOException naming the folder: it is missing or not a folder, has no class
      *     subfolders, a class holds no image file, or a class name holds a control character
      */
@@ -81,6 +83,9 @@ public final class ImageFolder {
      * (a model's classes) instead of by its own sorted position: for evaluating a model on a
      * folder that holds some or all of its classes.
      *
+     * @param root the folder holding one subfolder per class
+     * @param classNames the model's classes, in label order
+     * @return the listing, labelled by position in classNames
      * @throws IOException as {@link #scan(Path)}, and naming a class folder that is not one of
      *     {@code classNames}
      */
@@ -141,6 +146,8 @@ public final class ImageFolder {
      * The image files (by {@link #EXTENSIONS}) under {@code folder} at any depth, sorted, hidden
      * files and folders skipped: what {@code predict} reads from a folder.
      *
+     * @param folder the folder to search
+     * @return the files, sorted by path
      * @throws IOException naming the folder when it is missing, not a folder, or cannot be listed
      */
     public static List<Path> imageFiles(Path folder) throws IOException {
@@ -187,27 +194,33 @@ public final class ImageFolder {
         return dot > 0 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
-    /** The folder this was scanned from. */
+    /** {@return the folder this was scanned from} */
     public Path root() {
         return root;
     }
 
-    /** The class names; label k is the k-th. */
+    /** {@return the class names, unmodifiable; label k is the k-th} */
     public List<String> classNames() {
         return classNames;
     }
 
-    /** The image files, class by class, each class's sorted by path. */
+    /** {@return the image files, class by class, each class's sorted by path (unmodifiable)} */
     public List<Path> files() {
         return files;
     }
 
-    /** The number of image files. */
+    /** {@return the number of image files} */
     public int size() {
         return files.size();
     }
 
-    /** The label of file {@code index}. */
+    /**
+     * The label of file {@code index}.
+     *
+     * @param index the file's position in {@link #files()}
+     * @return its class, in [0, classNames().size())
+     * @throws ArrayIndexOutOfBoundsException when index is out of range
+     */
     public int label(int index) {
         return labels[index];
     }
@@ -221,6 +234,7 @@ public final class ImageFolder {
      *
      * @param validationFraction the share held out, in (0, 1)
      * @param seed seeds the choice
+     * @return the training part and the validation part, both with all the class names
      * @throws IllegalArgumentException when the fraction is not in (0, 1), or no class has two
      *     files to split
      */
@@ -279,6 +293,7 @@ public final class ImageFolder {
      * dataset records, so that a model trained on it stores them for inference.
      *
      * @param shape (C, H, W) with C = 1 (grayscale) or 3 (RGB)
+     * @return the images and labels in {@link #files()} order, with their normalization
      * @throws IOException naming a file that cannot be read as an image
      * @throws IllegalArgumentException when the shape is invalid or the images do not fit the heap
      */
@@ -310,6 +325,7 @@ public final class ImageFolder {
      *
      * @param shape (C, H, W) with C = 1 (grayscale) or 3 (RGB)
      * @param norm how pixel values become inputs
+     * @return the images and labels in {@link #files()} order, recording norm
      * @throws IOException naming a file that cannot be read as an image
      * @throws IllegalArgumentException when the shape is invalid or the images do not fit the heap
      */
@@ -322,6 +338,7 @@ public final class ImageFolder {
      * stores a grayscale image, else 3 (torchvision's default loader makes everything RGB).
      * Reads the files' headers only.
      *
+     * @return 1 or 3
      * @throws IOException naming the first file that is not a readable image
      */
     public int storedChannels() throws IOException {
@@ -368,7 +385,7 @@ public final class ImageFolder {
         return x;
     }
 
-    /** The files' class counts, in class order: for summaries. */
+    /** {@return the number of files of each class, in class order: for summaries} */
     public List<Integer> classCounts() {
         Integer[] counts = new Integer[classNames.size()];
         Arrays.fill(counts, 0);

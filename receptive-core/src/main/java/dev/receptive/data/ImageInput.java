@@ -113,17 +113,17 @@ public final class ImageInput {
         return a;
     }
 
-    /** A builder; {@link Builder#shape} is required, the rest optional. */
+    /** {@return a new builder; {@link Builder#shape} is required, the rest optional} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The shape of {@link Loaded#values()}: (C, H, W). */
+    /** {@return the shape of {@link Loaded#values()}: (C, H, W)} */
     public Shape shape() {
         return Shape.of(channels, height, width);
     }
 
-    /** The largest width × height accepted. */
+    /** {@return the largest width × height accepted, in pixels} */
     public long maxPixels() {
         return maxPixels;
     }
@@ -133,6 +133,9 @@ public final class ImageInput {
      *
      * @throws IOException naming the file: it does not exist, is not an image format Java reads,
      *     is larger than {@link #maxPixels()}, or is damaged or truncated (any decoder warning)
+     *
+     * @param file the image file
+     * @return the model input and how it was made
      */
     public Loaded load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
@@ -161,6 +164,8 @@ public final class ImageInput {
      * How many channels the file stores, from its header alone (nothing is decoded): 1 for a
      * grayscale image (gray PNG, one-component JPEG), 3 for anything else (colour, palette).
      *
+     * @param file the image file
+     * @return 1 or 3
      * @throws IOException naming the file: it cannot be read or is not a PNG, JPEG, GIF or BMP image
      */
     public static int storedChannels(Path file) throws IOException {
@@ -413,7 +418,14 @@ public final class ImageInput {
         private Builder() {
         }
 
-        /** The output (C, H, W): C = 1 (grayscale) or 3 (RGB), H and W ≥ 1. Required. */
+        /**
+         * The output (C, H, W). Required; checked by {@link #build()}.
+         *
+         * @param channels 1 (grayscale) or 3 (RGB)
+         * @param height H ≥ 1
+         * @param width W ≥ 1
+         * @return this builder
+         */
         public Builder shape(int channels, int height, int width) {
             this.channels = channels;
             this.height = height;
@@ -421,7 +433,13 @@ public final class ImageInput {
             return this;
         }
 
-        /** The output shape as a (C, H, W) {@link Shape}, e.g. a model's input shape. */
+        /**
+         * The output shape as a (C, H, W) {@link Shape}, e.g. a model's input shape.
+         *
+         * @param chw the shape, C = 1 or 3
+         * @return this builder
+         * @throws IllegalArgumentException when the shape's rank is not 3
+         */
         public Builder shape(Shape chw) {
             if (chw.rank() != 3) {
                 throw new IllegalArgumentException("ImageInput: shape must be (C, H, W), got " + chw);
@@ -429,7 +447,12 @@ public final class ImageInput {
             return shape(chw.dim(0), chw.dim(1), chw.dim(2));
         }
 
-        /** The same mean and std for every channel (default: mean 0, std 1, values v / 255 in [0, 1]). */
+        /**
+         * The same mean and std for every channel (default: mean 0, std 1, values v / 255 in [0, 1]).
+         *
+         * @param n e.g. {@link Normalization#MNIST}, or a dataset's recorded normalization
+         * @return this builder
+         */
         public Builder normalize(Normalization n) {
             return normalize(new double[] {n.mean()}, new double[] {n.std()});
         }
@@ -437,6 +460,11 @@ public final class ImageInput {
         /**
          * Per-channel mean and std on the [0, 1] scale, as torchvision's
          * {@code Normalize(mean, std)}: one value for all channels, or one per channel.
+         *
+         * @param mean finite values, copied; checked by {@link #build()}
+         * @param std values ≥ 1e-6, as many as mean, copied
+         * @return this builder
+         * @throws NullPointerException when either is null
          */
         public Builder normalize(double[] mean, double[] std) {
             this.mean = Objects.requireNonNull(mean, "mean").clone();
@@ -444,19 +472,36 @@ public final class ImageInput {
             return this;
         }
 
-        /** When to invert (default {@link Invert#NEVER}). */
+        /**
+         * When to invert (default {@link Invert#NEVER}).
+         *
+         * @param invert not null
+         * @return this builder
+         * @throws NullPointerException when invert is null
+         */
         public Builder invert(Invert invert) {
             this.invert = Objects.requireNonNull(invert, "invert");
             return this;
         }
 
-        /** The largest width × height accepted (default {@value ImageInput#DEFAULT_MAX_PIXELS}). */
+        /**
+         * The largest width × height accepted (default {@value ImageInput#DEFAULT_MAX_PIXELS}).
+         *
+         * @param maxPixels ≥ 1, checked by {@link #build()}; lower it to bound the native memory of progressive
+         *     JPEGs
+         * @return this builder
+         */
         public Builder maxPixels(long maxPixels) {
             this.maxPixels = maxPixels;
             return this;
         }
 
-        /** @throws IllegalArgumentException naming the first setting that is missing or invalid */
+        /**
+         * Checks the settings and makes the reader.
+         *
+         * @return the reader, immutable
+         * @throws IllegalArgumentException naming the first setting that is missing or invalid
+         */
         public ImageInput build() {
             if (channels != 1 && channels != 3) {
                 throw new IllegalArgumentException("ImageInput: channels must be 1 (gray) or 3 (RGB), got " + channels

@@ -29,6 +29,12 @@ public final class AtomicFiles {
     /** Writes the new content; may throw, in which case the target is left untouched. */
     @FunctionalInterface
     public interface Writer {
+        /**
+         * Writes the whole new content.
+         *
+         * @param out a buffered stream into the temporary file; closing it only flushes it
+         * @throws IOException to abandon the write (the target keeps its old content)
+         */
         void write(OutputStream out) throws IOException;
     }
 
@@ -41,6 +47,15 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /**
+     * Replaces {@code target} with what {@code writer} writes, atomically, and first removes the temporary files
+     * that killed writers of the same target left beside it.
+     *
+     * @param target the file to replace or create; its folder must exist
+     * @param writer writes the new content
+     * @throws IOException when the temporary file cannot be made, written, forced or renamed, or the writer
+     *     throws; the target is then untouched and the temporary file removed
+     */
     public static void write(Path target, Writer writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         String name = target.getFileName().toString();

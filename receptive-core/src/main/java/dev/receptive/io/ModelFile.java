@@ -66,13 +66,25 @@ public final class ModelFile {
      * Saves the model's architecture, parameters, buffers and {@link Model#info()}, atomically (a
      * crash leaves the previous file, or none).
      *
+     * @param file the file to write, replacing one that is there
+     * @param model the model, left as it is
      * @throws IllegalStateException when a layer's type is not registered (the file could not be loaded)
+     * @throws IOException when the file cannot be written
      */
     public static void save(Path file, Model model) throws IOException {
         save(file, model, Map.of());
     }
 
-    /** As {@link #save(Path, Model)}, with extra string metadata (keys must not be the file's own). */
+    /**
+     * As {@link #save(Path, Model)}, with extra string metadata (keys must not be the file's own).
+     *
+     * @param file the file to write, replacing one that is there
+     * @param model the model, left as it is
+     * @param extra metadata to add, e.g. the training run's settings
+     * @throws IllegalArgumentException when an extra key is one the format reserves
+     * @throws IllegalStateException when a layer's type is not registered
+     * @throws IOException when the file cannot be written
+     */
     public static void save(Path file, Model model, Map<String, String> extra) throws IOException {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
@@ -104,12 +116,22 @@ public final class ModelFile {
      * @throws IOException naming the file: not safetensors, damaged, not a Receptive model file
      *     (a checkpoint is named as such), an unknown format version, a tensor that is not a whole
      *     positive shape or holds a non-finite value, or bad normalization or class names
+     *
+     * @param file a model file
+     * @return its checked contents, on the host
      */
     public static Contents read(Path file) throws IOException {
         return read(file, false);
     }
 
-    /** As {@link #read(Path)}; with {@code keepNonFinite}, NaN and infinite weights are loaded as they are. */
+    /**
+     * As {@link #read(Path)}; with {@code keepNonFinite}, NaN and infinite weights are loaded as they are.
+     *
+     * @param file a model file
+     * @param keepNonFinite true to inspect a broken model's weights rather than refuse them
+     * @return its checked contents, on the host
+     * @throws IOException naming the file and what is wrong, as {@link #read(Path)}
+     */
     public static Contents read(Path file, boolean keepNonFinite) throws IOException {
         Safetensors.Loaded loaded = Safetensors.read(file);
         Map<String, String> metadata = loaded.metadata();
@@ -159,6 +181,9 @@ public final class ModelFile {
      * Builds the model a file describes on {@code backend} with its weights, buffers and info.
      * The architecture and every tensor's name and shape are checked before anything is allocated.
      *
+     * @param file a model file
+     * @param backend where the tensors go
+     * @return the model; the caller owns it and closes it
      * @throws IOException when the file cannot be read (see {@link #read})
      * @throws IllegalArgumentException naming the file when its architecture is invalid or a
      *     tensor is missing, unexpected or misshapen
@@ -167,7 +192,14 @@ public final class ModelFile {
         return build(read(file), backend);
     }
 
-    /** Builds the model of already read contents on {@code backend}; see {@link #load}. */
+    /**
+     * Builds the model of already read contents on {@code backend}; see {@link #load}.
+     *
+     * @param contents what {@link #read} returned
+     * @param backend where the tensors go
+     * @return the model; the caller owns it and closes it
+     * @throws IllegalArgumentException naming the file when its architecture, tensors or info do not fit
+     */
     public static Model build(Contents contents, Backend backend) {
         Model model;
         try {
@@ -190,6 +222,9 @@ public final class ModelFile {
      * and every tensor's name and shape are checked first, so on a mismatch the model is left as
      * it was.
      *
+     * @param file a model file
+     * @param model the model to overwrite; it must not be running passes meanwhile
+     * @throws IOException when the file cannot be read (see {@link #read})
      * @throws IllegalArgumentException naming the file and the first node or tensor that differs,
      *     with the expected and the actual value
      */

@@ -5,8 +5,18 @@ import java.util.Arrays;
 /**
  * A named tensor's content as stored in a file: its shape, outermost dimension first, and its
  * values in row-major order. A scalar has shape [] and one value.
+ *
+ * @param shape the dimensions, outermost first, each ≥ 0; held as given, not copied
+ * @param data the values in row-major order; held as given, not copied
  */
 public record TensorData(int[] shape, float[] data) {
+    /**
+     * Checks that the values fill the shape.
+     *
+     * @param shape the dimensions, outermost first, each ≥ 0
+     * @param data exactly the product of the dimensions' values
+     * @throws IllegalArgumentException when a dimension is negative or the counts differ
+     */
     public TensorData {
         for (int d : shape) {
             if (d < 0) {

@@ -6,16 +6,33 @@ import dev.receptive.backend.PoolMode;
 /** Average pooling, like PyTorch's nn.AvgPool2d (padded zeros count in the divisor). */
 public final class AvgPool2d extends Pool2d {
 
-    /** A square window with stride = window and no padding: {@code new AvgPool2d(2)}. */
+    /**
+     * A square window with stride = window and no padding: {@code new AvgPool2d(2)}.
+     *
+     * @param window the window's height and width, ≥ 1
+     * @throws IllegalArgumentException when window &lt; 1
+     */
     public AvgPool2d(int window) {
         this(window, window, 0);
     }
 
+    /**
+     * A square window with the same stride and padding in both dimensions.
+     *
+     * @param window the window's height and width, ≥ 1
+     * @param stride ≥ 1
+     * @param padding rows and columns added on each side, 0 ≤ 2·padding ≤ window
+     * @throws IllegalArgumentException when a value is out of range
+     */
     public AvgPool2d(int window, int stride, int padding) {
         this(Pool2dParams.of(window, stride, padding));
     }
 
-    /** Any window, stride and padding per dimension. */
+    /**
+     * Any window, stride and padding per dimension.
+     *
+     * @param params the geometry, already checked by its constructor
+     */
     public AvgPool2d(Pool2dParams params) {
         super(PoolMode.AVERAGE, params);
     }

@@ -39,12 +39,12 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         this.momentum = momentum;
     }
 
-    /** Added to the variance before the square root. */
+    /** {@return eps, added to the variance before the square root} */
     public double eps() {
         return eps;
     }
 
-    /** The weight of each new batch statistic in the running statistics. */
+    /** {@return the momentum: the weight of each new batch statistic in the running statistics} */
     public double momentum() {
         return momentum;
     }

@@ -12,7 +12,13 @@ public final class BatchNorm1d extends BatchNorm {
         this(DEFAULT_EPS, DEFAULT_MOMENTUM);
     }
 
-    /** Custom eps (≥ 1e-5) and momentum (in [0, 1]). */
+    /**
+     * Custom eps and momentum.
+     *
+     * @param eps added to the variance before the square root, finite and ≥ 1e-5 (cuDNN's least)
+     * @param momentum the weight of each batch in the running statistics, in [0, 1] (PyTorch's default 0.1)
+     * @throws IllegalArgumentException when either is out of range
+     */
     public BatchNorm1d(double eps, double momentum) {
         super(eps, momentum);
     }

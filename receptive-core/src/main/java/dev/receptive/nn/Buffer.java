@@ -20,17 +20,21 @@ public final class Buffer {
         this.initial = initial;
     }
 
-    /** The state-dict name, e.g. "1.running_mean". */
+    /** {@return the state-dict name, e.g. "1.running_mean"} */
     public String name() {
         return name;
     }
 
-    /** The tensor's shape. */
+    /** {@return the tensor's shape, e.g. (C) for a running mean} */
     public Shape shape() {
         return shape;
     }
 
-    /** The tensor; the model must be built. */
+    /**
+     * {@return the tensor, owned by the layer (do not close it)}
+     *
+     * @throws IllegalStateException before the model is built
+     */
     public Tensor value() {
         if (value == null) {
             throw new IllegalStateException("buffer " + name + " has no tensor yet: the model is not built");

@@ -29,31 +29,37 @@ public final class Conv2d extends Layer {
         this.init = builder.init;
     }
 
+    /** {@return a new builder; filters and kernel must be set} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return the number of output channels K} */
     public int filters() {
         return filters;
     }
 
+    /** {@return the kernel's height R} */
     public int kernelHeight() {
         return kernelH;
     }
 
+    /** {@return the kernel's width S} */
     public int kernelWidth() {
         return kernelW;
     }
 
-    /** Stride, padding and dilation. */
+    /** {@return the stride, padding and dilation} */
     public Conv2dParams params() {
         return params;
     }
 
+    /** {@return whether the layer adds a bias (K)} */
     public boolean hasBias() {
         return bias;
     }
 
+    /** {@return how the weight is drawn when the model is built fresh} */
     public Init init() {
         return init;
     }
@@ -146,63 +152,139 @@ public final class Conv2d extends Layer {
         private Builder() {
         }
 
-        /** Number of output channels K. */
+        /**
+         * Sets the number of output channels K (required).
+         *
+         * @param filters ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder filters(int filters) {
             this.filters = filters;
             return this;
         }
 
+        /**
+         * Sets a square kernel (required).
+         *
+         * @param size its height and width, ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder kernel(int size) {
             return kernel(size, size);
         }
 
+        /**
+         * Sets the kernel (required).
+         *
+         * @param height R, ≥ 1, checked by {@link #build()}
+         * @param width S, ≥ 1
+         * @return this builder
+         */
         public Builder kernel(int height, int width) {
             this.kernelH = height;
             this.kernelW = width;
             return this;
         }
 
+        /**
+         * Sets the same stride in both dimensions (default 1).
+         *
+         * @param stride ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder stride(int stride) {
             return stride(stride, stride);
         }
 
+        /**
+         * Sets the stride per dimension (default 1).
+         *
+         * @param height the vertical stride, ≥ 1, checked by {@link #build()}
+         * @param width the horizontal stride, ≥ 1
+         * @return this builder
+         */
         public Builder stride(int height, int width) {
             this.strideH = height;
             this.strideW = width;
             return this;
         }
 
-        /** Zero padding on each side. */
+        /**
+         * Sets the same zero padding on each side in both dimensions (default 0); kernel 2p + 1 with padding p,
+         * stride 1 and dilation 1 keeps the height and width.
+         *
+         * @param pad ≥ 0, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder padding(int pad) {
             return padding(pad, pad);
         }
 
+        /**
+         * Sets the zero padding per dimension (default 0).
+         *
+         * @param height zero rows added above and below, ≥ 0, checked by {@link #build()}
+         * @param width zero columns added left and right, ≥ 0
+         * @return this builder
+         */
         public Builder padding(int height, int width) {
             this.padH = height;
             this.padW = width;
             return this;
         }
 
+        /**
+         * Sets the same dilation in both dimensions (default 1: adjacent taps).
+         *
+         * @param dilation the spacing of the kernel's taps, ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder dilation(int dilation) {
             return dilation(dilation, dilation);
         }
 
+        /**
+         * Sets the dilation per dimension (default 1).
+         *
+         * @param height the vertical spacing of the kernel's taps, ≥ 1, checked by {@link #build()}
+         * @param width the horizontal spacing, ≥ 1
+         * @return this builder
+         */
         public Builder dilation(int height, int width) {
             this.dilationH = height;
             this.dilationW = width;
             return this;
         }
 
+        /**
+         * Whether the layer adds a bias (default true; off before a batch norm, which shifts anyway).
+         *
+         * @param bias true for a bias (K) starting at zero
+         * @return this builder
+         */
         public Builder bias(boolean bias) {
             this.bias = bias;
             return this;
         }
 
+        /**
+         * Sets how the weight is drawn (default {@link Init#he()}).
+         *
+         * @param init not null, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder init(Init init) {
             this.init = init;
             return this;
         }
 
+        /**
+         * Checks the settings and makes the layer; it gets its parameters when added to a model.
+         *
+         * @return a new layer, not yet part of a model
+         * @throws IllegalArgumentException when filters or kernel is unset or below 1, stride or dilation below
+         *     1, padding negative, or init null
+         */
         public Conv2d build() {
             if (filters < 1) {
                 throw new IllegalArgumentException("Conv2d: filters must be set to >= 1, got " + filters);

@@ -21,18 +21,22 @@ public final class Dense extends Layer {
         this.init = builder.init;
     }
 
+    /** {@return a new builder; units must be set} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return the number of outputs per item} */
     public int units() {
         return units;
     }
 
+    /** {@return whether the layer adds a bias (units)} */
     public boolean hasBias() {
         return bias;
     }
 
+    /** {@return how the weight is drawn when the model is built fresh} */
     public Init init() {
         return init;
     }
@@ -87,22 +91,45 @@ public final class Dense extends Layer {
         private Builder() {
         }
 
-        /** Number of outputs. */
+        /**
+         * Sets the number of outputs per item (required).
+         *
+         * @param units ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder units(int units) {
             this.units = units;
             return this;
         }
 
+        /**
+         * Whether the layer adds a bias (default true).
+         *
+         * @param bias true for a bias (units) starting at zero
+         * @return this builder
+         */
         public Builder bias(boolean bias) {
             this.bias = bias;
             return this;
         }
 
+        /**
+         * Sets how the weight is drawn (default {@link Init#he()}).
+         *
+         * @param init not null, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder init(Init init) {
             this.init = init;
             return this;
         }
 
+        /**
+         * Checks the settings and makes the layer; it gets its parameters when added to a model.
+         *
+         * @return a new layer, not yet part of a model
+         * @throws IllegalArgumentException when units is unset or below 1, or init is null
+         */
         public Dense build() {
             if (units < 1) {
                 throw new IllegalArgumentException("Dense: units must be set to >= 1, got " + units);

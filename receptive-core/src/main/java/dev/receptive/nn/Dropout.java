@@ -13,7 +13,12 @@ import dev.receptive.tensor.Tensor;
 public final class Dropout extends Layer {
     private final float p;
 
-    /** Drop probability p, 0 ≤ p &lt; 1. */
+    /**
+     * A dropout layer.
+     *
+     * @param p the drop probability, 0 ≤ p &lt; 1 (0 makes training passes the identity too)
+     * @throws IllegalArgumentException when p is outside [0, 1)
+     */
     public Dropout(double p) {
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException("Dropout: drop probability must be in [0, 1), got " + p);
@@ -21,6 +26,7 @@ public final class Dropout extends Layer {
         this.p = (float) p;
     }
 
+    /** {@return the drop probability p} */
     public float p() {
         return p;
     }

@@ -30,7 +30,7 @@ public final class Graph {
     private Graph() {
     }
 
-    /** A new graph builder. */
+    /** {@return a new graph builder} */
     public static Builder builder() {
         return new Builder();
     }
@@ -49,13 +49,28 @@ public final class Graph {
         Builder() {
         }
 
-        /** Item input shape without the batch dimension: (C, H, W) for images, (F) for vectors. */
+        /**
+         * Sets the item input shape without the batch dimension (required).
+         *
+         * @param dims (C, H, W) for images, (F) for vectors; each ≥ 1
+         * @return this builder
+         * @throws IllegalArgumentException when a dimension is below 1
+         */
         public Builder input(int... dims) {
             this.input = Shape.of(dims);
             return this;
         }
 
-        /** Adds a layer named {@code name} reading the node {@code input} ({@value Model#INPUT} for the model's input). */
+        /**
+         * Adds a layer named {@code name} reading the node {@code input}; nodes may be added in any order.
+         *
+         * @param name letters, digits and '_' in dot-separated parts, unique, not {@value Model#INPUT}; it
+         *     prefixes the layer's parameter names
+         * @param layer a new layer, not part of another model (the model then owns it)
+         * @param input the node it reads, or {@value Model#INPUT} for the model's input
+         * @return this builder
+         * @throws IllegalArgumentException when the name is malformed or taken, or layer or input is null
+         */
         public Builder add(String name, Layer layer, String input) {
             if (layer == null) {
                 throw new IllegalArgumentException("Graph: node '" + name + "' has a null layer");
@@ -63,7 +78,16 @@ public final class Graph {
             return node(new Spec(name, layer, null, List.of(input)));
         }
 
-        /** Adds a merge named {@code name} of two or more nodes. */
+        /**
+         * Adds a merge named {@code name} of two or more nodes.
+         *
+         * @param name letters, digits and '_' in dot-separated parts, unique, not {@value Model#INPUT}
+         * @param merge the merge, e.g. {@code new Add()}
+         * @param inputs the nodes it reads, in order, at least two ({@value Model#INPUT} for the model's input)
+         * @return this builder
+         * @throws IllegalArgumentException when the name is malformed or taken, merge or an input is null, or
+         *     there are fewer than two inputs
+         */
         public Builder add(String name, Merge merge, String... inputs) {
             if (merge == null) {
                 throw new IllegalArgumentException("Graph: node '" + name + "' has a null merge");
@@ -95,13 +119,23 @@ public final class Graph {
             return this;
         }
 
-        /** The node whose output is the model's output. */
+        /**
+         * Names the node whose output is the model's output (required); checked by {@link #build}.
+         *
+         * @param name a node added to this builder
+         * @return this builder
+         */
         public Builder output(String name) {
             this.output = name;
             return this;
         }
 
-        /** Seeds parameter init and dropout masks; the same seed gives the same model. */
+        /**
+         * Seeds parameter init and dropout masks (default 0); the same seed gives the same model.
+         *
+         * @param seed any value
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -111,6 +145,8 @@ public final class Graph {
          * Checks the graph and every shape, then allocates and initializes the parameters on
          * {@code backend}.
          *
+         * @param backend where the tensors go
+         * @return the model; the caller owns it and closes it
          * @throws IllegalArgumentException naming the node, its inputs and their shapes when a
          *     node does not fit, or what is wrong with the graph (an unknown input, a cycle, a
          *     node that does not lead to the output)

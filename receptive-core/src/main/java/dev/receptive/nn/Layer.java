@@ -46,6 +46,8 @@ public abstract class Layer {
     /**
      * Checks that this layer accepts item input {@code in} and returns its item output shape.
      *
+     * @param in the item input shape, without the batch dimension: (C, H, W) or (F)
+     * @return the item output shape, without the batch dimension
      * @throws IllegalArgumentException saying what does not fit, with the numbers (the model adds
      *     the layer's name and the input shape)
      */
@@ -59,22 +61,39 @@ public abstract class Layer {
     protected void createParameters() {
     }
 
-    /** Writes y = layer(x). y: (N, outputShape...); x: (N, inputShape...). */
+    /**
+     * Writes y = layer(x), overwriting y.
+     *
+     * @param y output (N, outputShape...), owned by the workspace
+     * @param x input (N, inputShape...), read only
+     * @param pass training (with its step, for dropout) or evaluation
+     * @param scratch this layer's tensors in this workspace, kept for the backward call
+     */
     protected abstract void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch);
 
     /**
      * Given dy = ∂L/∂y of the forward call that wrote y from x with {@code pass}, adds the
      * parameter gradients into each {@link Parameter#grad()} (the backend ops' accumulate = true)
-     * and, unless dx is null, writes dx = ∂L/∂x (overwriting it). dx, x: (N, inputShape...); dy, y:
-     * (N, outputShape...).
+     * and, unless dx is null, writes dx = ∂L/∂x (overwriting it).
+     *
+     * @param dx output (N, inputShape...), or null when no one needs it (the first layer)
+     * @param dy gradient of the output (N, outputShape...)
+     * @param x the forward call's input (N, inputShape...)
+     * @param y the forward call's output (N, outputShape...)
+     * @param pass the forward call's pass
+     * @param scratch the same tensors the forward call saw
      */
     protected abstract void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch);
 
-    /** Writes this layer's settings for architecture JSON; layers without settings write nothing. */
+    /**
+     * Writes this layer's settings for architecture JSON; layers without settings write nothing.
+     *
+     * @param config the layer's entry, which its factory in {@link Layers} reads back
+     */
     protected void writeConfig(LayerConfig config) {
     }
 
-    /** The layer's type as written in architecture JSON and messages: the class's simple name. */
+    /** {@return the layer's type as written in architecture JSON and messages: by default the class's simple name} */
     public String type() {
         return getClass().getSimpleName();
     }
@@ -84,6 +103,15 @@ public abstract class Layer {
     /**
      * Declares a parameter named "layerName.localName" drawn by {@code init} (seeded from the
      * model seed and the name) when the model is built fresh.
+     *
+     * @param localName the name within the layer, e.g. "weight"
+     * @param shape the tensor's shape, e.g. (K, C, R, S)
+     * @param init how the values are drawn
+     * @param fanIn inputs per output unit, as {@link Init#initialize} takes it (C·R·S for a convolution)
+     * @param fanOut outputs per input unit (K·R·S for a convolution)
+     * @return the parameter, whose tensors exist once the model is built
+     * @throws IllegalArgumentException when init is null
+     * @throws IllegalStateException outside {@link #createParameters()}
      */
     protected final Parameter addParameter(String localName, Shape shape, Init init, int fanIn, int fanOut) {
         if (init == null) {
@@ -92,17 +120,40 @@ public abstract class Layer {
         return declare(new Parameter(qualified(localName), shape, init, fanIn, fanOut, 0f));
     }
 
-    /** Declares a parameter named "layerName.localName" that starts at zero (biases). */
+    /**
+     * Declares a parameter named "layerName.localName" that starts at zero (biases).
+     *
+     * @param localName the name within the layer, e.g. "bias"
+     * @param shape the tensor's shape
+     * @return the parameter, whose tensors exist once the model is built
+     * @throws IllegalStateException outside {@link #createParameters()}
+     */
     protected final Parameter addZeroParameter(String localName, Shape shape) {
         return addConstantParameter(localName, shape, 0f);
     }
 
-    /** Declares a parameter named "layerName.localName" whose every value starts at {@code value} (batch norm's scale: 1). */
+    /**
+     * Declares a parameter named "layerName.localName" whose every value starts at {@code value} (batch norm's scale: 1).
+     *
+     * @param localName the name within the layer, e.g. "weight"
+     * @param shape the tensor's shape
+     * @param value every element's starting value
+     * @return the parameter, whose tensors exist once the model is built
+     * @throws IllegalStateException outside {@link #createParameters()}
+     */
     protected final Parameter addConstantParameter(String localName, Shape shape, float value) {
         return declare(new Parameter(qualified(localName), shape, null, 0, 0, value));
     }
 
-    /** Declares a buffer named "layerName.localName" whose elements all start at {@code initial}. */
+    /**
+     * Declares a buffer named "layerName.localName" whose elements all start at {@code initial}.
+     *
+     * @param localName the name within the layer, e.g. "running_mean"
+     * @param shape the tensor's shape
+     * @param initial every element's starting value
+     * @return the buffer, whose tensor exists once the model is built
+     * @throws IllegalStateException outside {@link #createParameters()}
+     */
     protected final Buffer addBuffer(String localName, Shape shape, float initial) {
         if (inputShape == null || backend != null) {
             throw new IllegalStateException(describe() + ": buffers are declared in createParameters()");
@@ -126,18 +177,26 @@ public abstract class Layer {
 
     // ---- what a built layer knows -------------------------------------------------------
 
-    /** The node name in its model: "0", "1", ... in a {@link Sequential}, or the graph node's name. */
+    /**
+     * {@return the node name in its model: "0", "1", ... in a {@link Sequential}, or the graph node's name}
+     *
+     * @throws IllegalStateException when the layer is not part of a model yet
+     */
     public final String name() {
         checkPlanned();
         return name;
     }
 
-    /** Whether the layer belongs to a model (its shapes are known). */
+    /** {@return whether the layer belongs to a model (its shapes are known)} */
     public final boolean isBuilt() {
         return inputShape != null;
     }
 
-    /** The backend the layer's tensors live on. */
+    /**
+     * {@return the backend the layer's tensors live on, the model's}
+     *
+     * @throws IllegalStateException when the layer is not part of a model yet
+     */
     public final Backend backend() {
         if (backend == null) {
             throw new IllegalStateException(describe() + " is not built; add it to a model");
@@ -145,35 +204,43 @@ public abstract class Layer {
         return backend;
     }
 
-    /** The model seed; with the parameter name it seeds each init, with {@link #stream()} dropout. */
+    /** {@return the model seed; with the parameter name it seeds each init, with {@link #stream()} dropout} */
     protected final long seed() {
         return seed;
     }
 
-    /** A number unique to this layer in its model (its position), used as the dropout stream. */
+    /** {@return a number unique to this layer in its model (its position), used as the dropout stream} */
     protected final int stream() {
         checkPlanned();
         return stream;
     }
 
-    /** Item input shape, without the batch dimension. */
+    /**
+     * {@return the item input shape, without the batch dimension}
+     *
+     * @throws IllegalStateException when the layer is not part of a model yet
+     */
     public final Shape inputShape() {
         checkPlanned();
         return inputShape;
     }
 
-    /** Item output shape, without the batch dimension. */
+    /**
+     * {@return the item output shape, without the batch dimension}
+     *
+     * @throws IllegalStateException when the layer is not part of a model yet
+     */
     public final Shape outputShape() {
         checkPlanned();
         return outputShape;
     }
 
-    /** The parameters, in declaration order. */
+    /** {@return the parameters, in declaration order (unmodifiable; empty before the layer is part of a model)} */
     public final List<Parameter> parameters() {
         return Collections.unmodifiableList(parameters);
     }
 
-    /** The buffers, in declaration order. */
+    /** {@return the buffers, in declaration order (unmodifiable; empty before the layer is part of a model)} */
     public final List<Buffer> buffers() {
         return Collections.unmodifiableList(buffers);
     }

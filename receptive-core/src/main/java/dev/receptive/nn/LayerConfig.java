@@ -35,31 +35,62 @@ public final class LayerConfig {
 
     // ---- writing ------------------------------------------------------------------------
 
-    /** Sets an integer setting. */
+    /**
+     * Sets an integer setting, replacing one of the same key.
+     *
+     * @param key the field name in JSON, e.g. "filters"
+     * @param value the value, written exactly
+     * @return this config, for chaining
+     */
     public LayerConfig put(String key, long value) {
         object.addProperty(key, value);
         return this;
     }
 
-    /** Sets a number setting. */
+    /**
+     * Sets a number setting, replacing one of the same key.
+     *
+     * @param key the field name in JSON, e.g. "rate"
+     * @param value a finite value ({@link #getDouble} rejects others when the file is read back)
+     * @return this config, for chaining
+     */
     public LayerConfig put(String key, double value) {
         object.addProperty(key, value);
         return this;
     }
 
-    /** Sets a true/false setting. */
+    /**
+     * Sets a true/false setting, replacing one of the same key.
+     *
+     * @param key the field name in JSON, e.g. "bias"
+     * @param value written as JSON true or false
+     * @return this config, for chaining
+     */
     public LayerConfig put(String key, boolean value) {
         object.addProperty(key, value);
         return this;
     }
 
-    /** Sets a text setting. */
+    /**
+     * Sets a text setting, replacing one of the same key.
+     *
+     * @param key the field name in JSON, e.g. "init"
+     * @param value written as a JSON string (null writes JSON null, which the getters treat as missing)
+     * @return this config, for chaining
+     */
     public LayerConfig put(String key, String value) {
         object.addProperty(key, value);
         return this;
     }
 
-    /** Sets a [height, width] setting. */
+    /**
+     * Sets a [height, width] setting, replacing one of the same key.
+     *
+     * @param key the field name in JSON, e.g. "kernel"
+     * @param height the first element
+     * @param width the second element
+     * @return this config, for chaining
+     */
     public LayerConfig putPair(String key, int height, int width) {
         JsonArray array = new JsonArray();
         array.add(height);
@@ -70,14 +101,25 @@ public final class LayerConfig {
 
     // ---- reading ------------------------------------------------------------------------
 
-    /** Whether the field is present (for optional settings); it then counts as read. */
+    /**
+     * Whether the field is present (for optional settings); it then counts as read.
+     *
+     * @param key the field name
+     * @return true when the field is there and not JSON null
+     */
     public boolean has(String key) {
         read.add(key);
         JsonElement e = object.get(key);
         return e != null && !e.isJsonNull();
     }
 
-    /** A text setting. */
+    /**
+     * A text setting.
+     *
+     * @param key the field name
+     * @return its value
+     * @throws IllegalArgumentException naming the layer and field when it is missing or not a string
+     */
     public String getString(String key) {
         JsonElement e = get(key);
         if (!(e instanceof JsonPrimitive p) || !p.isString()) {
@@ -86,7 +128,13 @@ public final class LayerConfig {
         return p.getAsString();
     }
 
-    /** A true/false setting. */
+    /**
+     * A true/false setting.
+     *
+     * @param key the field name
+     * @return its value
+     * @throws IllegalArgumentException naming the layer and field when it is missing or not a boolean
+     */
     public boolean getBoolean(String key) {
         JsonElement e = get(key);
         if (!(e instanceof JsonPrimitive p) || !p.isBoolean()) {
@@ -95,7 +143,13 @@ public final class LayerConfig {
         return p.getAsBoolean();
     }
 
-    /** A finite number setting. */
+    /**
+     * A finite number setting.
+     *
+     * @param key the field name
+     * @return its value
+     * @throws IllegalArgumentException naming the layer and field when it is missing, not a number, or not finite
+     */
     public double getDouble(String key) {
         JsonElement e = get(key);
         if (e instanceof JsonPrimitive p && p.isNumber()) {
@@ -107,12 +161,27 @@ public final class LayerConfig {
         throw error(key, "must be a finite number, got " + e);
     }
 
-    /** An integer setting ≥ {@code min}. */
+    /**
+     * An integer setting ≥ {@code min}.
+     *
+     * @param key the field name
+     * @param min the least value allowed
+     * @return its value
+     * @throws IllegalArgumentException naming the layer and field when it is missing, not a whole number, below
+     *     min or beyond int
+     */
     public int getInt(String key, int min) {
         return asInteger(key, get(key), min);
     }
 
-    /** Any 64-bit integer, read exactly (a seed does not survive a trip through double). */
+    /**
+     * Any 64-bit integer, read exactly (a seed does not survive a trip through double).
+     *
+     * @param key the field name
+     * @return its value
+     * @throws IllegalArgumentException naming the layer and field when it is missing or not a whole number that
+     *     fits a long
+     */
     public long getLong(String key) {
         JsonElement e = get(key);
         if (e instanceof JsonPrimitive p && p.isNumber()) {
@@ -125,7 +194,15 @@ public final class LayerConfig {
         throw error(key, "must be a 64-bit integer, got " + e);
     }
 
-    /** A [height, width] setting of integers ≥ {@code min}. */
+    /**
+     * A [height, width] setting of integers ≥ {@code min}.
+     *
+     * @param key the field name
+     * @param min the least value allowed for each element
+     * @return a new array {height, width}
+     * @throws IllegalArgumentException naming the layer and field when it is missing, not an array of two, or an
+     *     element is not an integer ≥ min
+     */
     public int[] getPair(String key, int min) {
         JsonElement e = get(key);
         if (!(e instanceof JsonArray a) || a.size() != 2) {
@@ -134,7 +211,15 @@ public final class LayerConfig {
         return new int[] {asInteger(key, a.get(0), min), asInteger(key, a.get(1), min)};
     }
 
-    /** A non-empty array of integers ≥ {@code min}, such as an input shape [1, 28, 28]. */
+    /**
+     * A non-empty array of integers ≥ {@code min}, such as an input shape [1, 28, 28].
+     *
+     * @param key the field name
+     * @param min the least value allowed for each element
+     * @return a new array with the elements in order
+     * @throws IllegalArgumentException naming the layer and field when it is missing, empty, or an element is not
+     *     an integer ≥ min
+     */
     public int[] getInts(String key, int min) {
         JsonElement e = get(key);
         if (!(e instanceof JsonArray a) || a.isEmpty()) {
@@ -164,7 +249,14 @@ public final class LayerConfig {
         }
     }
 
-    /** An error naming this layer and {@code key}: "architecture: layers[3] (Conv2d): field 'kernel' …". */
+    /**
+     * An error naming this layer and {@code key}: "architecture: layers[3] (Conv2d): field 'kernel' …", for a
+     * factory's own checks; the caller throws it.
+     *
+     * @param key the field at fault
+     * @param problem what is wrong, e.g. "must be odd, got 4"
+     * @return the exception, not yet thrown
+     */
     public IllegalArgumentException error(String key, String problem) {
         return new IllegalArgumentException("architecture: " + where + ": field '" + key + "' " + problem);
     }

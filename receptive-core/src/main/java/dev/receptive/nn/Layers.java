@@ -45,7 +45,11 @@ public final class Layers {
      * returns). Registering the same type again replaces nothing and is refused, unless it is
      * the same factory.
      *
-     * @throws IllegalArgumentException when the type is taken by another factory or is a merge's
+     * @param type the name in architecture JSON, not blank
+     * @param factory makes the layer from its settings, reading each field it needs (a field it leaves unread
+     *     makes loading fail); it may be called from several threads
+     * @throws IllegalArgumentException when the type is taken by another factory or is a merge's, or an
+     *     argument is null or blank
      */
     public static void register(String type, Function<LayerConfig, ? extends Layer> factory) {
         if (type == null || type.isBlank() || factory == null) {
@@ -60,7 +64,12 @@ public final class Layers {
         }
     }
 
-    /** Whether architecture JSON may name {@code type}. */
+    /**
+     * Whether architecture JSON may name {@code type} as a layer.
+     *
+     * @param type a layer type, e.g. "Conv2d"
+     * @return true for the built-in layers and registered ones (false for the merges Add and Concat)
+     */
     public static boolean isRegistered(String type) {
         return FACTORIES.containsKey(type);
     }

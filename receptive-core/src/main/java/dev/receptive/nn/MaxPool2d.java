@@ -6,16 +6,33 @@ import dev.receptive.backend.PoolMode;
 /** Max pooling, like PyTorch's nn.MaxPool2d; padding is never the maximum. */
 public final class MaxPool2d extends Pool2d {
 
-    /** A square window with stride = window and no padding: {@code new MaxPool2d(2)}. */
+    /**
+     * A square window with stride = window and no padding: {@code new MaxPool2d(2)}.
+     *
+     * @param window the window's height and width, ≥ 1
+     * @throws IllegalArgumentException when window &lt; 1
+     */
     public MaxPool2d(int window) {
         this(window, window, 0);
     }
 
+    /**
+     * A square window with the same stride and padding in both dimensions.
+     *
+     * @param window the window's height and width, ≥ 1
+     * @param stride ≥ 1
+     * @param padding rows and columns added on each side, 0 ≤ 2·padding ≤ window
+     * @throws IllegalArgumentException when a value is out of range
+     */
     public MaxPool2d(int window, int stride, int padding) {
         this(Pool2dParams.of(window, stride, padding));
     }
 
-    /** Any window, stride and padding per dimension. */
+    /**
+     * Any window, stride and padding per dimension.
+     *
+     * @param params the geometry, already checked by its constructor
+     */
     public MaxPool2d(Pool2dParams params) {
         super(PoolMode.MAX, params);
     }

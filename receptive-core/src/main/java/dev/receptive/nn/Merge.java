@@ -13,7 +13,7 @@ public abstract sealed class Merge permits Add, Concat {
     Merge() {
     }
 
-    /** The type as written in architecture JSON: "Add" or "Concat". */
+    /** {@return the type as written in architecture JSON: "Add" or "Concat"} */
     public final String type() {
         return getClass().getSimpleName();
     }

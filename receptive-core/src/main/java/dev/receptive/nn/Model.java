@@ -75,6 +75,9 @@ public final class Model implements AutoCloseable {
      * Rebuilds a model from {@link #architecture()} on {@code backend}, with fresh weights from
      * its seed.
      *
+     * @param json what {@link #architecture()} wrote
+     * @param backend where the tensors go
+     * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field or node that is wrong
      */
     public static Model fromArchitecture(String json, Backend backend) {
@@ -86,6 +89,10 @@ public final class Model implements AutoCloseable {
      * buffers of {@code state}, every name and shape checked before anything is allocated (so a
      * file that does not fit its architecture costs no memory).
      *
+     * @param json what {@link #architecture()} wrote
+     * @param backend where the tensors go
+     * @param state exactly the model's entries by state-dict name, as {@link #stateDict()} returns them
+     * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field, node or state entry that is wrong
      */
     public static Model fromArchitecture(String json, Backend backend, Map<String, HostTensor> state) {
@@ -353,13 +360,21 @@ public final class Model implements AutoCloseable {
 
     // ---- running ------------------------------------------------------------------------
 
-    /** A new workspace for forward and backward passes on one thread; close it when done. */
+    /**
+     * {@return a new workspace for forward and backward passes on one thread; the caller closes it}
+     *
+     * @throws IllegalStateException when the model is closed
+     */
     public Workspace newWorkspace() {
         checkOpen();
         return new Workspace(this);
     }
 
-    /** The model's thread-safe predictor (one per model, made on first use). */
+    /**
+     * {@return the model's thread-safe predictor (one per model, made on first use, closed with the model)}
+     *
+     * @throws IllegalStateException when the model is closed
+     */
     public Predictor predictor() {
         checkOpen();
         Predictor p = predictor;
@@ -378,6 +393,11 @@ public final class Model implements AutoCloseable {
     /**
      * The class probabilities of one item of {@link #inputShape()} (already normalized), through
      * {@link #predictor()}; thread-safe.
+     *
+     * @param item the {@code inputShape().size()} values of one item
+     * @return one probability per class, summing to 1
+     * @throws IllegalArgumentException when the values are not whole items
+     * @throws IllegalStateException when the model is closed or its output is not a number
      */
     public float[] predict(float[] item) {
         return predictor().probabilities(item);
@@ -408,12 +428,12 @@ public final class Model implements AutoCloseable {
 
     // ---- what the model is ----------------------------------------------------------------
 
-    /** The nodes, each after its inputs; the last is the output. */
+    /** {@return the nodes, each after its inputs; the last is the output (unmodifiable)} */
     public List<Node> nodes() {
         return nodes;
     }
 
-    /** The layers in node order (merges left out). */
+    /** {@return the layers in node order, merges left out (an unmodifiable copy)} */
     public List<Layer> layers() {
         List<Layer> layers = new ArrayList<>();
         for (Node n : nodes) {
@@ -424,47 +444,55 @@ public final class Model implements AutoCloseable {
         return Collections.unmodifiableList(layers);
     }
 
-    /** Whether the model is a plain chain named "0", "1", … (what {@link Sequential} builds). */
+    /** {@return whether the model is a plain chain named "0", "1", … (what {@link Sequential} builds)} */
     public boolean isSequential() {
         return chain;
     }
 
-    /** Every parameter, in node order: the order of the state dict. */
+    /** {@return every parameter, in node order: the order of the state dict (unmodifiable)} */
     public List<Parameter> parameters() {
         return parameters;
     }
 
-    /** Every buffer, in node order; the state dict lists them after the parameters of their layer's node. */
+    /**
+     * {@return every buffer, in node order (unmodifiable); the state dict lists them after the parameters of their
+     * layer's node}
+     */
     public List<Buffer> buffers() {
         return buffers;
     }
 
-    /** Item input shape, without the batch dimension. */
+    /** {@return the item input shape, without the batch dimension, e.g. (1, 28, 28)} */
     public Shape inputShape() {
         return inputShape;
     }
 
-    /** Item output shape, without the batch dimension. */
+    /** {@return the item output shape, without the batch dimension, e.g. (10)} */
     public Shape outputShape() {
         return nodes.get(nodes.size() - 1).outputShape();
     }
 
-    /** The seed of parameter init and dropout masks. */
+    /** {@return the seed of parameter init and dropout masks} */
     public long seed() {
         return seed;
     }
 
-    /** The backend every tensor of the model lives on. */
+    /** {@return the backend every tensor of the model lives on; the model does not own it} */
     public Backend backend() {
         return backend;
     }
 
-    /** What inference needs to know about the data: normalization and class names. */
+    /** {@return what inference needs to know about the data: normalization and class names} */
     public ModelInfo info() {
         return info;
     }
 
-    /** Records the data's normalization and class names (the trainer does, from the training set). */
+    /**
+     * Records the data's normalization and class names (the trainer does, from the training set).
+     *
+     * @param info the new info, {@link ModelInfo#NONE} for none
+     * @throws IllegalArgumentException when info is null, or its class names do not match a flat output's size
+     */
     public void setInfo(ModelInfo info) {
         if (info == null) {
             throw new IllegalArgumentException("model: info must not be null (use ModelInfo.NONE)");
@@ -476,7 +504,7 @@ public final class Model implements AutoCloseable {
         this.info = info;
     }
 
-    /** The number of trainable values. */
+    /** {@return the number of trainable values, summed over every parameter} */
     public long parameterCount() {
         long n = 0;
         for (Parameter p : parameters) {
@@ -485,7 +513,7 @@ public final class Model implements AutoCloseable {
         return n;
     }
 
-    /** A table of nodes, output shapes and parameter counts, like torchsummary or Keras. */
+    /** {@return a table of nodes, output shapes and parameter counts, like torchsummary or Keras, one node a line} */
     public String summary() {
         String format = "%-22s %-20s %-14s %12s%n";
         StringBuilder sb = new StringBuilder();
@@ -508,14 +536,22 @@ public final class Model implements AutoCloseable {
         return sb.toString();
     }
 
-    /** The architecture as JSON (input shape, seed, each node's type, settings and inputs); see {@link #fromArchitecture}. */
+    /**
+     * {@return the architecture as JSON (input shape, seed, each node's type, settings and inputs), without weights;
+     * see {@link #fromArchitecture}}
+     */
     public String architecture() {
         return Architecture.toJson(this);
     }
 
     // ---- state ----------------------------------------------------------------------------
 
-    /** Every parameter's and buffer's values by name, parameters first (PyTorch's state_dict, by node). */
+    /**
+     * {@return every parameter's and buffer's values by name, node by node, each node's parameters before its
+     * buffers (PyTorch's state_dict): copies on the host}
+     *
+     * @throws IllegalStateException when the model is closed
+     */
     public LinkedHashMap<String, HostTensor> stateDict() {
         checkOpen();
         LinkedHashMap<String, HostTensor> state = new LinkedHashMap<>();
@@ -538,7 +574,9 @@ public final class Model implements AutoCloseable {
      * mismatch nothing changes; the state must hold exactly this model's entries (PyTorch's
      * strict mode).
      *
+     * @param state values by state-dict name, as {@link #stateDict()} returns them
      * @throws IllegalArgumentException naming the first missing, unexpected or misshapen entry
+     * @throws IllegalStateException when the model is closed
      */
     public void loadStateDict(Map<String, HostTensor> state) {
         checkOpen();

@@ -15,7 +15,13 @@ public record ModelInfo(Normalization normalization, List<String> classNames) {
     /** Nothing known. */
     public static final ModelInfo NONE = new ModelInfo(null, List.of());
 
-    /** Copies the names; each must be non-empty and free of control characters (tab, newline). */
+    /**
+     * Copies the names; each must be non-empty and free of control characters (tab, newline).
+     *
+     * @param normalization the input normalization, or null when unknown
+     * @param classNames one name per output class, or empty when unknown; not null
+     * @throws IllegalArgumentException when a name is empty or holds a control character
+     */
     public ModelInfo {
         classNames = List.copyOf(classNames);
         for (String name : classNames) {
@@ -26,7 +32,7 @@ public record ModelInfo(Normalization normalization, List<String> classNames) {
         }
     }
 
-    /** Whether the input normalization is known. */
+    /** {@return whether the input normalization is known} */
     public boolean hasNormalization() {
         return normalization != null;
     }

@@ -28,37 +28,37 @@ public final class Node {
         this.outputShape = outputShape;
     }
 
-    /** The node's name: "0", "1", ... in a {@link Sequential}; it prefixes its parameters' names. */
+    /** {@return the node's name: "0", "1", ... in a {@link Sequential}; it prefixes its parameters' names} */
     public String name() {
         return name;
     }
 
-    /** The layer, or null for a merge. */
+    /** {@return the layer, or null for a merge} */
     public Layer layer() {
         return layer;
     }
 
-    /** The merge, or null for a layer. */
+    /** {@return the merge, or null for a layer} */
     public Merge merge() {
         return merge;
     }
 
-    /** "Conv2d", "Add", ...: the layer's or merge's type. */
+    /** {@return the layer's or merge's type: "Conv2d", "Add", ...} */
     public String type() {
         return layer != null ? layer.type() : merge.type();
     }
 
-    /** The names of the nodes it reads, in order. */
+    /** {@return the names of the nodes it reads, in order (unmodifiable)} */
     public List<String> inputs() {
         return inputs;
     }
 
-    /** The item output shape, without the batch dimension. */
+    /** {@return the item output shape, without the batch dimension} */
     public Shape outputShape() {
         return outputShape;
     }
 
-    /** The item shapes of its inputs, in order. */
+    /** {@return the item shapes of its inputs, in order (unmodifiable)} */
     public List<Shape> inputShapes() {
         return inputShapes;
     }

@@ -32,17 +32,21 @@ public final class Parameter {
         this.constant = constant;
     }
 
-    /** The state-dict name, e.g. "0.weight". */
+    /** {@return the state-dict name, e.g. "0.weight"} */
     public String name() {
         return name;
     }
 
-    /** The tensor's shape, e.g. (K, C, R, S) for a convolution weight. */
+    /** {@return the tensor's shape, e.g. (K, C, R, S) for a convolution weight} */
     public Shape shape() {
         return shape;
     }
 
-    /** The values; the model must be built. */
+    /**
+     * {@return the values, owned by the layer (do not close them)}
+     *
+     * @throws IllegalStateException before the model is built
+     */
     public Tensor value() {
         if (value == null) {
             throw new IllegalStateException("parameter " + name + " has no tensor yet: the model is not built");
@@ -50,7 +54,12 @@ public final class Parameter {
         return value;
     }
 
-    /** The gradient ∂L/∂value summed over the backward passes since the last {@link Model#zeroGrad()}. */
+    /**
+     * {@return the gradient ∂L/∂value summed over the backward passes since the last {@link Model#zeroGrad()}, the
+     * shape of the value and owned by the layer}
+     *
+     * @throws IllegalStateException before the model is built
+     */
     public Tensor grad() {
         if (grad == null) {
             throw new IllegalStateException("parameter " + name + " has no gradient yet: the model is not built");

@@ -23,14 +23,25 @@ public final class Pass {
         this.sampleOffset = sampleOffset;
     }
 
-    /** A training pass at {@code step} (≥ 0) over a whole batch; dropout masks differ from step to step. */
+    /**
+     * A training pass at {@code step} over a whole batch; dropout masks differ from step to step.
+     *
+     * @param step the training step, ≥ 0
+     * @return a training pass
+     * @throws IllegalArgumentException when step &lt; 0
+     */
     public static Pass train(int step) {
         return train(step, 0);
     }
 
     /**
      * A training pass at {@code step} over a shard whose first sample is sample
-     * {@code sampleOffset} (≥ 0) of the whole batch.
+     * {@code sampleOffset} of the whole batch.
+     *
+     * @param step the training step, ≥ 0
+     * @param sampleOffset the index of the shard's first sample in the whole batch, ≥ 0
+     * @return a training pass
+     * @throws IllegalArgumentException when either is negative
      */
     public static Pass train(int step, long sampleOffset) {
         if (step < 0 || sampleOffset < 0) {
@@ -40,17 +51,17 @@ public final class Pass {
         return new Pass(true, step, sampleOffset);
     }
 
-    /** Whether this is a training pass. */
+    /** {@return whether this is a training pass} */
     public boolean training() {
         return training;
     }
 
-    /** The training step; 0 for {@link #EVAL}. */
+    /** {@return the training step; 0 for {@link #EVAL}} */
     public int step() {
         return step;
     }
 
-    /** The index of this pass's first sample in the whole batch; 0 for {@link #EVAL} and whole batches. */
+    /** {@return the index of this pass's first sample in the whole batch; 0 for {@link #EVAL} and whole batches} */
     public long sampleOffset() {
         return sampleOffset;
     }

@@ -15,7 +15,7 @@ public abstract class Pool2d extends Layer {
         this.params = params;
     }
 
-    /** Window, stride and padding. */
+    /** {@return the window, stride and padding} */
     public final Pool2dParams params() {
         return params;
     }

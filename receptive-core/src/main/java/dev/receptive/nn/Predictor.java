@@ -32,6 +32,8 @@ public final class Predictor {
      * The model's raw outputs for a batch: {@code batch} holds N whole items (N · input size
      * values); returns N · output size values, item after item.
      *
+     * @param batch N ≥ 1 items of the model's input shape, one after another, already normalized
+     * @return a new array of the N items' outputs
      * @throws IllegalArgumentException when the values are not whole items
      * @throws IllegalStateException when the model is closed
      */
@@ -64,6 +66,12 @@ public final class Predictor {
     /**
      * Class probabilities of one item: the softmax of the model's outputs (or the outputs as they
      * are when the model ends in a {@link Softmax} layer).
+     *
+     * @param item the input-size values of exactly one item (more whole items are not refused but would be
+     *     normalized together)
+     * @return one probability per class, summing to 1
+     * @throws IllegalArgumentException when the values are not whole items
+     * @throws IllegalStateException when the model is closed or an output is not a number
      */
     public float[] probabilities(float[] item) {
         float[] out = outputs(item);
@@ -74,7 +82,14 @@ public final class Predictor {
         return out;
     }
 
-    /** Class probabilities of each item of a batch, as {@link #probabilities(float[])}. */
+    /**
+     * Class probabilities of each item of a batch, as {@link #probabilities(float[])}, in one forward pass.
+     *
+     * @param items at least one item, each of the input size
+     * @return one probability array per item, in order
+     * @throws IllegalArgumentException naming the first item whose size is wrong
+     * @throws IllegalStateException when the model is closed or an output is not a number
+     */
     public float[][] probabilities(float[][] items) {
         float[] batch = new float[items.length * itemSize];
         for (int i = 0; i < items.length; i++) {
@@ -96,7 +111,14 @@ public final class Predictor {
         return result;
     }
 
-    /** The most probable class of one item (the first on ties). */
+    /**
+     * The most probable class of one item (the first on ties).
+     *
+     * @param item the input-size values of one item
+     * @return the index of the largest output
+     * @throws IllegalArgumentException when the values are not whole items
+     * @throws IllegalStateException when the model is closed
+     */
     public int predictClass(float[] item) {
         float[] out = outputs(item);
         int best = 0;

@@ -23,6 +23,10 @@ public final class Scratch {
     /**
      * The tensor named {@code key} with {@code shape}: the same one as last time when the shape
      * is unchanged (its contents kept), else a new zero tensor.
+     *
+     * @param key unique within the layer, e.g. "mean"
+     * @param shape the shape wanted
+     * @return the tensor, owned by the workspace (do not close it)
      */
     public Tensor tensor(String key, Shape shape) {
         Tensor t = tensors.get(key);

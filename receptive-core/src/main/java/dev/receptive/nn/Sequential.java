@@ -25,7 +25,7 @@ public final class Sequential {
     private Sequential() {
     }
 
-    /** A new chain builder. */
+    /** {@return a new chain builder} */
     public static Builder builder() {
         return new Builder();
     }
@@ -39,13 +39,25 @@ public final class Sequential {
         private Builder() {
         }
 
-        /** Item input shape without the batch dimension: (C, H, W) for images, (F) for vectors. */
+        /**
+         * Sets the item input shape without the batch dimension (required).
+         *
+         * @param dims (C, H, W) for images, (F) for vectors; each ≥ 1
+         * @return this builder
+         * @throws IllegalArgumentException when a dimension is below 1
+         */
         public Builder input(int... dims) {
             this.input = Shape.of(dims);
             return this;
         }
 
-        /** Appends a layer; it reads the output of the one added before (the model's input for the first). */
+        /**
+         * Appends a layer; it reads the output of the one added before (the model's input for the first).
+         *
+         * @param layer a new layer, not part of another model (the model then owns it)
+         * @return this builder
+         * @throws IllegalArgumentException when layer is null
+         */
         public Builder add(Layer layer) {
             if (layer == null) {
                 throw new IllegalArgumentException("Sequential: layer " + layers.size() + " is null");
@@ -54,7 +66,12 @@ public final class Sequential {
             return this;
         }
 
-        /** Seeds parameter init and dropout masks; the same seed gives the same model. */
+        /**
+         * Seeds parameter init and dropout masks (default 0); the same seed gives the same model.
+         *
+         * @param seed any value
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -63,6 +80,8 @@ public final class Sequential {
         /**
          * Infers every shape, then builds the model on {@code backend}.
          *
+         * @param backend where the tensors go
+         * @return the model; the caller owns it and closes it
          * @throws IllegalArgumentException naming the layer (index and type) and its input shape
          *     when a layer does not fit its input
          */

@@ -58,7 +58,7 @@ public final class Workspace implements AutoCloseable {
         }
     }
 
-    /** The model this workspace runs. */
+    /** {@return the model this workspace runs} */
     public Model model() {
         return model;
     }
@@ -68,7 +68,11 @@ public final class Workspace implements AutoCloseable {
      * owned by this workspace and valid until the next forward here. x must stay unchanged until
      * {@link #backward} when one follows.
      *
-     * @throws IllegalArgumentException when x is not a batch of the model's input shape
+     * @param x input (N, inputShape...) on the model's backend, owned by the caller
+     * @param pass {@link Pass#train} or {@link Pass#EVAL}, not null
+     * @return y (N, outputShape...), owned by this workspace (do not close it)
+     * @throws IllegalArgumentException when x is not a batch of the model's input shape, or pass is null
+     * @throws IllegalStateException when the model is closed or another thread is inside this workspace
      */
     public Tensor forward(Tensor x, Pass pass) {
         enter();
@@ -82,6 +86,12 @@ public final class Workspace implements AutoCloseable {
     /**
      * As {@link #forward(Tensor, Pass)} for a batch given on the host: {@code batch} holds N whole
      * items of the input shape, which are copied into a tensor of this workspace.
+     *
+     * @param batch N ≥ 1 items one after another, N · inputShape().size() values
+     * @param pass {@link Pass#train} or {@link Pass#EVAL}, not null
+     * @return y (N, outputShape...), owned by this workspace (do not close it)
+     * @throws IllegalArgumentException when the values are not whole items, or pass is null
+     * @throws IllegalStateException when the model is closed or another thread is inside this workspace
      */
     public Tensor forward(float[] batch, Pass pass) {
         int item = model.inputShape().size();
@@ -140,8 +150,10 @@ public final class Workspace implements AutoCloseable {
     /**
      * Backpropagates dOutput = ∂L/∂y of the last forward pass here, adding each parameter's
      * gradient into its {@link Parameter#grad()} (clear them first with {@link Model#zeroGrad()}).
-     * dOutput: (N, outputShape...).
      *
+     * @param dOutput ∂L/∂y (N, outputShape...), the shape of the last forward's output, such as
+     *     {@code Loss.gradient()}
+     * @throws IllegalArgumentException when dOutput's shape is not the output's
      * @throws IllegalStateException before any forward pass, or while another backward pass runs
      *     on the same model
      */

@@ -44,7 +44,22 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
     private static final String MODEL = "model/";
     private static final String OPTIMIZER = "optimizer/";
 
-    /** Copies the maps and the list. */
+    /**
+     * Copies the maps and the lists into unmodifiable ones (the tensors themselves are not copied).
+     *
+     * @param architecture the model's architecture JSON
+     * @param weights the model's state dict: parameters and buffers
+     * @param optimizer the optimizer's class name, e.g. "Adam"
+     * @param optimizerState the optimizer's step count and state tensors
+     * @param epoch epochs completed
+     * @param step training steps completed
+     * @param seed the shuffle seed
+     * @param batchSize images per optimizer step
+     * @param trainSize images in the training set
+     * @param history the metrics of every epoch done
+     * @param steps the smoothed training loss of every window of steps done
+     * @param settings every training setting by name
+     */
     public Checkpoint {
         weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         history = List.copyOf(history);
@@ -52,7 +67,12 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
         settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
-    /** Writes the checkpoint atomically to {@code file}. */
+    /**
+     * Writes the checkpoint atomically to {@code file}: a crash leaves the previous file intact.
+     *
+     * @param file where to write, replacing a file that is there
+     * @throws IOException when the file or its temporary sibling cannot be written
+     */
     public void write(Path file) throws IOException {
         Map<String, TensorData> tensors = new LinkedHashMap<>();
         weights.forEach((name, t) -> tensors.put(MODEL + name, data(t)));
@@ -77,6 +97,8 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
     /**
      * Reads a checkpoint; nothing else is touched, so a bad file changes nothing.
      *
+     * @param file a file {@link #write} made
+     * @return the checkpoint, every entry checked
      * @throws IOException naming the file and what is wrong: damaged or truncated safetensors,
      *     not a checkpoint, a missing or malformed entry
      */

@@ -17,15 +17,21 @@ import java.util.List;
  * dropout). The predicted class is the argmax of the output, computed on the backend.
  *
  * @param loss mean over the images
- * @param confusion confusion[actual][predicted] counts
+ * @param accuracy the fraction of the images whose predicted class is their label
+ * @param confusion confusion[actual][predicted] counts, classes × classes
  */
 public record Evaluation(double loss, double accuracy, int[][] confusion) {
 
     /**
      * Runs {@code model} over {@code data} in batches of {@code batchSize}.
      *
-     * @throws IllegalArgumentException when the model's input is not the dataset's image shape
-     *     or its output is not one score per class
+     * @param model the classifier, run in evaluation mode in a workspace of its own
+     * @param loss the loss to average; its gradient is left as it was
+     * @param data every image is evaluated once, in order
+     * @param batchSize images per forward pass, ≥ 1 (capped at the dataset's size)
+     * @return the loss, accuracy and confusion matrix
+     * @throws IllegalArgumentException when the model's input is not the dataset's image shape,
+     *     its output is not one score per class, or batchSize &lt; 1
      */
     public static Evaluation of(Model model, Loss loss, Dataset data, int batchSize) {
         checkFits(model, data, "Evaluation");
@@ -96,6 +102,7 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
         }
     }
 
+    /** {@return the number of images evaluated: the sum of the confusion matrix} */
     public int count() {
         int n = 0;
         for (int[] row : confusion) {
@@ -104,7 +111,13 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
         return n;
     }
 
-    /** The confusion matrix as a table: one row per actual class, one column per predicted class. */
+    /**
+     * The confusion matrix as a table: one row per actual class, one column per predicted class.
+     *
+     * @param classNames names shown beside the row numbers (cut to 14 characters); may be shorter than the
+     *     class count or empty
+     * @return the table, each line ending in the platform's line separator
+     */
     public String confusionTable(List<String> classNames) {
         StringBuilder sb = new StringBuilder(String.format("%-14s", "actual\\pred"));
         for (int c = 0; c < confusion.length; c++) {
@@ -122,7 +135,10 @@ public record Evaluation(double loss, double accuracy, int[][] confusion) {
         return sb.toString();
     }
 
-    /** The confusion matrix as CSV: header "actual,0,1,...", then one row per actual class. */
+    /**
+     * {@return the confusion matrix as CSV: header "actual,0,1,...", then one row per actual class, each ending in
+     * '\n'}
+     */
     public String confusionCsv() {
         StringBuilder sb = new StringBuilder("actual");
         for (int c = 0; c < confusion.length; c++) {

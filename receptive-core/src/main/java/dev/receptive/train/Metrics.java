@@ -29,7 +29,10 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
     /** The header of checkpoints written before data_seconds was recorded; still read. */
     static final String CSV_HEADER_V1 = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s";
 
-    /** The CSV row, without a line break; a missing validation figure is an empty field. */
+    /**
+     * {@return the CSV row under {@link #CSV_HEADER}, without a line break; a missing validation figure is an empty
+     * field}
+     */
     public String csvRow() {
         return String.join(",", Integer.toString(epoch), number(trainLoss), number(trainAccuracy), number(valLoss),
                 number(valAccuracy), number(lr), String.format(Locale.ROOT, "%.3f", seconds),
@@ -41,6 +44,9 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
      * "epoch 2/3: train loss 0.0412 acc 98.71% | val loss 0.0301 acc 99.02% | 110.2 s, 544 images/s,
      * lr 0.001, data wait 0.02 s": lr is the epoch's first step's, data wait how long the
      * training loop waited for batches (left out when unknown).
+     *
+     * @param epochs the run's total epochs, shown after the slash
+     * @return the line, without a line break
      */
     public String summary(int epochs) {
         String val = hasValidation()
@@ -50,12 +56,17 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
                 epoch, epochs, trainLoss, 100 * trainAccuracy, val, seconds, imagesPerSecond, lr, wait);
     }
 
-    /** Whether the epoch was validated (the validation figures are not NaN). */
+    /** {@return whether the epoch was validated (the validation figures are not NaN)} */
     public boolean hasValidation() {
         return !Double.isNaN(valAccuracy);
     }
 
-    /** The header line, then one row per epoch, each ending in a line break. */
+    /**
+     * The header line, then one row per epoch, each ending in a line break.
+     *
+     * @param rows the epochs' figures, in order
+     * @return the CSV text, which {@link #fromCsv} reads back
+     */
     public static String toCsv(List<Metrics> rows) {
         StringBuilder sb = new StringBuilder(CSV_HEADER).append('\n');
         for (Metrics m : rows) {
@@ -65,8 +76,10 @@ public record Metrics(int epoch, double trainLoss, double trainAccuracy, double 
     }
 
     /**
-     * Parses what {@link #toCsv} wrote.
+     * Parses what {@link #toCsv} wrote (also without the data_seconds column of older checkpoints).
      *
+     * @param csv the CSV text
+     * @return the rows, in order
      * @throws IllegalArgumentException naming the line that is not a metrics row
      */
     public static List<Metrics> fromCsv(String csv) {

@@ -40,17 +40,21 @@ public final class RunFolder {
 
     private final Path dir;
 
-    /** The run folder at {@code dir}; nothing is made until training starts. */
+    /**
+     * The run folder at {@code dir}; nothing is made until training starts.
+     *
+     * @param dir the folder, which need not exist yet
+     */
     public RunFolder(Path dir) {
         this.dir = dir;
     }
 
-    /** The folder. */
+    /** {@return the folder} */
     public Path dir() {
         return dir;
     }
 
-    /** The checkpoint's path. */
+    /** {@return the checkpoint's path in the folder} */
     public Path checkpoint() {
         return dir.resolve(CHECKPOINT);
     }

@@ -18,7 +18,12 @@ public record StepMetrics(int epoch, int step, double loss, double accuracy, dou
     /** The CSV header of {@link #toCsv}. */
     public static final String CSV_HEADER = "epoch,step,train_loss,train_accuracy,lr";
 
-    /** The header line, then one row per window. */
+    /**
+     * The header line, then one row per window, each ending in a line break.
+     *
+     * @param rows the windows, in order
+     * @return the CSV text, which {@link #fromCsv} reads back
+     */
     public static String toCsv(List<StepMetrics> rows) {
         StringBuilder sb = new StringBuilder(CSV_HEADER).append('\n');
         for (StepMetrics m : rows) {
@@ -30,6 +35,8 @@ public record StepMetrics(int epoch, int step, double loss, double accuracy, dou
     /**
      * Parses what {@link #toCsv} wrote.
      *
+     * @param csv the CSV text
+     * @return the rows, in order
      * @throws IllegalArgumentException naming the line that is not a row
      */
     public static List<StepMetrics> fromCsv(String csv) {

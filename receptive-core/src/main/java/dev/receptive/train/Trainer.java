@@ -95,7 +95,7 @@ public final class Trainer {
         this.modelMetadata = Map.copyOf(b.modelMetadata);
     }
 
-    /** A new builder. */
+    /** {@return a new builder} */
     public static Builder builder() {
         return new Builder();
     }
@@ -103,6 +103,9 @@ public final class Trainer {
     /**
      * The settings a checkpoint records and a resume compares: everything but the number of
      * epochs (which a resume may raise) that decides the weights.
+     *
+     * @return the settings by name ("optimizer", "lr", "schedule", "loss", "batch_size", "accumulation_steps",
+     *     "seed", "augmentation"), in that order
      */
     public Map<String, String> settings() {
         Map<String, String> s = new LinkedHashMap<>();
@@ -124,8 +127,11 @@ public final class Trainer {
      * from is checked against this run. The model's {@link ModelInfo} is set from the training
      * set's normalization and class names.
      *
-     * @throws IllegalArgumentException when the model does not fit the data or the checkpoint
-     *     does not fit this run (a different model, settings or training set)
+     * @param train the training set; its last partial batch of each epoch is skipped
+     * @return the metrics of every epoch so far, including those of a checkpoint resumed from
+     * @throws IllegalArgumentException when the model does not fit the data, the training set is smaller than
+     *     one batch, early stopping has no validation set, or the checkpoint does not fit this run (a
+     *     different model, settings or training set)
      * @throws TrainingDivergedException when the loss becomes NaN or infinite
      * @throws IOException when the run folder cannot be written
      */
@@ -249,7 +255,10 @@ public final class Trainer {
                 .allMatch(m -> m.valAccuracy() <= before);
     }
 
-    /** The epoch (from 1) whose model the run folder holds: the best by validation accuracy, else the last. */
+    /**
+     * {@return the epoch (from 1) whose model the run folder holds: the best by validation accuracy, else the last;
+     * 0 before any epoch}
+     */
     public int bestEpoch() {
         int best = history.isEmpty() ? 0 : history.get(history.size() - 1).epoch();
         if (validation != null) {
@@ -264,7 +273,7 @@ public final class Trainer {
         return best;
     }
 
-    /** Whether early stopping ended the last {@link #fit} before its epochs were done. */
+    /** {@return whether early stopping ended the last {@link #fit} before its epochs were done} */
     public boolean stopped() {
         return epochsDone < epochs && stoppedEarly();
     }
@@ -336,27 +345,29 @@ public final class Trainer {
                 + " (allow changed settings to resume anyway)";
     }
 
-    /** The smoothed training loss of every window of steps so far, including a checkpoint's. */
+    /**
+     * {@return the smoothed training loss of every window of steps so far, including a checkpoint's (a read-only view)}
+     */
     public List<StepMetrics> stepHistory() {
         return Collections.unmodifiableList(steps);
     }
 
-    /** Metrics of every epoch so far, including those of a checkpoint resumed from. */
+    /** {@return the metrics of every epoch so far, including those of a checkpoint resumed from (a read-only view)} */
     public List<Metrics> history() {
         return Collections.unmodifiableList(history);
     }
 
-    /** The validation of the last epoch trained in this process, or null. */
+    /** {@return the validation of the last epoch trained in this process, or null when there was none} */
     public Evaluation lastValidation() {
         return lastValidation;
     }
 
-    /** Epochs done, counting those of a checkpoint resumed from. */
+    /** {@return the epochs done, counting those of a checkpoint resumed from} */
     public int epochsDone() {
         return epochsDone;
     }
 
-    /** Training steps done, the next step's number. */
+    /** {@return the training steps done, which is the next step's number (dropout masks are keyed by it)} */
     public int step() {
         return step;
     }
@@ -383,7 +394,12 @@ public final class Trainer {
         private Builder() {
         }
 
-        /** Changes every training image as its batch is filled (random crops, flips); none by default. */
+        /**
+         * Changes every training image as its batch is filled (random crops, flips); none by default.
+         *
+         * @param augmentation the augmentation, or null for none
+         * @return this builder
+         */
         public Builder augmentation(Augmentation augmentation) {
             this.augmentation = augmentation;
             return this;
@@ -392,49 +408,88 @@ public final class Trainer {
         /**
          * Stops when {@code patience} epochs in a row have not beaten the best validation accuracy
          * before them; needs a validation set. Off (0) by default.
+         *
+         * @param patience epochs without improvement, ≥ 0 (checked by {@link #build()}); 0 turns it off
+         * @return this builder
          */
         public Builder earlyStopping(int patience) {
             this.patience = patience;
             return this;
         }
 
-        /** Extra string metadata for the model file the run folder keeps; none by default. */
+        /**
+         * Extra string metadata for the model file the run folder keeps; none by default.
+         *
+         * @param metadata keys and values, copied when the trainer is built
+         * @return this builder
+         */
         public Builder modelMetadata(Map<String, String> metadata) {
             this.modelMetadata = metadata;
             return this;
         }
 
-        /** The model to train. */
+        /**
+         * The model to train (required); the trainer borrows it, the caller closes it.
+         *
+         * @param model the classifier: one score per class
+         * @return this builder
+         */
         public Builder model(Model model) {
             this.model = model;
             return this;
         }
 
-        /** The loss to minimize. */
+        /**
+         * The loss to minimize (required); the trainer borrows it, the caller closes it.
+         *
+         * @param loss e.g. {@code Loss.softmaxCrossEntropy()}
+         * @return this builder
+         */
         public Builder loss(Loss loss) {
             this.loss = loss;
             return this;
         }
 
-        /** Its learning rate at build time is the base rate the schedule scales. */
+        /**
+         * The optimizer (required); its learning rate at build time is the base rate the schedule scales. The
+         * trainer borrows it, the caller closes it.
+         *
+         * @param optimizer e.g. {@code Optimizer.adam(1e-3).build()}
+         * @return this builder
+         */
         public Builder optimizer(Optimizer optimizer) {
             this.optimizer = optimizer;
             return this;
         }
 
-        /** Learning rate per epoch; constant by default. */
+        /**
+         * Learning rate per epoch; constant by default.
+         *
+         * @param schedule not null (checked by {@link #build()})
+         * @return this builder
+         */
         public Builder schedule(LrSchedule schedule) {
             this.schedule = schedule;
             return this;
         }
 
-        /** Total epochs, including those of a checkpoint resumed from. */
+        /**
+         * Total epochs, including those of a checkpoint resumed from (required).
+         *
+         * @param epochs ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder epochs(int epochs) {
             this.epochs = epochs;
             return this;
         }
 
-        /** Images per optimizer step; 64 by default. */
+        /**
+         * Images per optimizer step; 64 by default.
+         *
+         * @param batchSize ≥ 1, checked by {@link #build()}; the training set must hold at least one batch
+         * @return this builder
+         */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
             return this;
@@ -444,13 +499,21 @@ public final class Trainer {
          * Splits each batch into {@code steps} micro-batches run one after the other, whose
          * gradients add up to the whole batch's (less memory for the same result within fp32
          * rounding); 1 by default. The batch size must be a multiple of it.
+         *
+         * @param steps ≥ 1, dividing the batch size, checked by {@link #build()}
+         * @return this builder
          */
         public Builder accumulationSteps(int steps) {
             this.accumulation = steps;
             return this;
         }
 
-        /** Seeds the order of each epoch; 0 by default. */
+        /**
+         * Seeds the order of each epoch; 0 by default.
+         *
+         * @param seed any value; epoch e's order depends only on (seed, e)
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -459,19 +522,33 @@ public final class Trainer {
         /**
          * The run folder: checkpoint, model file (the best epoch's by validation accuracy),
          * metrics.csv and confusion.csv after each epoch. None by default.
+         *
+         * @param dir the folder, made if missing, or null for none
+         * @return this builder
          */
         public Builder outputDir(Path dir) {
             this.outputDir = dir;
             return this;
         }
 
-        /** Evaluated after each epoch. */
+        /**
+         * A validation set, evaluated after each epoch; none by default.
+         *
+         * @param validation the images and labels, or null for none
+         * @return this builder
+         */
         public Builder validation(Dataset validation) {
             this.validation = validation;
             return this;
         }
 
-        /** Adds a listener, told of each epoch's start, progress and end; none by default. */
+        /**
+         * Adds a listener, told of each epoch's start, progress and end; none by default.
+         *
+         * @param listener called on the training thread; an exception it throws stops training
+         * @return this builder
+         * @throws IllegalArgumentException when listener is null
+         */
         public Builder listener(TrainingListener listener) {
             if (listener == null) {
                 throw new IllegalArgumentException("Trainer: listener must not be null");
@@ -480,7 +557,12 @@ public final class Trainer {
             return this;
         }
 
-        /** Goes on from a checkpoint; {@link #fit} checks that it fits this run. */
+        /**
+         * Goes on from a checkpoint; {@link #fit} checks that it fits this run.
+         *
+         * @param checkpoint e.g. {@code Checkpoint.read(runFolder.checkpoint())}, or null to start afresh
+         * @return this builder
+         */
         public Builder resume(Checkpoint checkpoint) {
             this.resume = checkpoint;
             return this;
@@ -490,13 +572,21 @@ public final class Trainer {
          * Lets a resume go on although training settings (learning rate, optimizer settings,
          * schedule, loss, accumulation) differ from the checkpoint's; the model, seed, batch size
          * and training set must still match.
+         *
+         * @return this builder
          */
         public Builder allowChangedSettings() {
             this.allowChangedSettings = true;
             return this;
         }
 
-        /** Checks the settings and makes the trainer. */
+        /**
+         * Checks the settings and makes the trainer.
+         *
+         * @return the trainer, ready for {@link Trainer#fit}
+         * @throws IllegalArgumentException when model, loss, optimizer or schedule is missing, or epochs, batch
+         *     size, accumulation steps or patience is out of range
+         */
         public Trainer build() {
             if (model == null || loss == null || optimizer == null) {
                 throw new IllegalArgumentException("Trainer: model, loss and optimizer must be set");

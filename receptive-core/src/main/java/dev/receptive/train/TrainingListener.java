@@ -9,13 +9,23 @@ import java.util.List;
  * listener stops training.
  */
 public interface TrainingListener {
-    /** Epoch {@code epoch} (counted from 1) of {@code epochs} starts; it will train {@code images} images. */
+    /**
+     * An epoch starts.
+     *
+     * @param epoch the epoch, counted from 1
+     * @param epochs the run's total epochs
+     * @param images the images it will train (whole batches only)
+     */
     default void epochStarted(int epoch, int epochs, long images) {
     }
 
     /**
      * Progress within the epoch, every few steps: images trained so far in this epoch, with the
      * running mean loss and accuracy over them.
+     *
+     * @param images images trained so far in this epoch
+     * @param meanLoss the mean training loss over them
+     * @param accuracy the fraction of them classified right
      */
     default void progress(long images, double meanLoss, double accuracy) {
     }
@@ -25,6 +35,12 @@ public interface TrainingListener {
      * (including those of a checkpoint resumed from), its validation (null without one) and the
      * run folder (null without one), which holds the epoch's checkpoint and metrics when this is
      * called.
+     *
+     * @param metrics the epoch's figures
+     * @param history every epoch's figures so far, this one last
+     * @param steps every window of steps so far
+     * @param validation the epoch's validation, or null without a validation set
+     * @param runFolder the run folder, or null without one
      */
     default void epochEnded(Metrics metrics, List<Metrics> history, List<StepMetrics> steps, Evaluation validation,
             Path runFolder) {

@@ -21,6 +21,7 @@ public final class ResidualBlocks {
      * convolution with the stride and a batch norm (projection, "option B"). Convolutions before a
      * batch norm have no bias.
      *
+     * @param graph the graph under construction; the block's nodes are added to it
      * @param name the block's name, prefixing its nodes ("layer1.0")
      * @param input the node it reads
      * @param inChannels the input's channels

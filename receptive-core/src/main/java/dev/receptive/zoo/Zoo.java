@@ -40,6 +40,8 @@ public final class Zoo {
      * on MNIST instead of ln 10 = 2.3) and Adam spends its first few hundred steps undoing that.
      * Measured on MNIST with Adam 1e-3, batch 64, after 300 steps: 97.1% test accuracy with He,
      * 98.1% with Glorot; after one epoch 98.4% with He (see docs/benchmarks.md for Glorot).
+     *
+     * @return a builder holding the layers and input (1, 28, 28); set the seed and build it on a backend
      */
     public static Sequential.Builder seedNet() {
         return seedNet(MNIST, 10);
@@ -49,6 +51,9 @@ public final class Zoo {
      * The seed network's layers for other (C, H, W) inputs and class counts, such as an image
      * folder's: the dense layer after the second pool takes 64 · ⌊⌊H/2⌋/2⌋ · ⌊⌊W/2⌋/2⌋ features.
      *
+     * @param input the item shape (C, H, W), H and W ≥ 4
+     * @param classes the number of logits, ≥ 1
+     * @return a builder holding the layers and input; set the seed and build it on a backend
      * @throws IllegalArgumentException when the input is not (C, H, W) of at least 4 × 4, or classes &lt; 1
      */
     public static Sequential.Builder seedNet(Shape input, int classes) {
@@ -74,7 +79,15 @@ public final class Zoo {
      * stages of {@code blocksPerStage} basic blocks ({@link ResidualBlocks#basic}) of base, 2·base
      * and 4·base channels, the last two starting with stride 2 (28 → 14 → 7), then global average
      * pooling and a dense layer to {@code classes} logits. Depth 6·blocksPerStage + 2: 1 block gives
-     * ResNet-8, 2 ResNet-14, 3 ResNet-20. Weights start He normal, batch norms at 1 and 0.
+     * ResNet-8, 2 ResNet-14, 3 ResNet-20. Convolution weights start He normal, the dense layer's Glorot
+     * uniform, batch norms at 1 and 0.
+     *
+     * @param input the item shape (C, H, W)
+     * @param blocksPerStage basic blocks per stage, ≥ 1
+     * @param base the first stage's channels, ≥ 1 (16 in the paper)
+     * @param classes the number of logits, ≥ 1
+     * @return a builder holding the graph with its input and output; set the seed and build it on a backend
+     * @throws IllegalArgumentException when the input is not (C, H, W) or a count is below 1
      */
     public static Graph.Builder resnet(Shape input, int blocksPerStage, int base, int classes) {
         if (input.rank() != 3 || blocksPerStage < 1 || base < 1 || classes < 1) {
@@ -107,6 +120,10 @@ public final class Zoo {
      * The network called {@code name} (one of {@link #NAMES}, any case), seeded with {@code seed},
      * on {@code backend}: the ResNets take 1×28×28 images in 10 classes at width 16.
      *
+     * @param name one of {@link #NAMES}, any case, surrounding blanks ignored
+     * @param backend where the tensors go
+     * @param seed seeds the weights and dropout masks
+     * @return the model; the caller owns it and closes it
      * @throws IllegalArgumentException for an unknown name
      */
     public static Model build(String name, Backend backend, long seed) {
@@ -118,6 +135,12 @@ public final class Zoo {
      * in {@code classes} classes (an image folder's), seeded with {@code seed}, on {@code backend};
      * the ResNets at width 16.
      *
+     * @param name one of {@link #NAMES}, any case, surrounding blanks ignored
+     * @param input the item shape (C, H, W)
+     * @param classes the number of logits, ≥ 1
+     * @param backend where the tensors go
+     * @param seed seeds the weights and dropout masks
+     * @return the model; the caller owns it and closes it
      * @throws IllegalArgumentException for an unknown name, or an input or class count the network cannot take
      */
     public static Model build(String name, Shape input, int classes, Backend backend, long seed) {

@@ -11,6 +11,7 @@ import java.util.Locale;
  *
  * @param backend the choice passed to {@code Backends.create}: "cpu", "auto" or a device backend
  * @param device the device ordinal for that backend (0 on the CPU)
+ * @serial exclude (a record's serial form is its components, documented above)
  */
 public record DeviceChoice(String backend, int device) implements Serializable {
 
@@ -22,6 +23,10 @@ public record DeviceChoice(String backend, int device) implements Serializable {
      * The backend and device for a task whose "gpu" addresses are {@code gpus} (null or empty when
      * the task has none).
      *
+     * @param choice "auto" (also for null), "cpu", or a device backend such as "cuda"; case and surrounding blanks
+     *     ignored
+     * @param gpus the task's "gpu" resource addresses; the first is used
+     * @return the backend and device ordinal
      * @throws IllegalArgumentException when an address is not a device number (a UUID, say)
      * @throws IllegalStateException when a device backend is named but the task has no GPU
      */

@@ -42,13 +42,23 @@ public final class ExecutorResources {
     private ExecutorResources() {
     }
 
-    /** A backend shared by every task of this JVM that asks for the same one, and its id in this JVM. */
+    /**
+     * A backend shared by every task of this JVM that asks for the same one, and its id in this JVM.
+     *
+     * @param id a number unique among this JVM's backends, from 1
+     * @param backend the backend, owned by this class (tasks must not close it)
+     */
     public record SharedBackend(long id, Backend backend) {
     }
 
     /**
      * The backend for the current task: its device from the GPUs Spark assigned to the task (see
      * {@link DeviceChoice}), made once per JVM and reused.
+     *
+     * @param choice the backend choice, as {@link DeviceChoice#of} takes it
+     * @return the shared backend; closed by {@link #closeAll} when the executor stops, never by a task
+     * @throws IllegalArgumentException when a GPU address is not a device number
+     * @throws IllegalStateException when a device backend is named but the task has no GPU
      */
     public static SharedBackend backendForTask(String choice) {
         return backend(choiceForTask(choice));
@@ -65,7 +75,12 @@ public final class ExecutorResources {
         return DeviceChoice.of(choice, gpus);
     }
 
-    /** The backend of {@code choice}, made on first use and reused by every later call in this JVM. */
+    /**
+     * The backend of {@code choice}, made on first use and reused by every later call in this JVM.
+     *
+     * @param choice the backend and device
+     * @return the shared backend; closed by {@link #closeAll}, never by a task
+     */
     public static synchronized SharedBackend backend(DeviceChoice choice) {
         SharedBackend b = BACKENDS.get(choice);
         if (b == null) {
@@ -79,17 +94,17 @@ public final class ExecutorResources {
         return b;
     }
 
-    /** How many backends this JVM has made so far. */
+    /** {@return how many backends this JVM has made so far} */
     public static synchronized long backendsCreated() {
         return backendsCreated;
     }
 
-    /** How many backends this JVM has closed so far. */
+    /** {@return how many backends this JVM has closed so far} */
     public static synchronized long backendsClosed() {
         return backendsClosed;
     }
 
-    /** How many backends are open now. */
+    /** {@return how many backends are open now} */
     public static synchronized int openBackends() {
         return BACKENDS.size();
     }

@@ -20,12 +20,19 @@ import java.util.Map;
 public final class ModelImage implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** The model's architecture JSON. */
     private final String architecture;
+    /** The input normalization's mean, or null when the model records none. */
     private final Double mean;
+    /** The input normalization's standard deviation, or null with {@link #mean}. */
     private final Double std;
+    /** The class names, empty when unknown. */
     private final List<String> classNames;
+    /** The state-dict names of the parameters and buffers, in state-dict order. */
     private final String[] names;
+    /** The shape of each tensor of {@link #names}. */
     private final int[][] shapes;
+    /** The values of each tensor of {@link #names}, row-major. */
     private final float[][] values;
 
     private ModelImage(String architecture, ModelInfo info, Map<String, HostTensor> state) {
@@ -45,12 +52,24 @@ public final class ModelImage implements Serializable {
         }
     }
 
-    /** The model's architecture, info, parameters and buffers, copied to the host now. */
+    /**
+     * The model's architecture, info, parameters and buffers, copied to the host now.
+     *
+     * @param model an open model; later changes to it are not seen
+     * @return the image, holding host copies of every value
+     * @throws IllegalStateException when the model is closed
+     */
     public static ModelImage of(Model model) {
         return new ModelImage(model.architecture(), model.info(), model.stateDict());
     }
 
-    /** A new model on {@code backend} with these weights and info; the caller closes it. */
+    /**
+     * A new model on {@code backend} with these weights and info; the caller closes it.
+     *
+     * @param backend where the tensors go
+     * @return the model, owned by the caller
+     * @throws IllegalArgumentException when the architecture, tensors or info do not fit (a damaged image)
+     */
     public Model build(Backend backend) {
         Model model = Model.fromArchitecture(architecture, backend, state());
         try {
@@ -62,7 +81,7 @@ public final class ModelImage implements Serializable {
         return model;
     }
 
-    /** The parameters and buffers by name, in state-dict order (the arrays are shared, not copied). */
+    /** {@return the parameters and buffers by name, in state-dict order (the arrays are shared, not copied)} */
     public Map<String, HostTensor> state() {
         Map<String, HostTensor> state = new LinkedHashMap<>();
         for (int i = 0; i < names.length; i++) {
@@ -71,16 +90,17 @@ public final class ModelImage implements Serializable {
         return state;
     }
 
-    /** The normalization and class names the model was trained with. */
+    /** {@return the normalization and class names the model was trained with} */
     public ModelInfo info() {
         return new ModelInfo(mean == null ? null : new Normalization(mean, std), new ArrayList<>(classNames));
     }
 
+    /** {@return the model's architecture JSON} */
     public String architecture() {
         return architecture;
     }
 
-    /** The bytes the values take (4 per float): what one broadcast of this image moves. */
+    /** {@return the bytes the values take (4 per float): what one broadcast of this image moves} */
     public long valueBytes() {
         long n = 0;
         for (float[] v : values) {

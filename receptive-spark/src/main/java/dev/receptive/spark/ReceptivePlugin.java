@@ -35,7 +35,7 @@ public final class ReceptivePlugin implements SparkPlugin {
         };
     }
 
-    /** The executor id of the last executor in this JVM whose plugin started, or null: what tests check. */
+    /** {@return the executor id of the last executor in this JVM whose plugin started, or null: what tests check} */
     public static String initializedFor() {
         return initializedFor;
     }

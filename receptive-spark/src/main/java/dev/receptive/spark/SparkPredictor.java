@@ -44,8 +44,11 @@ import org.apache.spark.util.TaskCompletionListener;
  * </pre>
  */
 public final class SparkPredictor implements AutoCloseable {
+    /** The output column of the most probable class (an int, the first on ties). */
     public static final String PREDICTION = "prediction";
+    /** The output column of that class's name (a string), present when the model records class names. */
     public static final String CLASS = "class";
+    /** The output column of every class's probability (an array of floats). */
     public static final String PROBABILITIES = "probabilities";
 
     private final Broadcast<ModelImage> model;
@@ -65,6 +68,7 @@ public final class SparkPredictor implements AutoCloseable {
         this.backend = b.backend;
     }
 
+    /** {@return a new builder; spark and model are required} */
     public static Builder builder() {
         return new Builder();
     }
@@ -72,7 +76,9 @@ public final class SparkPredictor implements AutoCloseable {
     /**
      * The rows of {@code frame} with their predictions (lazy, like every DataFrame transformation).
      *
+     * @param frame the rows to predict; every column is kept
      * @param inputColumn a binary column of images, or an array column of model inputs
+     * @return a new DataFrame: frame's columns, then the prediction columns
      * @throws IllegalArgumentException when the column is missing or of another type, or an output
      *     column name is taken; a row that cannot be read fails the job with its path or index
      */
@@ -271,29 +277,58 @@ public final class SparkPredictor implements AutoCloseable {
         private Builder() {
         }
 
+        /**
+         * The Spark session whose executors predict (required).
+         *
+         * @param spark the session; the model is broadcast through its context
+         * @return this builder
+         */
         public Builder spark(SparkSession spark) {
             this.spark = spark;
             return this;
         }
 
-        /** The model whose weights, architecture and info are broadcast (copied now; later changes are not seen). */
+        /**
+         * The model whose weights, architecture and info are broadcast when the predictor is built (later changes
+         * are not seen). Required; the caller keeps owning it.
+         *
+         * @param model a classifier
+         * @return this builder
+         */
         public Builder model(Model model) {
             this.model = model;
             return this;
         }
 
-        /** Rows per forward pass on an executor (default 64). */
+        /**
+         * Rows per forward pass on an executor (default 64).
+         *
+         * @param batchSize ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
             return this;
         }
 
-        /** The executors' backend, as {@link SparkTrainer.Builder#backend}. */
+        /**
+         * The executors' backend, as {@link SparkTrainer.Builder#backend}.
+         *
+         * @param backend "auto" (default), "cpu" or "cuda"
+         * @return this builder
+         */
         public Builder backend(String backend) {
             this.backend = backend;
             return this;
         }
 
+        /**
+         * Checks the settings, copies the model to the host and broadcasts it.
+         *
+         * @return the predictor; close it to release the broadcast
+         * @throws IllegalArgumentException when spark or model is missing, the batch size is below 1 or the
+         *     backend name is unknown
+         */
         public SparkPredictor build() {
             if (spark == null || model == null) {
                 throw new IllegalArgumentException("SparkPredictor: spark and model must be set");

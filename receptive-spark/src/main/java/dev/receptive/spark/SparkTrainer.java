@@ -88,26 +88,48 @@ public final class SparkTrainer implements AutoCloseable {
         this.gang = b.gang;
     }
 
+    /** {@return a new builder; spark, model, optimizer and data are required} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The loss, accuracy and duration of one synchronous step. */
+    /**
+     * The loss, accuracy and duration of one synchronous step.
+     *
+     * @param step the step's number, from 0 over the whole run
+     * @param epoch the epoch it belongs to, from 0
+     * @param loss the mean loss over the global batch, before the update
+     * @param accuracy the fraction of the global batch classified right, before the update
+     * @param seconds the step's wall time on the driver, broadcast and update included
+     */
     public record StepResult(int step, int epoch, double loss, double accuracy, double seconds) {
     }
 
-    /** Steps taken so far (the dropout step of the next one). */
+    /** {@return the steps taken so far (the dropout step of the next one)} */
     public int stepCount() {
         return step;
     }
 
-    /** Steps per epoch: the training data's size over the batch size, the last partial batch dropped. */
+    /**
+     * {@return the steps per epoch: the training data's size over the batch size, the last partial batch dropped}
+     * The first call has the executors read the data and checks it against the model.
+     *
+     * @throws IllegalArgumentException when the data does not fit the model or holds less than one batch
+     * @throws IllegalStateException when executors read different data, or gang scheduling cannot run
+     */
     public int stepsPerEpoch() {
         prepare();
         return dataSize / batchSize;
     }
 
-    /** Trains {@code epochs} more epochs' worth of steps and returns every step's result. */
+    /**
+     * Trains {@code epochs} more epochs' worth of steps and returns every step's result.
+     *
+     * @param epochs ≥ 0
+     * @return one result per step, in order
+     * @throws IllegalArgumentException when epochs &lt; 0, or as {@link #step()}
+     * @throws IllegalStateException as {@link #step()}
+     */
     public List<StepResult> fit(int epochs) {
         if (epochs < 0) {
             throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, got " + epochs);
@@ -115,7 +137,14 @@ public final class SparkTrainer implements AutoCloseable {
         return train(epochs * stepsPerEpoch());
     }
 
-    /** Runs {@code steps} more synchronous steps, continuing the epoch where the last call stopped. */
+    /**
+     * Runs {@code steps} more synchronous steps, continuing the epoch where the last call stopped.
+     *
+     * @param steps the number of steps; none for 0 or less
+     * @return one result per step, in order
+     * @throws IllegalArgumentException as {@link #step()}
+     * @throws IllegalStateException as {@link #step()}
+     */
     public List<StepResult> train(int steps) {
         List<StepResult> results = new ArrayList<>();
         for (int i = 0; i < steps; i++) {
@@ -124,7 +153,14 @@ public final class SparkTrainer implements AutoCloseable {
         return results;
     }
 
-    /** One synchronous step over the next global batch. */
+    /**
+     * One synchronous step over the next global batch: the weights are broadcast, each partition computes its
+     * shard's gradient, and the driver adds them in partition order and updates the model.
+     *
+     * @return the step's loss, accuracy and time
+     * @throws IllegalArgumentException on the first step, when the data does not fit the model
+     * @throws IllegalStateException when executors read different data, or the loss is NaN or infinite
+     */
     public StepResult step() {
         prepare();
         long start = System.nanoTime();
@@ -384,42 +420,79 @@ public final class SparkTrainer implements AutoCloseable {
         private Builder() {
         }
 
-        /** The Spark session whose executors compute the gradients. */
+        /**
+         * The Spark session whose executors compute the gradients (required).
+         *
+         * @param spark the session
+         * @return this builder
+         */
         public Builder spark(SparkSession spark) {
             this.spark = spark;
             return this;
         }
 
-        /** The model to train; it stays on the driver, whose backend holds the weights and the optimizer's state. */
+        /**
+         * The model to train (required); it stays on the driver, whose backend holds the weights and the
+         * optimizer's state. The caller keeps owning it.
+         *
+         * @param model a classifier without buffers (no batch norm)
+         * @return this builder
+         */
         public Builder model(Model model) {
             this.model = model;
             return this;
         }
 
+        /**
+         * The optimizer applied on the driver to the summed gradient (required); the caller keeps owning it.
+         *
+         * @param optimizer e.g. {@code Optimizer.adam(1e-3).build()}
+         * @return this builder
+         */
         public Builder optimizer(Optimizer optimizer) {
             this.optimizer = optimizer;
             return this;
         }
 
-        /** Where the executors read the training data. */
+        /**
+         * Where the executors read the training data (required).
+         *
+         * @param data a folder every executor sees at the same path
+         * @return this builder
+         */
         public Builder data(TrainingData data) {
             this.data = data;
             return this;
         }
 
-        /** The global batch size B (default 64), split over the partitions. */
+        /**
+         * The global batch size B (default 64), split over the partitions.
+         *
+         * @param batchSize ≥ 1, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
             return this;
         }
 
-        /** The number of shards per step (default: Spark's default parallelism), at most the batch size. */
+        /**
+         * The number of shards per step (default: Spark's default parallelism, at most the batch size).
+         *
+         * @param partitions between 1 and the batch size, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder partitions(int partitions) {
             this.partitions = partitions;
             return this;
         }
 
-        /** The seed of the epochs' shuffles (default 1), as {@code Trainer}'s. */
+        /**
+         * The seed of the epochs' shuffles (default 1), as {@code Trainer}'s.
+         *
+         * @param seed any value
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -428,6 +501,9 @@ public final class SparkTrainer implements AutoCloseable {
         /**
          * The executors' backend: "auto" (default: a GPU where Spark assigned the task one, else the
          * CPU), "cpu", or "cuda" (every task must be assigned a GPU).
+         *
+         * @param backend the name, checked by {@link #build()}
+         * @return this builder
          */
         public Builder backend(String backend) {
             this.backend = backend;
@@ -437,13 +513,23 @@ public final class SparkTrainer implements AutoCloseable {
         /**
          * Runs each step as a barrier stage, so that all shards start together or not at all (one GPU
          * per task, no shard waiting for a slot). Refused with dynamic allocation and when the
-         * application has fewer task slots than partitions.
+         * application has fewer task slots than partitions (checked at the first step).
+         *
+         * @param on true for barrier stages; off by default
+         * @return this builder
          */
         public Builder gangScheduled(boolean on) {
             this.gang = on;
             return this;
         }
 
+        /**
+         * Checks the settings and makes the trainer; nothing runs on the cluster yet.
+         *
+         * @return the trainer; close it to release what executors keep for the run
+         * @throws IllegalArgumentException when a required part is missing, the model has buffers, the batch size
+         *     or partitions are out of range, or the backend name is unknown
+         */
         public SparkTrainer build() {
             if (spark == null || model == null || optimizer == null || data == null) {
                 throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer and data must be set");

@@ -46,6 +46,13 @@ public final class TrainMnistOnSpark {
     private TrainMnistOnSpark() {
     }
 
+    /**
+     * Trains, evaluates and saves, then stops its Spark session.
+     *
+     * @param args the options listed above
+     * @throws Exception when training, evaluation or saving fails, or a number does not parse; a missing data
+     *     folder or an unknown or incomplete option exits with status 2 instead
+     */
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = parse(args);
         Path data = Path.of(opt.getOrDefault("--data", DataFolder.mnist().toString()));

@@ -18,8 +18,11 @@ import java.util.Objects;
 public final class TrainingData implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** "mnist" or "fashion-mnist". */
     private final String kind;
+    /** The folder's absolute path, as a string (a Path is not serializable). */
     private final String dir;
+    /** Which of the folder's files: training or test. */
     private final Split split;
 
     private TrainingData(String kind, String dir, Split split) {
@@ -28,17 +31,34 @@ public final class TrainingData implements Serializable {
         this.split = Objects.requireNonNull(split, "split");
     }
 
-    /** MNIST digits from {@code dir}, normalized with MNIST's mean and standard deviation. */
+    /**
+     * MNIST digits from {@code dir}, normalized with MNIST's mean and standard deviation.
+     *
+     * @param dir the folder with the IDX files, made absolute now; every executor must see it at that path
+     * @param split the training or the test files
+     * @return the description; nothing is read yet
+     */
     public static TrainingData mnist(Path dir, Split split) {
         return new TrainingData("mnist", dir.toAbsolutePath().toString(), split);
     }
 
-    /** Fashion-MNIST from {@code dir}, normalized with Fashion-MNIST's mean and standard deviation. */
+    /**
+     * Fashion-MNIST from {@code dir}, normalized with Fashion-MNIST's mean and standard deviation.
+     *
+     * @param dir the folder with the IDX files, made absolute now; every executor must see it at that path
+     * @param split the training or the test files
+     * @return the description; nothing is read yet
+     */
     public static TrainingData fashionMnist(Path dir, Split split) {
         return new TrainingData("fashion-mnist", dir.toAbsolutePath().toString(), split);
     }
 
-    /** Reads the data (what an executor does once). */
+    /**
+     * Reads the data (what an executor does once).
+     *
+     * @return the images and labels, normalized
+     * @throws IOException naming the file that is missing, damaged or does not fit the other
+     */
     public Dataset load() throws IOException {
         Path path = Path.of(dir);
         return kind.equals("mnist") ? Mnist.load(path, split) : FashionMnist.load(path, split);

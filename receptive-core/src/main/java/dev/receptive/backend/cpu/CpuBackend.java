@@ -31,7 +31,13 @@ public final class CpuBackend extends AbstractBackend {
         this(CpuParallel.defaultThreads());
     }
 
-    /** A backend splitting each op over {@code threads} threads (the caller's included); results do not depend on it. */
+    /**
+     * A backend splitting each op over {@code threads} threads (the caller's included); results do not depend on it.
+     *
+     * @param threads at least 1; 1 runs every op on the calling thread, more start a pool of daemon threads
+     *     that {@link #close()} stops
+     * @throws IllegalArgumentException when threads &lt; 1
+     */
     public CpuBackend(int threads) {
         this.par = new CpuParallel(threads);
         this.conv = new CpuConv(par);
@@ -40,12 +46,12 @@ public final class CpuBackend extends AbstractBackend {
         this.vector = v.orElse(null);
     }
 
-    /** "Vector API, 512-bit" when the Vector API kernels run, else "scalar". */
+    /** {@return "Vector API, 512-bit" (or 256-bit) when the Vector API kernels run, else "scalar"} */
     public String kernels() {
         return vector == null ? "scalar" : vector.description();
     }
 
-    /** How many threads each op is split over. */
+    /** {@return how many threads each op is split over, the caller's included} */
     public int threads() {
         return par.threads();
     }

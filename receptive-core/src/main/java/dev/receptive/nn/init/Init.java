@@ -12,27 +12,38 @@ import java.util.random.RandomGenerator;
  */
 public interface Init {
 
-    /** Name used in architecture JSON: "he" or "xavier". */
+    /** {@return the name used in architecture JSON: "he" or "xavier"} */
     String name();
 
     /**
      * Fills {@code values} (one weight tensor, any layout) given its fans: for a dense layer
      * (out, in) fan_in = in and fan_out = out; for a conv layer (K, C, R, S) fan_in = C·R·S and
      * fan_out = K·R·S.
+     *
+     * @param values overwritten with the drawn weights
+     * @param fanIn inputs per output unit, ≥ 1
+     * @param fanOut outputs per input unit, ≥ 1
+     * @param random the source of the draws; the same source state gives the same values
      */
     void initialize(float[] values, int fanIn, int fanOut, RandomGenerator random);
 
-    /** Kaiming normal, fan_in mode, gain √2 (He et al. 2015): N(0, 2/fan_in). */
+    /** {@return Kaiming normal, fan_in mode, gain √2 (He et al. 2015): N(0, 2/fan_in)} */
     static Init he() {
         return HeNormal.INSTANCE;
     }
 
-    /** Glorot uniform (Glorot and Bengio 2010): U(−a, a) with a = √(6/(fan_in + fan_out)). */
+    /** {@return Glorot uniform (Glorot and Bengio 2010): U(−a, a) with a = √(6/(fan_in + fan_out))} */
     static Init xavier() {
         return XavierUniform.INSTANCE;
     }
 
-    /** The init called {@code name} in architecture JSON. */
+    /**
+     * The init called {@code name} in architecture JSON.
+     *
+     * @param name "he" or "xavier"
+     * @return that init
+     * @throws IllegalArgumentException for any other name
+     */
     static Init byName(String name) {
         return switch (name) {
             case "he" -> he();

@@ -10,7 +10,7 @@ import dev.receptive.tensor.Tensor;
  * overwritten by the next call:
  * <pre>
  * Tensor loss = criterion.compute(logits, labels);   // loss: (1)
- * model.backward(criterion.gradient());              // same shape as logits
+ * workspace.backward(criterion.gradient());          // same shape as logits
  * </pre>
  */
 public abstract class Loss implements AutoCloseable {
@@ -19,7 +19,10 @@ public abstract class Loss implements AutoCloseable {
     private final float[] host = new float[1];
     private boolean closed;
 
-    /** Mean over the batch of −log softmax(z)[label]; output z: (N, classes), target: labels (N). */
+    /**
+     * {@return a new softmax cross-entropy: mean over the batch of −log softmax(z)[label]; output z: (N, classes),
+     * target: labels (N)}
+     */
     public static Loss softmaxCrossEntropy() {
         return new SoftmaxCrossEntropy();
     }
@@ -29,6 +32,10 @@ public abstract class Loss implements AutoCloseable {
      * CrossEntropyLoss(label_smoothing=ε)}: the target puts 1 − ε + ε/K on the label and ε/K on
      * each other class, so loss = (1 − ε)·CE − ε/(N·K)·Σ log softmax(z). ε = 0 is
      * {@link #softmaxCrossEntropy()}.
+     *
+     * @param labelSmoothing ε, in [0, 1)
+     * @return a new loss; the caller closes it
+     * @throws IllegalArgumentException when ε is outside [0, 1)
      */
     public static Loss softmaxCrossEntropy(double labelSmoothing) {
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
@@ -38,20 +45,33 @@ public abstract class Loss implements AutoCloseable {
         return labelSmoothing == 0 ? new SoftmaxCrossEntropy() : new SmoothedSoftmaxCrossEntropy((float) labelSmoothing);
     }
 
-    /** Mean over all elements of (p − t)²; target: the output's shape. */
+    /** {@return a new mean squared error: mean over all elements of (p − t)²; target: the output's shape} */
     public static Loss meanSquaredError() {
         return new MeanSquaredError();
     }
 
-    /** Multi-class hinge with margin 1 (PyTorch's MultiMarginLoss); output z: (N, classes), target: labels (N). */
+    /**
+     * {@return a new multi-class hinge loss with margin 1 (PyTorch's MultiMarginLoss); output z: (N, classes),
+     * target: labels (N)}
+     */
     public static Loss hinge() {
         return new Hinge();
     }
 
-    /** Short name for messages and logs, e.g. "softmaxCrossEntropy". */
+    /** {@return a short name for messages and logs, e.g. "softmaxCrossEntropy"} */
     public abstract String name();
 
-    /** The loss of {@code output} against {@code target} and, in {@link #gradient()}, ∂L/∂output. Returns the loss (1). */
+    /**
+     * The loss of {@code output} against {@code target} and, in {@link #gradient()}, ∂L/∂output.
+     *
+     * @param output the model's output, e.g. logits (N, classes)
+     * @param target on the same backend: class labels (N) stored as floats, or the output's shape for mean
+     *     squared error
+     * @return the loss (1), owned by this object and overwritten by the next call
+     * @throws IllegalArgumentException when the shapes do not fit (or a label is out of range, where the
+     *     backend sees it)
+     * @throws IllegalStateException when this loss is closed
+     */
     public final Tensor compute(Tensor output, Tensor target) {
         prepare(output);
         if (gradient == null || !gradient.shape().equals(output.shape())) {
@@ -64,14 +84,26 @@ public abstract class Loss implements AutoCloseable {
         return loss;
     }
 
-    /** The loss only, for evaluation; the gradient is left as it was. Returns the loss (1). */
+    /**
+     * The loss only, for evaluation; the gradient is left as it was.
+     *
+     * @param output the model's output, as in {@link #compute}
+     * @param target as in {@link #compute}
+     * @return the loss (1), owned by this object and overwritten by the next call
+     * @throws IllegalArgumentException when the shapes do not fit
+     * @throws IllegalStateException when this loss is closed
+     */
     public final Tensor evaluate(Tensor output, Tensor target) {
         prepare(output);
         computeInternal(output.backend(), loss, null, output, target);
         return loss;
     }
 
-    /** ∂L/∂output of the last {@link #compute} call. */
+    /**
+     * {@return ∂L/∂output of the last {@link #compute} call, the output's shape, owned by this object}
+     *
+     * @throws IllegalStateException before the first compute, or when this loss is closed
+     */
     public final Tensor gradient() {
         checkOpen();
         if (gradient == null) {
@@ -80,7 +112,11 @@ public abstract class Loss implements AutoCloseable {
         return gradient;
     }
 
-    /** The last computed loss, read back to the host (this waits for the device). */
+    /**
+     * {@return the last computed loss, read back to the host (this waits for the device)}
+     *
+     * @throws IllegalStateException before the first compute or evaluate, or when this loss is closed
+     */
     public final float value() {
         checkOpen();
         if (loss == null) {
@@ -90,7 +126,15 @@ public abstract class Loss implements AutoCloseable {
         return host[0];
     }
 
-    /** Writes loss and, unless dOutput is null, dOutput; shapes are checked by the backend op. */
+    /**
+     * Writes loss and, unless dOutput is null, dOutput; shapes are checked by the backend op.
+     *
+     * @param backend the output's backend
+     * @param loss output (1)
+     * @param dOutput output, the shape of output, or null for the loss only
+     * @param output the model's output
+     * @param target the target, as the caller gave it
+     */
     protected abstract void computeInternal(Backend backend, Tensor loss, Tensor dOutput, Tensor output, Tensor target);
 
     private void prepare(Tensor output) {

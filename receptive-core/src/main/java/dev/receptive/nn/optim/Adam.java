@@ -24,23 +24,27 @@ public final class Adam extends Optimizer {
         this.decoupled = b.decoupled;
     }
 
+    /** {@return β1, the decay of the first moment} */
     public float beta1() {
         return beta1;
     }
 
+    /** {@return β2, the decay of the second moment} */
     public float beta2() {
         return beta2;
     }
 
+    /** {@return eps, added to the denominator} */
     public float eps() {
         return eps;
     }
 
+    /** {@return the weight decay: added to the gradient (Adam) or decoupled (AdamW)} */
     public float weightDecay() {
         return weightDecay;
     }
 
-    /** True for AdamW. */
+    /** {@return true for AdamW (decoupled weight decay)} */
     public boolean decoupled() {
         return decoupled;
     }
@@ -76,23 +80,47 @@ public final class Adam extends Optimizer {
             this.decoupled = decoupled;
         }
 
+        /**
+         * Sets the decays of the moments (default 0.9 and 0.999).
+         *
+         * @param beta1 the first moment's, in [0, 1), checked by {@link #build()}
+         * @param beta2 the second moment's, in [0, 1)
+         * @return this builder
+         */
         public Builder betas(double beta1, double beta2) {
             this.beta1 = beta1;
             this.beta2 = beta2;
             return this;
         }
 
+        /**
+         * Sets the term added to the denominator (default 1e-8).
+         *
+         * @param eps &gt; 0, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder eps(double eps) {
             this.eps = eps;
             return this;
         }
 
-        /** Adam: added to the gradient (L2); AdamW: decoupled, w −= lr·weightDecay·w. */
+        /**
+         * Adam: added to the gradient (L2); AdamW: decoupled, w −= lr·weightDecay·w. Default 0.
+         *
+         * @param weightDecay ≥ 0, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder weightDecay(double weightDecay) {
             this.weightDecay = weightDecay;
             return this;
         }
 
+        /**
+         * Checks every hyper-parameter and makes the optimizer.
+         *
+         * @return the optimizer; the caller closes it
+         * @throws IllegalArgumentException naming the first value out of range
+         */
         public Adam build() {
             // AdamParams holds the rules on every hyper-parameter; check them now, not at the first step.
             new AdamParams((float) lr, (float) beta1, (float) beta2, (float) eps, (float) weightDecay, decoupled, 1);

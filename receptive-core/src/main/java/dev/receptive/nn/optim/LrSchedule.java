@@ -12,23 +12,38 @@ import java.util.Locale;
 @FunctionalInterface
 public interface LrSchedule {
 
-    /** The learning rate at time {@code epoch} (from 0, fractional within an epoch) for base rate {@code baseLr}. */
+    /**
+     * The learning rate at a point of training.
+     *
+     * @param epoch the time in epochs from 0, fractional within an epoch
+     * @param baseLr the optimizer's base rate
+     * @return the rate for the next step, ≥ 0
+     */
     float lr(double epoch, float baseLr);
 
     /**
      * The schedule and its settings, e.g. "step(1, 0.5)": what a checkpoint records so a resume
      * with another schedule is noticed. A schedule written as a lambda is "custom".
+     *
+     * @return the description, e.g. "cosine(30, 0.0)"
      */
     default String describe() {
         return "custom";
     }
 
-    /** The base rate every epoch. */
+    /** {@return the schedule that keeps the base rate every epoch} */
     static LrSchedule constant() {
         return named("constant", (epoch, baseLr) -> baseLr);
     }
 
-    /** baseLr · gamma^⌊epoch / stepSize⌋, like PyTorch's StepLR. */
+    /**
+     * baseLr · gamma^⌊epoch / stepSize⌋, like PyTorch's StepLR.
+     *
+     * @param stepSize epochs between decays, ≥ 1
+     * @param gamma the factor per decay, in (0, 1]
+     * @return the schedule, described as "step(stepSize, gamma)"
+     * @throws IllegalArgumentException when either is out of range
+     */
     static LrSchedule step(int stepSize, double gamma) {
         if (stepSize < 1 || !(gamma > 0 && gamma <= 1)) {
             throw new IllegalArgumentException("LrSchedule.step: stepSize must be >= 1 and gamma in (0, 1], got "
@@ -42,6 +57,11 @@ public interface LrSchedule {
      * minLr + (baseLr − minLr)·(1 + cos(π·epoch / totalEpochs)) / 2 at each whole epoch, like
      * PyTorch's CosineAnnealingLR with T_max = totalEpochs and eta_min = minLr; it stays at minLr
      * after totalEpochs, where PyTorch's would climb back.
+     *
+     * @param totalEpochs the length of the decay, ≥ 1
+     * @param minLr the final rate, ≥ 0
+     * @return the schedule, described as "cosine(totalEpochs, minLr)"
+     * @throws IllegalArgumentException when either is out of range
      */
     static LrSchedule cosine(int totalEpochs, double minLr) {
         if (totalEpochs < 1 || !(minLr >= 0)) {
@@ -58,6 +78,12 @@ public interface LrSchedule {
      * A linear warm-up from 0 to the base rate over {@code warmupEpochs}, then a cosine decay to
      * {@code minLr} at {@code totalEpochs}, changing every step (the recipe of Goyal et al. 2017 and
      * most ResNet training since); minLr after totalEpochs.
+     *
+     * @param warmupEpochs the length of the warm-up, in [0, totalEpochs), fractional allowed
+     * @param totalEpochs where the decay ends, ≥ 1
+     * @param minLr the final rate, ≥ 0
+     * @return the schedule, described as "warmupCosine(warmupEpochs, totalEpochs, minLr)"
+     * @throws IllegalArgumentException when a value is out of range
      */
     static LrSchedule warmupCosine(double warmupEpochs, int totalEpochs, double minLr) {
         if (!(warmupEpochs >= 0) || totalEpochs < 1 || warmupEpochs >= totalEpochs || !(minLr >= 0)) {

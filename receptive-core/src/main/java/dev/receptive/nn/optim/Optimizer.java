@@ -29,22 +29,46 @@ public abstract class Optimizer implements AutoCloseable {
         setLearningRate(lr);
     }
 
-    /** SGD, PyTorch semantics; momentum, Nesterov and weight decay are options. */
+    /**
+     * SGD, PyTorch semantics; momentum, Nesterov and weight decay are options.
+     *
+     * @param lr the learning rate, finite and ≥ 0, checked by {@link Sgd.Builder#build()}
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
+     */
     public static Sgd.Builder sgd(double lr) {
         return new Sgd.Builder(lr);
     }
 
-    /** Adam (Kingma and Ba), PyTorch semantics: weight decay, if any, is added to the gradient. */
+    /**
+     * Adam (Kingma and Ba), PyTorch semantics: weight decay, if any, is added to the gradient.
+     *
+     * @param lr the learning rate, finite and ≥ 0, checked by {@link Adam.Builder#build()}
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
+     */
     public static Adam.Builder adam(double lr) {
         return new Adam.Builder(lr, false);
     }
 
-    /** AdamW (Loshchilov and Hutter): weight decay decoupled from the gradient. */
+    /**
+     * AdamW (Loshchilov and Hutter): weight decay decoupled from the gradient.
+     *
+     * @param lr the learning rate, finite and ≥ 0, checked by {@link Adam.Builder#build()}
+     * @param weightDecay ≥ 0: each step first scales w by (1 − lr·weightDecay)
+     * @return a builder; its {@code build()} makes the optimizer, which the caller closes
+     */
     public static Adam.Builder adamW(double lr, double weightDecay) {
         return new Adam.Builder(lr, true).weightDecay(weightDecay);
     }
 
-    /** One update of every parameter from its grad; the step count goes up by one first. */
+    /**
+     * One update of every parameter from its grad; the step count goes up by one first. The gradients are read,
+     * not cleared.
+     *
+     * @param parameters the parameters to update, e.g. {@code model.parameters()}; their state is created at zero
+     *     on their first step
+     * @throws IllegalArgumentException when a parameter's shape differs from its saved state's
+     * @throws IllegalStateException when the optimizer is closed
+     */
     public final void step(List<Parameter> parameters) {
         checkOpen();
         step++;
@@ -53,11 +77,17 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
+    /** {@return the learning rate of the next step} */
     public final float learningRate() {
         return lr;
     }
 
-    /** Changes the learning rate from the next step on (what a schedule calls each epoch). */
+    /**
+     * Changes the learning rate from the next step on (what a schedule calls each epoch).
+     *
+     * @param lr the new rate, finite and ≥ 0
+     * @throws IllegalArgumentException when lr is negative, infinite or NaN
+     */
     public final void setLearningRate(double lr) {
         if (!(lr >= 0) || Double.isInfinite(lr)) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be finite and >= 0, got " + lr);
@@ -65,7 +95,7 @@ public abstract class Optimizer implements AutoCloseable {
         this.lr = (float) lr;
     }
 
-    /** Steps taken so far. */
+    /** {@return the steps taken so far (restored by {@link #importState})} */
     public final int stepCount() {
         return step;
     }
@@ -74,21 +104,38 @@ public abstract class Optimizer implements AutoCloseable {
      * The optimizer's type and every hyper-parameter except the learning rate, e.g.
      * "Adam(betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)": what a checkpoint records so a resume
      * with other settings is noticed.
+     *
+     * @return the class's simple name and its hyper-parameters in parentheses
      */
     public final String describe() {
         return getClass().getSimpleName() + "(" + hyperParameters() + ")";
     }
 
-    /** "name=value, …" of every hyper-parameter but the learning rate. */
+    /** {@return "name=value, …" of every hyper-parameter but the learning rate} */
     protected abstract String hyperParameters();
 
-    /** The state tensors this optimizer keeps per parameter, in order: ["velocity"], ["m", "v"] or none. */
+    /**
+     * {@return the names of the state tensors this optimizer keeps per parameter, in order: ["velocity"], ["m", "v"] or
+     * none}
+     */
     protected abstract List<String> slotNames();
 
-    /** Updates p.value() in place from p.grad() and its state; {@code step} counts from 1. */
+    /**
+     * Updates p.value() in place from p.grad() and its state.
+     *
+     * @param backend the parameter's backend
+     * @param p the parameter
+     * @param slots its state tensors in {@link #slotNames()} order, the shape of p, updated in place
+     * @param lr the learning rate of this step
+     * @param step the step number, counted from 1
+     */
     protected abstract void update(Backend backend, Parameter p, Tensor[] slots, float lr, int step);
 
-    /** The step count and every state tensor, copied to the host. */
+    /**
+     * {@return the step count and every state tensor, copied to the host}
+     *
+     * @throws IllegalStateException when the optimizer is closed
+     */
     public final OptimizerState exportState() {
         checkOpen();
         List<String> names = slotNames();
@@ -108,7 +155,10 @@ public abstract class Optimizer implements AutoCloseable {
      * (the parameter names, each slot's name and shape), so on a mismatch nothing changes. A
      * state without entries (a fresh optimizer's) is accepted and resets the state.
      *
+     * @param saved what {@link #exportState()} returned, e.g. from a checkpoint
+     * @param parameters the parameters it belongs to, by name
      * @throws IllegalArgumentException naming the first parameter or slot that does not match
+     * @throws IllegalStateException when the optimizer is closed
      */
     public final void importState(OptimizerState saved, List<Parameter> parameters) {
         checkOpen();

@@ -19,14 +19,17 @@ public final class Sgd extends Optimizer {
         this.nesterov = b.nesterov;
     }
 
+    /** {@return the momentum; 0 for plain SGD} */
     public float momentum() {
         return momentum;
     }
 
+    /** {@return the L2 term added to the gradient} */
     public float weightDecay() {
         return weightDecay;
     }
 
+    /** {@return whether the momentum is Nesterov's} */
     public boolean nesterov() {
         return nesterov;
     }
@@ -58,23 +61,45 @@ public final class Sgd extends Optimizer {
             this.lr = lr;
         }
 
+        /**
+         * Sets the momentum (default 0: no velocity buffer).
+         *
+         * @param momentum ≥ 0, checked by {@link #build()}; 0.9 is the usual choice
+         * @return this builder
+         */
         public Builder momentum(double momentum) {
             this.momentum = momentum;
             return this;
         }
 
-        /** Nesterov momentum; needs momentum &gt; 0. */
+        /**
+         * Nesterov momentum; needs momentum &gt; 0. Default off.
+         *
+         * @param nesterov true for Nesterov's variant
+         * @return this builder
+         */
         public Builder nesterov(boolean nesterov) {
             this.nesterov = nesterov;
             return this;
         }
 
-        /** L2 penalty added to the gradient: g = dw + weightDecay·w. */
+        /**
+         * L2 penalty added to the gradient: g = dw + weightDecay·w. Default 0.
+         *
+         * @param weightDecay ≥ 0, checked by {@link #build()}
+         * @return this builder
+         */
         public Builder weightDecay(double weightDecay) {
             this.weightDecay = weightDecay;
             return this;
         }
 
+        /**
+         * Checks every hyper-parameter and makes the optimizer.
+         *
+         * @return the optimizer; the caller closes it
+         * @throws IllegalArgumentException when a value is out of range or Nesterov is on without momentum
+         */
         public Sgd build() {
             // SgdParams holds the rules (ranges, Nesterov needs momentum); check them now, not at the first step.
             new SgdParams((float) lr, (float) momentum, (float) weightDecay, nesterov);
