@@ -1,6 +1,6 @@
 package dev.receptive.cli;
 
-import dev.receptive.io.AtomicFiles;
+import dev.receptive.io.internal.AtomicFiles;
 import dev.receptive.train.Evaluation;
 import dev.receptive.train.Metrics;
 import dev.receptive.train.StepMetrics;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.data.Idx;
+import dev.receptive.data.internal.Idx;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.train.Checkpoint;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,6 @@
 package dev.receptive.data;
 
+import dev.receptive.data.internal.Idx;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Files;

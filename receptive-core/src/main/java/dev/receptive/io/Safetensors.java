@@ -8,6 +8,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
+import dev.receptive.io.internal.AtomicFiles;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;

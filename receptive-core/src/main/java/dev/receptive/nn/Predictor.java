@@ -67,14 +67,13 @@ public final class Predictor {
      * Class probabilities of one item: the softmax of the model's outputs (or the outputs as they
      * are when the model ends in a {@link Softmax} layer).
      *
-     * @param item the input-size values of exactly one item (more whole items are not refused but would be
-     *     normalized together)
+     * @param item the input-size values of exactly one item (for several, use {@link #probabilities(float[][])})
      * @return one probability per class, summing to 1
-     * @throws IllegalArgumentException when the values are not whole items
+     * @throws IllegalArgumentException when the values are not exactly one item
      * @throws IllegalStateException when the model is closed or an output is not a number
      */
     public float[] probabilities(float[] item) {
-        float[] out = outputs(item);
+        float[] out = outputs(one(item));
         if (!endsInSoftmax) {
             softmax(out, 0, out.length);
         }
@@ -114,13 +113,13 @@ public final class Predictor {
     /**
      * The most probable class of one item (the first on ties).
      *
-     * @param item the input-size values of one item
+     * @param item the input-size values of exactly one item
      * @return the index of the largest output
-     * @throws IllegalArgumentException when the values are not whole items
+     * @throws IllegalArgumentException when the values are not exactly one item
      * @throws IllegalStateException when the model is closed
      */
     public int predictClass(float[] item) {
-        float[] out = outputs(item);
+        float[] out = outputs(one(item));
         int best = 0;
         for (int i = 1; i < out.length; i++) {
             if (out[i] > out[best]) {
@@ -128,6 +127,16 @@ public final class Predictor {
             }
         }
         return best;
+    }
+
+    /** The item, when it is exactly one: two items' values would be normalized, or ranked, together. */
+    private float[] one(float[] item) {
+        if (item.length != itemSize) {
+            throw new IllegalArgumentException("predictor: one item of " + model.inputShape() + " is " + itemSize
+                    + " values, got " + item.length + (item.length > itemSize && item.length % itemSize == 0
+                    ? " (several items: pass them as float[][] to probabilities)" : ""));
+        }
+        return item;
     }
 
     /** A NaN probability is never a result: the input or the weights are broken. */

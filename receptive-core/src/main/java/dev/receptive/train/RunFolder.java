@@ -1,7 +1,7 @@
 package dev.receptive.train;
 
-import dev.receptive.io.AtomicFiles;
 import dev.receptive.io.ModelFile;
+import dev.receptive.io.internal.AtomicFiles;
 import dev.receptive.nn.Model;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -3,6 +3,7 @@ package dev.receptive.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.receptive.data.internal.Idx;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Close;
 import java.io.IOException;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.data.internal.Idx;
 import dev.receptive.testing.Allocation;
 import java.io.IOException;
 import java.nio.file.Files;

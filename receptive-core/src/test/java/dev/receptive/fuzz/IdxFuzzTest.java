@@ -2,9 +2,9 @@ package dev.receptive.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.receptive.data.Dataset;
-import dev.receptive.data.Idx;
 import dev.receptive.data.Mnist;
 import dev.receptive.data.Split;
+import dev.receptive.data.internal.Idx;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -205,6 +205,15 @@ class PredictorConcurrencyTest {
             IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                     () -> other.predictor().outputs(new float[143]));
             assertTrue(bad.getMessage().contains("not whole items"), bad.getMessage());
+            // The one-item methods take exactly one item: two would be normalized, or ranked, together.
+            for (float[] two : new float[][] {new float[288], new float[143]}) {
+                IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
+                        () -> other.predictor().probabilities(two));
+                assertTrue(e2.getMessage().contains("one item of (1, 12, 12) is 144 values, got " + two.length),
+                        e2.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> other.predictor().predictClass(two));
+                assertThrows(IllegalArgumentException.class, () -> other.predict(two));
+            }
         }
     }
 }

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.io.internal.AtomicFiles;
 import dev.receptive.nn.Model;
 import dev.receptive.backend.cpu.CpuBackend;
-import dev.receptive.io.AtomicFiles;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;

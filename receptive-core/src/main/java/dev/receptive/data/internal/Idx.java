@@ -1,4 +1,4 @@
-package dev.receptive.data;
+package dev.receptive.data.internal;
 
 import java.io.BufferedInputStream;
 import java.io.EOFException;
@@ -15,7 +15,10 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
- * One IDX file of unsigned bytes, the format of MNIST
+ * Internal, not API: the IDX reader behind {@link dev.receptive.data.Mnist} and
+ * {@link dev.receptive.data.FashionMnist}, which may change without notice.
+ *
+ * <p>One IDX file of unsigned bytes, the format of MNIST
  * (http://yann.lecun.com/exdb/mnist/): magic 00 00 08 r (08 = unsigned byte, r = rank), r
  * big-endian int32 dimensions, then the bytes in row-major order. Images are rank 3
  * (magic 0x00000803), labels rank 1 (0x00000801).
@@ -115,15 +118,27 @@ public record Idx(int[] dims, byte[] data) {
 
     /** Receives the data of an IDX file in order, chunk by chunk; the chunk array is reused. */
     @FunctionalInterface
-    interface Chunks {
+    public interface Chunks {
+        /**
+         * Takes {@code length} bytes of {@code chunk} from {@code offset}: the next bytes of the data.
+         *
+         * @param chunk the buffer, overwritten by the next chunk
+         * @param offset where in the data this chunk starts
+         * @param length how many bytes of {@code chunk} hold data
+         */
         void accept(byte[] chunk, int offset, int length);
     }
 
     /**
      * Streams the data of a file whose header was read with {@link #header} to {@code sink} in
      * chunks of at most 64 KiB, and checks that exactly that much data follows.
+     *
+     * @param file the IDX file, raw or gzip
+     * @param h its header, from {@link #header}
+     * @param sink receives the data in order
+     * @throws IOException naming the file when it cannot be read or holds more or less data than its header declares
      */
-    static void readData(Path file, Header h, Chunks sink) throws IOException {
+    public static void readData(Path file, Header h, Chunks sink) throws IOException {
         try (InputStream in = open(file)) {
             String unit = h.gzip() ? " bytes after decompression" : " bytes";
             in.skipNBytes(h.headerBytes());

@@ -1,4 +1,4 @@
-package dev.receptive.io;
+package dev.receptive.io.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

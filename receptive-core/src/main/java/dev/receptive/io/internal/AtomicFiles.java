@@ -1,4 +1,4 @@
-package dev.receptive.io;
+package dev.receptive.io.internal;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -20,7 +20,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 /**
- * Replaces a file so that a reader, or the file system after a crash, sees either the old
+ * Internal, not API (it may change without notice): replaces a file so that a reader, or the file system after a crash, sees either the old
  * content or the complete new one: write a temporary file beside the target, fsync it, rename
  * it over the target, fsync the folder (the rename is durable only once the folder is). A writer
  * killed on the way leaves its temporary file; the next write of the same target removes it.
