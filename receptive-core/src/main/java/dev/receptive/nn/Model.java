@@ -163,8 +163,40 @@ public final class Model implements AutoCloseable {
         if (values != null) {
             model.checkState(values, "");
         }
+        model.checkHeap(who);
         model.allocate(values);
         return model;
+    }
+
+    /**
+     * On the CPU backend, whose tensors live on the Java heap: refuses a model whose parameters,
+     * gradients and buffers cannot fit the free heap, before anything is allocated (a few bytes
+     * of architecture JSON can declare billions of weights).
+     */
+    private void checkHeap(String who) {
+        if (!(backend instanceof dev.receptive.backend.cpu.CpuBackend)) {
+            return;
+        }
+        long floats = 0;
+        long parameters = 0;
+        for (Node n : nodes) {
+            if (n.layer() != null) {
+                for (Parameter p : n.layer().parameters()) {
+                    parameters += p.shape().size();
+                    floats += 2L * p.shape().size();
+                }
+                for (Buffer b : n.layer().buffers()) {
+                    floats += b.shape().size();
+                }
+            }
+        }
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long bytes = floats * Float.BYTES;
+        if (bytes > free) {
+            throw new IllegalArgumentException(who + ": the model's " + parameters + " parameters need " + (bytes >> 20)
+                    + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free");
+        }
     }
 
     private static Shape mergeShape(Graph.Spec s, List<Shape> ins) {

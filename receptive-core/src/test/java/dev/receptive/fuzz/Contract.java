@@ -68,15 +68,26 @@ final class Contract {
      * the input as documented), or an AssertionError / the undocumented exception itself.
      */
     <T> T check(long inputBytes, Reader<T> reader) throws Exception {
-        long bound = fixedBytes + bytesPerInputByte * inputBytes;
+        return check(inputBytes, reader, result -> 0);
+    }
+
+    /**
+     * As {@link #check(long, Reader)}, allowing a result to hold {@code declared} bytes more
+     * than the bound: what a valid input legitimately asks for (an architecture's parameters,
+     * which a few bytes of JSON may declare), as opposed to what reading the input costs.
+     */
+    <T> T check(long inputBytes, Reader<T> reader, java.util.function.ToLongFunction<T> declared) throws Exception {
+        long base = fixedBytes + bytesPerInputByte * inputBytes;
         Outcome<T> first = run(reader);
         Outcome<T> judged = first;
+        long bound = base + (first.result == null ? 0 : declared.applyAsLong(first.result));
         if (first.allocated > bound) {
             // The first run of a code path loads and initializes classes (and, while fuzzing,
             // instruments them): allocation that is not the input's. Readers only read, so the
             // input is judged again on a second run.
             close(first.result);
             judged = run(reader);
+            bound = base + (judged.result == null ? 0 : declared.applyAsLong(judged.result));
         }
         if (judged.failure != null) {
             throw judged.failure;

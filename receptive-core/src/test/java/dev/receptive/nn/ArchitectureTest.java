@@ -127,6 +127,19 @@ class ArchitectureTest {
     }
 
     @Test
+    void aModelLargerThanTheHeapIsRefusedBeforeAllocating() {
+        // About 100 bytes of JSON declaring a dense layer whose weights alone fill the whole heap
+        // (and twice that with gradients); capped so the weight tensor stays under 2^31 elements.
+        long units = Math.min(2_000_000, Runtime.getRuntime().maxMemory() / 1000 / Float.BYTES + 1);
+        String json = "{\"input\":[1000],\"seed\":0,\"layers\":[{\"type\":\"Dense\",\"units\":" + units
+                + ",\"bias\":true,\"init\":\"xavier\"}]}";
+        long before = dev.receptive.testing.Allocation.bytes();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Model.fromArchitecture(json, backend));
+        assertTrue(e.getMessage().contains("parameters need") && e.getMessage().contains("MB free"), e.getMessage());
+        assertTrue(dev.receptive.testing.Allocation.bytes() - before < 16 << 20, "refused before allocating");
+    }
+
+    @Test
     void badArchitecturesAreRejectedNamingTheField() {
         rejected(seedNetWith(r -> layer(r, 3).addProperty("type", "Conv3d")), "layers[3]", "'type'", "Conv3d");
         rejected(seedNetWith(r -> layer(r, 0).addProperty("kernel", "five")), "layers[0] (Conv2d)", "'kernel'");
