@@ -163,27 +163,32 @@ public final class Model implements AutoCloseable {
         if (values != null) {
             model.checkState(values, "");
         }
-        model.checkHeap(who);
-        model.allocate(values);
+        model.checkHeap(who, values == null);
+        model.allocate(who, values);
         return model;
     }
 
     /**
      * On the CPU backend, whose tensors live on the Java heap: refuses a model whose parameters,
      * gradients and buffers cannot fit the free heap, before anything is allocated (a few bytes
-     * of architecture JSON can declare billions of weights).
+     * of architecture JSON can declare billions of weights). A fresh model also holds, for a
+     * moment, the host array its largest parameter's initial values are drawn into.
      */
-    private void checkHeap(String who) {
+    private void checkHeap(String who, boolean fresh) {
         if (!(backend instanceof dev.receptive.backend.cpu.CpuBackend)) {
             return;
         }
         long floats = 0;
         long parameters = 0;
+        long drawn = 0;
         for (Node n : nodes) {
             if (n.layer() != null) {
                 for (Parameter p : n.layer().parameters()) {
                     parameters += p.shape().size();
                     floats += 2L * p.shape().size();
+                    if (fresh && p.init() != null) {
+                        drawn = Math.max(drawn, p.shape().size());
+                    }
                 }
                 for (Buffer b : n.layer().buffers()) {
                     floats += b.shape().size();
@@ -192,7 +197,7 @@ public final class Model implements AutoCloseable {
         }
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long bytes = floats * Float.BYTES;
+        long bytes = (floats + drawn) * Float.BYTES;
         if (bytes > free) {
             throw new IllegalArgumentException(who + ": the model's " + parameters + " parameters need " + (bytes >> 20)
                     + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free");
@@ -329,7 +334,7 @@ public final class Model implements AutoCloseable {
         return names;
     }
 
-    private void allocate(Map<String, HostTensor> values) {
+    private void allocate(String who, Map<String, HostTensor> values) {
         try {
             for (Node n : nodes) {
                 Layer layer = n.layer();
@@ -343,7 +348,7 @@ public final class Model implements AutoCloseable {
                     Tensor grad;
                     try {
                         grad = backend.allocate(p.shape());
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | OutOfMemoryError e) {
                         value.close();
                         throw e;
                     }
@@ -365,6 +370,12 @@ public final class Model implements AutoCloseable {
         } catch (RuntimeException e) {
             closeLayers();
             throw e;
+        } catch (OutOfMemoryError e) {
+            // The heap check counts free bytes, but a collector may still fail one large array
+            // (a generation or region too small for it); what was allocated is released first.
+            closeLayers();
+            throw new IllegalArgumentException(who + ": the model's parameters do not fit the Java heap ("
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MB); give the JVM more with -Xmx", e);
         }
     }
 
