@@ -558,12 +558,9 @@ public final class Model implements AutoCloseable {
 
     /** {@return a table of nodes, output shapes and parameter counts, like torchsummary or Keras, one node a line} */
     public String summary() {
-        String format = "%-22s %-20s %-14s %12s%n";
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(format, "Node (type)", "Output shape", "Inputs", "Params"));
-        String rule = "=".repeat(71) + System.lineSeparator();
-        sb.append(rule);
-        sb.append(String.format(format, INPUT, batchedString(inputShape), "", "0"));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"Node (type)", "Output shape", "Inputs", "Params"});
+        rows.add(new String[] {INPUT, batchedString(inputShape), "", "0"});
         for (Node n : nodes) {
             long count = 0;
             if (n.layer() != null) {
@@ -571,8 +568,25 @@ public final class Model implements AutoCloseable {
                     count += p.shape().size();
                 }
             }
-            sb.append(String.format(format, n.name() + " (" + n.type() + ")", batchedString(n.outputShape()),
-                    chain ? "" : String.join(", ", n.inputs()), String.format("%,d", count)));
+            rows.add(new String[] {n.name() + " (" + n.type() + ")", batchedString(n.outputShape()),
+                    chain ? "" : String.join(", ", n.inputs()), String.format("%,d", count)});
+        }
+        // Columns as wide as their longest entry (at least the widths of a small chain's table),
+        // so that the long node names and input lists of a graph keep the table aligned.
+        int[] width = {22, 20, 14, 12};
+        for (String[] row : rows) {
+            for (int c = 0; c < width.length; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        String format = "%-" + width[0] + "s %-" + width[1] + "s %-" + width[2] + "s %" + width[3] + "s%n";
+        String rule = "=".repeat(width[0] + width[1] + width[2] + width[3] + 3) + System.lineSeparator();
+        StringBuilder sb = new StringBuilder();
+        for (int r = 0; r < rows.size(); r++) {
+            sb.append(String.format(format, (Object[]) rows.get(r)));
+            if (r == 0) {
+                sb.append(rule);
+            }
         }
         sb.append(rule);
         sb.append(String.format("Total params: %,d%n", parameterCount()));

@@ -57,6 +57,20 @@ class ZooTest {
     }
 
     @Test
+    void aGraphsSummaryStaysAlignedWithLongNamesAndInputs() {
+        // "layer2.0.shortcut.1 (BatchNorm2d)" and "layer2.0.bn2, layer2.0.shortcut.1" are longer
+        // than a chain's columns: every row's parameter count must still end in the same column.
+        try (Model m = Zoo.build("resnet8", backend, 1)) {
+            String[] lines = m.summary().split("\\R");
+            int end = lines[0].length();
+            for (int i = 1; i < lines.length - 1; i++) {
+                assertEquals(end, lines[i].length(), "line " + i + ": " + lines[i]);
+            }
+            assertTrue(lines[lines.length - 1].equals("Total params: 77,754"), lines[lines.length - 1]);
+        }
+    }
+
+    @Test
     void aResNetTrainingStepGivesEveryParameterAGradient() {
         try (Model m = Zoo.build("resnet8", backend, 2); Loss loss = Loss.softmaxCrossEntropy();
                 Workspace ws = m.newWorkspace();
