@@ -1,5 +1,6 @@
 package dev.receptive.cli;
 
+import dev.receptive.nn.ModelTooLargeException;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -56,7 +57,9 @@ public final class Main implements Callable<Integer> {
             if (main.debug()) {
                 e.printStackTrace(err);
             }
-            return e instanceof UsageException ? USAGE : FAILURE;
+            // A model too large for the heap is a lack of memory, not bad usage, even where the
+            // option that named the model wrapped it.
+            return e instanceof UsageException && !causedBy(e, ModelTooLargeException.class) ? USAGE : FAILURE;
         });
         Activity.set("starting");
         try {
@@ -78,8 +81,13 @@ public final class Main implements Callable<Integer> {
     }
 
     private static boolean outOfMemory(Throwable e) {
+        // A model refused for its size already says what it needs and how to give it more.
+        return causedBy(e, OutOfMemoryError.class) && !causedBy(e, ModelTooLargeException.class);
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof OutOfMemoryError) {
+            if (type.isInstance(t)) {
                 return true;
             }
         }

@@ -79,6 +79,7 @@ public final class Model implements AutoCloseable {
      * @param backend where the tensors go
      * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field or node that is wrong
+     * @throws ModelTooLargeException when the model's parameters do not fit the free heap (CPU backend)
      */
     public static Model fromArchitecture(String json, Backend backend) {
         return Architecture.fromJson(json).build(backend, null);
@@ -94,6 +95,7 @@ public final class Model implements AutoCloseable {
      * @param state exactly the model's entries by state-dict name, as {@link #stateDict()} returns them
      * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field, node or state entry that is wrong
+     * @throws ModelTooLargeException when the model's parameters do not fit the free heap (CPU backend)
      */
     public static Model fromArchitecture(String json, Backend backend, Map<String, HostTensor> state) {
         if (state == null) {
@@ -199,8 +201,9 @@ public final class Model implements AutoCloseable {
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         long bytes = (floats + drawn) * Float.BYTES;
         if (bytes > free) {
-            throw new IllegalArgumentException(who + ": the model's " + parameters + " parameters need " + (bytes >> 20)
-                    + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free");
+            throw new ModelTooLargeException(who + ": the model's " + parameters + " parameters need " + (bytes >> 20)
+                    + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free; give the JVM more"
+                    + " with -Xmx", null);
         }
     }
 
@@ -374,7 +377,7 @@ public final class Model implements AutoCloseable {
             // The heap check counts free bytes, but a collector may still fail one large array
             // (a generation or region too small for it); what was allocated is released first.
             closeLayers();
-            throw new IllegalArgumentException(who + ": the model's parameters do not fit the Java heap ("
+            throw new ModelTooLargeException(who + ": the model's parameters do not fit the Java heap ("
                     + (Runtime.getRuntime().maxMemory() >> 20) + " MB); give the JVM more with -Xmx", e);
         }
     }

@@ -134,8 +134,9 @@ class ArchitectureTest {
         String json = "{\"input\":[1000],\"seed\":0,\"layers\":[{\"type\":\"Dense\",\"units\":" + units
                 + ",\"bias\":true,\"init\":\"xavier\"}]}";
         long before = dev.receptive.testing.Allocation.bytes();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Model.fromArchitecture(json, backend));
-        assertTrue(e.getMessage().contains("parameters need") && e.getMessage().contains("MB free"), e.getMessage());
+        ModelTooLargeException e = assertThrows(ModelTooLargeException.class, () -> Model.fromArchitecture(json, backend));
+        assertTrue(e.getMessage().contains("parameters need") && e.getMessage().contains("MB free")
+                && e.getMessage().contains("-Xmx"), e.getMessage());
         assertTrue(dev.receptive.testing.Allocation.bytes() - before < 16 << 20, "refused before allocating");
     }
 
