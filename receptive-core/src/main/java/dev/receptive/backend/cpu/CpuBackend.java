@@ -209,7 +209,7 @@ public final class CpuBackend extends AbstractBackend {
 
     @Override
     protected void pool2dBackwardImpl(PoolMode mode, Tensor dx, Tensor dy, Tensor x, Tensor y, Pool2dParams p) {
-        CpuPool.backward(par, mode, d(dx), d(dy), d(x), d(y), x.shape(), y.shape(), p);
+        CpuPool.backward(par, mode, d(dx), d(dy), d(x), d(y), x.shape(), y.shape(), p, vector);
     }
 
     // ---- activations and softmax --------------------------------------------------------

@@ -39,13 +39,14 @@ final class CpuPool {
     }
 
     // dx, x: (N, C, H, W); dy, y: (N, C, P, Q)
+    // (vector: the Vector API kernels, or null)
     static void backward(CpuParallel par, PoolMode mode, float[] dx, float[] dy, float[] x, float[] y, Shape xs,
-            Shape ys, Pool2dParams p) {
+            Shape ys, Pool2dParams p, VectorKernels vector) {
         Geometry g = new Geometry(xs, ys, p);
         par.forRange(g.planes, g.grain(), (from, to) -> {
             for (int plane = from; plane < to; plane++) {
                 if (mode == PoolMode.MAX && g.isTwoByTwo()) {
-                    g.maxBackward2x2(dx, dy, x, y, plane);
+                    g.maxBackward2x2(dx, dy, x, y, plane, vector);
                     continue;
                 }
                 // Overwrite, never accumulate: clear this plane of dx before windows add into it.
@@ -202,12 +203,15 @@ final class CpuPool {
 
         // Each window writes its four dx values (dy at the first maximum, zeros elsewhere), so dx
         // needs no clearing but for an odd last row or column that no window covers.
-        void maxBackward2x2(float[] dx, float[] dy, float[] x, float[] y, int plane) {
+        void maxBackward2x2(float[] dx, float[] dy, float[] x, float[] y, int plane, VectorKernels vector) {
             int in = plane * inSize;
             clearUncovered2x2(dx, in, h, w);
             for (int op = 0; op < outH; op++) {
                 int out = plane * outSize + op * outW;
                 int row = in + 2 * op * w;
+                if (vector != null && vector.maxPool2x2BackwardRow(dx, dy, x, y, row, out, w, outW, in + inSize)) {
+                    continue;
+                }
                 for (int oq = 0; oq < outW; oq++) {
                     window2x2Backward(dx, dy, x, y, row + 2 * oq, out + oq, w);
                 }

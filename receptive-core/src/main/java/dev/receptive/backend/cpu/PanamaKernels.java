@@ -1,14 +1,17 @@
 package dev.receptive.backend.cpu;
 
-import static dev.receptive.backend.cpu.VectorGemm.MR;
-import static dev.receptive.backend.cpu.VectorGemm.NR;
+import static dev.receptive.backend.cpu.VectorGemm.roundUp;
 
 import dev.receptive.backend.AdamParams;
 import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.cpu.VectorGemm.Tile;
 import dev.receptive.tensor.Shape;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Dense layers and stride-1 convolutions on {@link VectorGemm}'s register-blocked tile. Only
@@ -24,8 +27,8 @@ import jdk.incubator.vector.VectorOperators;
 final class PanamaKernels implements VectorKernels {
     /**
      * Fewest output channels for the vector convolution: channels are the tile's columns
-     * ({@link VectorGemm#NR}), and a data gradient into one channel (the first layer's) would use
-     * one column in 32. The scalar path is faster there.
+     * ({@link Tile#nr}), and a data gradient into one channel (the first layer's) would use one
+     * column in 32. The scalar path is faster there.
      */
     private static final int MIN_CHANNELS = 8;
     /** Images are split into at most this many fixed groups for the filter gradient (as the scalar path). */
@@ -58,15 +61,18 @@ final class PanamaKernels implements VectorKernels {
     @Override
     public void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
         if (n < SMALL_BATCH) {
-            rowParts(par, out, (from, to) -> smallBatch(y, x, w, b, n, in, out, from, to));
+            // In groups of the 8 outputs smallBatch computes at once.
+            par.forRange((out + 7) / 8,
+                    (from, to) -> smallBatch(y, x, w, b, n, in, out, from * 8, Math.min(out, to * 8)));
             return;
         }
         Call call = CALL.get();
         float[] yt = call.floats(0, out * n);
         int[] wRows = call.ramp(0, out, in);
         int[] steps = call.ramp(1, in, 1);
-        rowParts(par, out, (from, to) -> VectorGemm.blocked(out, from, to, 0, n, in, w, wRows, steps, x, steps, in,
-                yt, 0, n, false, WORK.get().blocks));
+        Tile t = Tile.forColumns(n);
+        rowParts(par, t, out, (from, to) -> VectorGemm.blocked(t, out, from, to, 0, n, in, w, wRows, steps, x, steps,
+                in, yt, 0, n, false, WORK.get().blocks));
         transpose(par, yt, out, n, y, b);
     }
 
@@ -158,15 +164,17 @@ final class PanamaKernels implements VectorKernels {
             int[] columnsOfW = call.ramp(0, in, 1);
             int[] wRows = call.ramp(1, out, in);
             int[] steps = call.ramp(2, out, 1);
-            rowParts(par, in, (from, to) -> VectorGemm.blocked(in, from, to, 0, n, out, w, columnsOfW, wRows, dy, steps,
-                    out, dxt, 0, n, false, WORK.get().blocks));
+            Tile t = Tile.forColumns(n);
+            rowParts(par, t, in, (from, to) -> VectorGemm.blocked(t, in, from, to, 0, n, out, w, columnsOfW, wRows, dy,
+                    steps, out, dxt, 0, n, false, WORK.get().blocks));
             transpose(par, dxt, in, n, dx, null);
         }
         int[] columnsOfDy = call.ramp(0, out, 1);
         int[] dyRows = call.ramp(1, n, out);
         int[] xRows = call.ramp(2, n, in);
-        columnParts(par, in, (from, to) -> VectorGemm.blocked(out, 0, out, from, to, n, dy, columnsOfDy, dyRows, x,
-                xRows, 1, dw, 0, in, accumulate, WORK.get().blocks));
+        Tile t = Tile.forColumns(in);
+        columnParts(par, t, in, (from, to) -> VectorGemm.blocked(t, out, 0, out, from, to, n, dy, columnsOfDy, dyRows,
+                x, xRows, 1, dw, 0, in, accumulate, WORK.get().blocks));
         if (db != null) {
             CpuDense.biasGradient(par, db, dy, n, out, accumulate);
         }
@@ -256,6 +264,70 @@ final class PanamaKernels implements VectorKernels {
             s += a[from + i];
         }
         return s;
+    }
+
+    // ---- max pooling --------------------------------------------------------------------
+
+    // L / 2 windows per step: a vector's lanes hold the windows' top inputs (a, b pairs) or their
+    // bottom inputs (c, d pairs); y and dy are spread to both lanes of their window. Every vector
+    // here has the preferred shape, as in the other kernels: on JDK 17 a second shape anywhere in
+    // the process made the shared store code generic, and training ten times slower.
+    private static final VectorSpecies<Float> S = VectorGemm.S;
+    private static final int WINDOWS = VectorGemm.L / 2;
+    private static final VectorShuffle<Float> SPREAD = VectorShuffle.fromOp(S, i -> i / 2);
+    private static final VectorShuffle<Float> LEFT = VectorShuffle.fromOp(S, i -> i & ~1);
+    private static final VectorShuffle<Float> RIGHT = VectorShuffle.fromOp(S, i -> i | 1);
+    /** 1 in the lanes of b and d, the second input of each window row. */
+    private static final FloatVector RIGHT_LANES = FloatVector.zero(S).blend(1f, VectorMask.fromLong(S, 0xAAAAAAAAL));
+
+    /** 0, 1, 2, ... in the lanes. */
+    private static final FloatVector LANES = FloatVector.zero(S).addIndex(1);
+
+    // Branch-free: the scalar kernel's branches on which input is the maximum mispredict about
+    // every other window. The hits are kept as 0/1 floats, since JDK 17 compiles logic on masks
+    // to slow generic code. With q ≥ L / 2 the last step may overlap the one before it, which
+    // writes the same values again; with fewer windows one step covers the row pair, its lanes
+    // past 2q read inputs of other windows and write zeros there: into this row pair's bottom row
+    // before its own store, into an uncovered last column or row (zero anyway) or into the next
+    // row pair, which comes later. Never into the next plane, which another thread may own.
+    @Override
+    public boolean maxPool2x2BackwardRow(float[] dx, float[] dy, float[] x, float[] y, int row, int out, int w,
+            int q, int planeEnd) {
+        int c0 = Math.max(0, q - WINDOWS);
+        if (row + 2 * c0 + w + VectorGemm.L > planeEnd || out + c0 + VectorGemm.L > y.length) {
+            return false;
+        }
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector valid = q >= WINDOWS ? one : zero.blend(one, LANES.compare(VectorOperators.LT, 2 * q));
+        FloatVector invalid = one.sub(valid);
+        for (int j = 0; j < q; j += WINDOWS) {
+            int c = Math.min(j, c0);
+            int i = row + 2 * c;
+            FloatVector top = FloatVector.fromArray(S, x, i);
+            FloatVector bottom = FloatVector.fromArray(S, x, i + w);
+            FloatVector m = FloatVector.fromArray(S, y, out + c).rearrange(SPREAD);
+            FloatVector t = zero.blend(valid, top.compare(VectorOperators.EQ, m).or(top.test(VectorOperators.IS_NAN)));
+            FloatVector u =
+                    zero.blend(valid, bottom.compare(VectorOperators.EQ, m).or(bottom.test(VectorOperators.IS_NAN)));
+            // Per window, on both of its lanes: a hit, b hit, c hit, d hit.
+            FloatVector a = t.rearrange(LEFT);
+            FloatVector b = t.rearrange(RIGHT);
+            FloatVector cc = u.rearrange(LEFT);
+            FloatVector d = u.rearrange(RIGHT);
+            FloatVector ab = a.max(b);
+            if (ab.max(cc).max(d).max(invalid).reduceLanes(VectorOperators.MIN) == 0f) {
+                throw new IllegalArgumentException("pool2dBackward: some y is not the maximum of its window in x;"
+                        + " pass the y that pool2dForward computed from this x");
+            }
+            // The first hit of each window: a; b without a; c without a or b; d without a, b or c.
+            FloatVector firstTop = t.mul(one.sub(a.mul(RIGHT_LANES)));
+            FloatVector firstBottom = u.mul(one.sub(ab)).mul(one.sub(cc.mul(RIGHT_LANES)));
+            FloatVector g = FloatVector.fromArray(S, dy, out + c).rearrange(SPREAD);
+            zero.blend(g, firstTop.compare(VectorOperators.GT, 0f)).intoArray(dx, i);
+            zero.blend(g, firstBottom.compare(VectorOperators.GT, 0f)).intoArray(dx, i + w);
+        }
+        return true;
     }
 
     // dx = y > 0 ? dy : 0 (a NaN y gives 0, as the scalar kernel)
@@ -365,9 +437,10 @@ final class PanamaKernels implements VectorKernels {
          * call, so every vector load is aligned.
          */
         void forwardImages(CpuParallel par, float[] x, float[] a, float[] out, float[] bias, Call call) {
-            int kr = roundUp(k, NR);
+            Tile t = Tile.forColumns(k);
+            int kr = roundUp(k, t.nr);
             int pq = p * q;
-            int rows = roundUp(pq, MR);
+            int rows = roundUp(pq, t.mr);
             float[] at = call.floats(1, crs * kr);
             if (kr > k) {
                 Arrays.fill(at, 0, crs * kr, 0f);
@@ -392,10 +465,11 @@ final class PanamaKernels implements VectorKernels {
                 float[] yt = work.floats(1, rows * kr);
                 for (int image = from; image < to; image++) {
                     pad(x, image, xpad, 0, stride);
-                    for (int i0 = 0; i0 < pq; i0 += MR) {
-                        for (int jt = 0; jt < kr; jt += NR) {
-                            VectorGemm.tile(crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt, yt, i0 * kr + jt,
-                                    kr, false);
+                    // Column panels outside: one panel of the filters serves every position tile in turn.
+                    for (int jt = 0; jt < kr; jt += t.nr) {
+                        for (int i0 = 0; i0 < pq; i0 += t.mr) {
+                            VectorGemm.tile(t, crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt, yt,
+                                    i0 * kr + jt, kr, false);
                         }
                     }
                     for (int kk = 0; kk < k; kk++) {
@@ -418,8 +492,9 @@ final class PanamaKernels implements VectorKernels {
         void filterGradient(CpuParallel par, float[] dwOut, float[] x, float[] dy, int[] off, boolean accumulate,
                 Call call) {
             int groups = Math.min(FILTER_GROUPS, n);
-            int kr = roundUp(k, NR);
-            int crsr = roundUp(crs, MR);
+            Tile t = Tile.forColumns(k);
+            int kr = roundUp(k, t.nr);
+            int crsr = roundUp(crs, t.mr);
             int part = crsr * kr;
             float[] partials = call.floats(1, groups * part);
             int pq = p * q;
@@ -447,9 +522,9 @@ final class PanamaKernels implements VectorKernels {
                                 }
                             }
                         }
-                        for (int i0 = 0; i0 < crs; i0 += MR) {
-                            for (int jt = 0; jt < kr; jt += NR) {
-                                VectorGemm.tile(len, xpads, off, i0, crs - 1, aK, 0, dyt, bK, jt, partials,
+                        for (int i0 = 0; i0 < crs; i0 += t.mr) {
+                            for (int jt = 0; jt < kr; jt += t.nr) {
+                                VectorGemm.tile(t, len, xpads, off, i0, crs - 1, aK, 0, dyt, bK, jt, partials,
                                         grp * part + i0 * kr + jt, kr, c0 > n0);
                             }
                         }
@@ -503,18 +578,14 @@ final class PanamaKernels implements VectorKernels {
 
     // ---- splitting and buffers ----------------------------------------------------------
 
-    private static void rowParts(CpuParallel par, int m, CpuParallel.RangeBody body) {
-        int tiles = (m + MR - 1) / MR;
-        par.forRange(tiles, (from, to) -> body.run(from * MR, Math.min(m, to * MR)));
+    private static void rowParts(CpuParallel par, Tile t, int m, CpuParallel.RangeBody body) {
+        int tiles = (m + t.mr - 1) / t.mr;
+        par.forRange(tiles, (from, to) -> body.run(from * t.mr, Math.min(m, to * t.mr)));
     }
 
-    private static void columnParts(CpuParallel par, int n, CpuParallel.RangeBody body) {
-        int tiles = (n + NR - 1) / NR;
-        par.forRange(tiles, (from, to) -> body.run(from * NR, Math.min(n, to * NR)));
-    }
-
-    static int roundUp(int v, int unit) {
-        return (v + unit - 1) / unit * unit;
+    private static void columnParts(CpuParallel par, Tile t, int n, CpuParallel.RangeBody body) {
+        int tiles = (n + t.nr - 1) / t.nr;
+        par.forRange(tiles, (from, to) -> body.run(from * t.nr, Math.min(n, to * t.nr)));
     }
 
     /** Growable numbered buffers. */

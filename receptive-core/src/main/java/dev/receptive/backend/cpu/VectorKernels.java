@@ -42,6 +42,19 @@ interface VectorKernels {
     /** db: (K) (+)= Σ_{n,p,q} dy: (N, K, P, Q). */
     void conv2dBackwardBias(CpuParallel par, float[] db, float[] dy, int n, int k, int pq, boolean accumulate);
 
+    /**
+     * Max pooling's backward pass over one pair of input rows of 2×2 windows at stride 2: the q
+     * windows whose top-left inputs are x[row + 2·j] (rows w apart) and whose outputs are
+     * y[out + j]. dy goes to each window's first (row-major) input equal to y, or its first NaN,
+     * and the window's other inputs get 0, as the scalar kernel. Only dx before planeEnd is
+     * written (the rest belongs to other work); returns false, having done nothing, when the
+     * vector kernel would need to reach past it.
+     *
+     * @throws IllegalArgumentException if some y is not in its window
+     */
+    boolean maxPool2x2BackwardRow(float[] dx, float[] dy, float[] x, float[] y, int row, int out, int w, int q,
+            int planeEnd);
+
     /** dx = y &gt; 0 ? dy : 0 over n elements (ReLU's gradient through its output). */
     void reluBackward(CpuParallel par, float[] dx, float[] dy, float[] y, int n);
 

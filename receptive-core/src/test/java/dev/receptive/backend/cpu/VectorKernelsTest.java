@@ -3,13 +3,18 @@ package dev.receptive.backend.cpu;
 import static dev.receptive.testing.Close.assertClose;
 import static dev.receptive.testing.Close.toDouble;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.receptive.backend.AdamParams;
 import dev.receptive.backend.Conv2dParams;
+import dev.receptive.backend.Pool2dParams;
+import dev.receptive.backend.PoolMode;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Rand;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,7 +97,8 @@ class VectorKernelsTest {
     void denseMatchesTheScalarKernels() {
         VectorKernels vk = vector();
         Rand rand = new Rand(77);
-        // Sizes that end mid-tile (8 rows, 2 vectors of columns) and, past 256 and 512, mid-block.
+        // Sizes that end mid-tile (12 or 6 rows, 2 or 4 vectors of columns) and, past 256 and 512, mid-block;
+        // batches and widths that take either tile.
         int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {9, 33, 17}, {17, 300, 70}, {64, 600, 531}, {5, 1030, 40}};
         try (CpuParallel one = new CpuParallel(1); CpuParallel three = new CpuParallel(3)) {
             CpuDense scalar = new CpuDense(one);
@@ -158,6 +164,62 @@ class VectorKernelsTest {
             assertArrayEquals(w2, w, p + " w");
             assertArrayEquals(m2, m, p + " m");
             assertArrayEquals(v2, v, p + " v");
+        }
+    }
+
+    @Test
+    void maxPoolBackwardGivesTheScalarKernelsBits() {
+        VectorKernels vk = vector();
+        Rand rand = new Rand(2026);
+        // Rows of fewer windows than half a vector, of more, of a whole number of steps and not;
+        // odd heights and widths (an uncovered last row or column); one plane and many.
+        int[][] sizes = {{1, 28, 28}, {37, 14, 14}, {5, 7, 7}, {3, 9, 9}, {4, 15, 16}, {6, 16, 15}, {2, 2, 2},
+            {3, 4, 34}, {8, 3, 17}, {2, 6, 40}, {9, 5, 11}};
+        Pool2dParams p = Pool2dParams.of(2, 2, 0);
+        try (CpuParallel one = new CpuParallel(1); CpuParallel three = new CpuParallel(3)) {
+            for (int[] size : sizes) {
+                Shape xs = Shape.of(1, size[0], size[1], size[2]);
+                Shape ys = Shape.of(1, size[0], size[1] / 2, size[2] / 2);
+                String what = "x" + xs;
+                // Few distinct values, so windows tie; signed zeros and NaNs too.
+                float[] x = new float[xs.size()];
+                for (int i = 0; i < x.length; i++) {
+                    int v = rand.nextInt(0, 99);
+                    x[i] = v == 0 ? Float.NaN : v < 15 ? -0f : v < 30 ? 0f : rand.nextInt(-3, 3);
+                }
+                float[] y = new float[ys.size()];
+                CpuPool.forward(one, PoolMode.MAX, y, x, xs, ys, p);
+                float[] dy = rand.uniform(ys.size(), -1, 1);
+                float[] dx = rand.uniform(xs.size(), -1, 1);
+                float[] dxRef = rand.uniform(xs.size(), -1, 1);
+                CpuPool.backward(three, PoolMode.MAX, dx, dy, x, y, xs, ys, p, vk);
+                CpuPool.backward(one, PoolMode.MAX, dxRef, dy, x, y, xs, ys, p, null);
+                assertArrayEquals(dxRef, dx, what);
+
+                // Row by row in the first plane: nothing written past it, which may be another thread's.
+                int inSize = size[1] * size[2];
+                float[] rows = dx.clone();
+                Arrays.fill(rows, inSize, rows.length, 12345f);
+                for (int op = 0; op < size[1] / 2; op++) {
+                    vk.maxPool2x2BackwardRow(rows, dy, x, y, 2 * op * size[2], op * (size[2] / 2), size[2], size[2] / 2,
+                            inSize);
+                }
+                for (int i = inSize; i < rows.length; i++) {
+                    assertEquals(12345f, rows[i], what + ": dx[" + i + "] is past the first plane");
+                }
+
+                // A y that is no input of its window (one without NaN: a NaN would take the gradient).
+                int bad = 0;
+                while (bad < y.length && Float.isNaN(y[bad])) {
+                    bad++;
+                }
+                if (bad < y.length) {
+                    y[bad] = 100f;
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> CpuPool.backward(three, PoolMode.MAX, dx, dy, x, y, xs, ys, p, vk), what);
+                    assertTrue(e.getMessage().contains("not the maximum of its window"), e.getMessage());
+                }
+            }
         }
     }
 
