@@ -34,6 +34,16 @@ public final class AvgPool2d extends Pool2d {
      * @param params the geometry, already checked by its constructor
      */
     public AvgPool2d(Pool2dParams params) {
-        super(PoolMode.AVERAGE, params);
+        this(Settings.of(params));
+    }
+
+    /**
+     * The layer of architecture JSON's settings.
+     *
+     * @param settings the window, stride and padding, already checked by their constructor
+     * @throws IllegalArgumentException when settings is null
+     */
+    public AvgPool2d(Settings settings) {
+        super(PoolMode.AVERAGE, settings);
     }
 }

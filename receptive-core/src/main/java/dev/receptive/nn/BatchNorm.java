@@ -19,6 +19,31 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     static final double DEFAULT_EPS = 1e-5;
     static final double DEFAULT_MOMENTUM = 0.1;
 
+    /**
+     * A batch norm's settings, as architecture JSON holds them.
+     *
+     * @param eps added to the variance before the square root, finite and ≥ 1e-5 (cuDNN's least)
+     * @param momentum the weight of each batch in the running statistics, in [0, 1]
+     */
+    public record Settings(double eps, double momentum) {
+        /**
+         * Checks the ranges.
+         *
+         * @param eps added to the variance before the square root, finite and ≥ 1e-5
+         * @param momentum the weight of each batch in the running statistics, in [0, 1]
+         * @throws IllegalArgumentException when either is out of range
+         */
+        public Settings {
+            if (!(eps >= 1e-5) || Double.isInfinite(eps)) {
+                throw new IllegalArgumentException("eps must be finite and >= 1e-5 (cuDNN's least), got " + eps);
+            }
+            if (!(momentum >= 0 && momentum <= 1)) {
+                throw new IllegalArgumentException("momentum must be in [0, 1], got " + momentum);
+            }
+        }
+    }
+
+    private final Settings settings;
     private final double eps;
     private final double momentum;
     private Parameter weight;
@@ -27,26 +52,27 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     private Buffer runningVar;
     private Buffer batches;
 
-    BatchNorm(double eps, double momentum) {
-        if (!(eps >= 1e-5) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": eps must be finite and >= 1e-5 (cuDNN's"
-                    + " least), got " + eps);
+    BatchNorm(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": settings must not be null");
         }
-        if (!(momentum >= 0 && momentum <= 1)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": momentum must be in [0, 1], got " + momentum);
-        }
-        this.eps = eps;
-        this.momentum = momentum;
+        this.settings = settings;
+        this.eps = settings.eps();
+        this.momentum = settings.momentum();
     }
 
-    /** {@return eps, added to the variance before the square root} */
-    public double eps() {
-        return eps;
+    /** The settings of the (eps, momentum) constructors, whose errors name the layer type. */
+    static Settings settings(String type, double eps, double momentum) {
+        try {
+            return new Settings(eps, momentum);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(type + ": " + e.getMessage(), e);
+        }
     }
 
-    /** {@return the momentum: the weight of each new batch statistic in the running statistics} */
-    public double momentum() {
-        return momentum;
+    @Override
+    public final Settings settings() {
+        return settings;
     }
 
     /** The number of channels (features) of an item of shape {@code in}, or an error saying what fits. */
@@ -95,11 +121,5 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
         backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
                 scratch.tensor("invStd", c), (float) eps, true);
-    }
-
-    @Override
-    protected final void writeConfig(LayerConfig config) {
-        config.put("eps", eps);
-        config.put("momentum", momentum);
     }
 }

@@ -20,7 +20,17 @@ public final class BatchNorm1d extends BatchNorm {
      * @throws IllegalArgumentException when either is out of range
      */
     public BatchNorm1d(double eps, double momentum) {
-        super(eps, momentum);
+        this(settings("BatchNorm1d", eps, momentum));
+    }
+
+    /**
+     * The layer of architecture JSON's settings.
+     *
+     * @param settings the checked eps and momentum, not null
+     * @throws IllegalArgumentException when settings is null
+     */
+    public BatchNorm1d(Settings settings) {
+        super(settings);
     }
 
     @Override

@@ -21,7 +21,17 @@ public final class BatchNorm2d extends BatchNorm {
      * @throws IllegalArgumentException when either is out of range
      */
     public BatchNorm2d(double eps, double momentum) {
-        super(eps, momentum);
+        this(settings("BatchNorm2d", eps, momentum));
+    }
+
+    /**
+     * The layer of architecture JSON's settings.
+     *
+     * @param settings the checked eps and momentum, not null
+     * @throws IllegalArgumentException when settings is null
+     */
+    public BatchNorm2d(Settings settings) {
+        super(settings);
     }
 
     @Override

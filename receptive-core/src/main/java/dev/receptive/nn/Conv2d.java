@@ -10,23 +10,68 @@ import dev.receptive.tensor.Tensor;
  * Built with {@code Conv2d.builder().filters(32).kernel(5).padding(2).build()}.
  */
 public final class Conv2d extends Layer {
-    private final int filters;
-    private final int kernelH;
-    private final int kernelW;
+    /**
+     * A convolution's settings, as architecture JSON holds them (each component under its name).
+     *
+     * @param filters the number of output channels K, ≥ 1
+     * @param kernel the kernel's height R and width S, each ≥ 1
+     * @param stride the step between output positions, each ≥ 1
+     * @param padding zero rows and columns added on each side, each ≥ 0
+     * @param dilation the spacing of the kernel's taps, each ≥ 1
+     * @param bias whether the layer adds a bias (K) starting at zero
+     * @param init how the weight is drawn when the model is built fresh
+     */
+    public record Settings(int filters, HeightWidth kernel, HeightWidth stride, HeightWidth padding,
+            HeightWidth dilation, boolean bias, Init init) {
+        /**
+         * Checks the ranges.
+         *
+         * @param filters the number of output channels K, ≥ 1
+         * @param kernel the kernel's height R and width S, each ≥ 1
+         * @param stride the step between output positions, each ≥ 1
+         * @param padding zero rows and columns added on each side, each ≥ 0
+         * @param dilation the spacing of the kernel's taps, each ≥ 1
+         * @param bias whether the layer adds a bias (K)
+         * @param init how the weight is drawn, not null
+         * @throws IllegalArgumentException naming the setting that is out of range or missing
+         */
+        public Settings {
+            if (filters < 1) {
+                throw new IllegalArgumentException("filters must be >= 1, got " + filters);
+            }
+            HeightWidth.check(kernel, 1, "kernel");
+            HeightWidth.check(stride, 1, "stride");
+            HeightWidth.check(padding, 0, "padding");
+            HeightWidth.check(dilation, 1, "dilation");
+            if (init == null) {
+                throw new IllegalArgumentException("init must not be null");
+            }
+        }
+
+        /** {@return the stride, padding and dilation as the backend's conv2d ops take them} */
+        public Conv2dParams params() {
+            return new Conv2dParams(stride.height(), stride.width(), padding.height(), padding.width(),
+                    dilation.height(), dilation.width());
+        }
+    }
+
+    private final Settings settings;
     private final Conv2dParams params;
-    private final boolean bias;
-    private final Init init;
     private Parameter w;
     private Parameter b;
 
-    private Conv2d(Builder builder) {
-        this.filters = builder.filters;
-        this.kernelH = builder.kernelH;
-        this.kernelW = builder.kernelW;
-        this.params = new Conv2dParams(builder.strideH, builder.strideW, builder.padH, builder.padW,
-                builder.dilationH, builder.dilationW);
-        this.bias = builder.bias;
-        this.init = builder.init;
+    /**
+     * A convolution with these settings; {@link #builder()} fills in the defaults.
+     *
+     * @param settings the checked settings, not null
+     * @throws IllegalArgumentException when settings is null
+     */
+    public Conv2d(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("Conv2d: settings must not be null");
+        }
+        this.settings = settings;
+        this.params = settings.params();
     }
 
     /** {@return a new builder; filters and kernel must be set} */
@@ -34,34 +79,9 @@ public final class Conv2d extends Layer {
         return new Builder();
     }
 
-    /** {@return the number of output channels K} */
-    public int filters() {
-        return filters;
-    }
-
-    /** {@return the kernel's height R} */
-    public int kernelHeight() {
-        return kernelH;
-    }
-
-    /** {@return the kernel's width S} */
-    public int kernelWidth() {
-        return kernelW;
-    }
-
-    /** {@return the stride, padding and dilation} */
-    public Conv2dParams params() {
-        return params;
-    }
-
-    /** {@return whether the layer adds a bias (K)} */
-    public boolean hasBias() {
-        return bias;
-    }
-
-    /** {@return how the weight is drawn when the model is built fresh} */
-    public Init init() {
-        return init;
+    @Override
+    public Settings settings() {
+        return settings;
     }
 
     @Override
@@ -69,9 +89,10 @@ public final class Conv2d extends Layer {
         if (in.rank() != 3) {
             throw new IllegalArgumentException("Conv2d needs (C, H, W) items");
         }
-        int p = outputSize("height", in.dim(1), kernelH, params.strideH(), params.padH(), params.dilationH());
-        int q = outputSize("width", in.dim(2), kernelW, params.strideW(), params.padW(), params.dilationW());
-        return Shape.of(filters, p, q);
+        HeightWidth k = settings.kernel();
+        int p = outputSize("height", in.dim(1), k.height(), params.strideH(), params.padH(), params.dilationH());
+        int q = outputSize("width", in.dim(2), k.width(), params.strideW(), params.padW(), params.dilationW());
+        return Shape.of(settings.filters(), p, q);
     }
 
     private static int outputSize(String dim, int in, int kernel, int stride, int pad, int dilation) {
@@ -88,9 +109,11 @@ public final class Conv2d extends Layer {
     @Override
     protected void createParameters() {
         int c = inputShape().dim(0);
-        w = addParameter("weight", Shape.of(filters, c, kernelH, kernelW), init,
-                c * kernelH * kernelW, filters * kernelH * kernelW);
-        if (bias) {
+        int filters = settings.filters();
+        int r = settings.kernel().height();
+        int s = settings.kernel().width();
+        w = addParameter("weight", Shape.of(filters, c, r, s), settings.init(), c * r * s, filters * r * s);
+        if (settings.bias()) {
             b = addZeroParameter("bias", Shape.of(filters));
         }
     }
@@ -113,39 +136,13 @@ public final class Conv2d extends Layer {
         }
     }
 
-    @Override
-    protected void writeConfig(LayerConfig config) {
-        config.put("filters", filters);
-        config.putPair("kernel", kernelH, kernelW);
-        config.putPair("stride", params.strideH(), params.strideW());
-        config.putPair("padding", params.padH(), params.padW());
-        config.putPair("dilation", params.dilationH(), params.dilationW());
-        config.put("bias", bias);
-        config.put("init", init.name());
-    }
-
-    /** The layer architecture JSON describes (see {@link Layers}). */
-    static Conv2d fromConfig(LayerConfig f) {
-        int[] kernel = f.getPair("kernel", 1);
-        int[] stride = f.getPair("stride", 1);
-        int[] padding = f.getPair("padding", 0);
-        int[] dilation = f.getPair("dilation", 1);
-        return builder().filters(f.getInt("filters", 1)).kernel(kernel[0], kernel[1])
-                .stride(stride[0], stride[1]).padding(padding[0], padding[1]).dilation(dilation[0], dilation[1])
-                .bias(f.getBoolean("bias")).init(Layers.init(f)).build();
-    }
-
     /** filters and kernel are required; stride 1, padding 0, dilation 1, bias on and He init by default. */
     public static final class Builder {
         private int filters;
-        private int kernelH;
-        private int kernelW;
-        private int strideH = 1;
-        private int strideW = 1;
-        private int padH;
-        private int padW;
-        private int dilationH = 1;
-        private int dilationW = 1;
+        private HeightWidth kernel = new HeightWidth(0, 0);
+        private HeightWidth stride = HeightWidth.square(1);
+        private HeightWidth padding = HeightWidth.square(0);
+        private HeightWidth dilation = HeightWidth.square(1);
         private boolean bias = true;
         private Init init = Init.he();
 
@@ -181,8 +178,7 @@ public final class Conv2d extends Layer {
          * @return this builder
          */
         public Builder kernel(int height, int width) {
-            this.kernelH = height;
-            this.kernelW = width;
+            this.kernel = new HeightWidth(height, width);
             return this;
         }
 
@@ -204,8 +200,7 @@ public final class Conv2d extends Layer {
          * @return this builder
          */
         public Builder stride(int height, int width) {
-            this.strideH = height;
-            this.strideW = width;
+            this.stride = new HeightWidth(height, width);
             return this;
         }
 
@@ -228,8 +223,7 @@ public final class Conv2d extends Layer {
          * @return this builder
          */
         public Builder padding(int height, int width) {
-            this.padH = height;
-            this.padW = width;
+            this.padding = new HeightWidth(height, width);
             return this;
         }
 
@@ -251,8 +245,7 @@ public final class Conv2d extends Layer {
          * @return this builder
          */
         public Builder dilation(int height, int width) {
-            this.dilationH = height;
-            this.dilationW = width;
+            this.dilation = new HeightWidth(height, width);
             return this;
         }
 
@@ -279,23 +272,18 @@ public final class Conv2d extends Layer {
         }
 
         /**
-         * Checks the settings and makes the layer; it gets its parameters when added to a model.
+         * Checks the settings ({@link Settings}) and makes the layer; it gets its parameters when added to a model.
          *
          * @return a new layer, not yet part of a model
-         * @throws IllegalArgumentException when filters or kernel is unset or below 1, stride or dilation below
-         *     1, padding negative, or init null
+         * @throws IllegalArgumentException naming the setting out of range: filters or kernel unset or below 1,
+         *     stride or dilation below 1, padding negative, or init null
          */
         public Conv2d build() {
-            if (filters < 1) {
-                throw new IllegalArgumentException("Conv2d: filters must be set to >= 1, got " + filters);
+            try {
+                return new Conv2d(new Settings(filters, kernel, stride, padding, dilation, bias, init));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Conv2d: " + e.getMessage(), e);
             }
-            if (kernelH < 1 || kernelW < 1) {
-                throw new IllegalArgumentException("Conv2d: kernel must be set to >= 1, got " + kernelH + "x" + kernelW);
-            }
-            if (init == null) {
-                throw new IllegalArgumentException("Conv2d: init must not be null");
-            }
-            return new Conv2d(this);
         }
     }
 }

@@ -9,16 +9,47 @@ import dev.receptive.tensor.Tensor;
  * (units). It takes flat (F) items only; put a {@link Flatten} before it after a conv or pool.
  */
 public final class Dense extends Layer {
-    private final int units;
-    private final boolean bias;
-    private final Init init;
+    /**
+     * A dense layer's settings, as architecture JSON holds them.
+     *
+     * @param units the number of outputs per item, ≥ 1
+     * @param bias whether the layer adds a bias (units) starting at zero
+     * @param init how the weight is drawn when the model is built fresh
+     */
+    public record Settings(int units, boolean bias, Init init) {
+        /**
+         * Checks the ranges.
+         *
+         * @param units the number of outputs per item, ≥ 1
+         * @param bias whether the layer adds a bias
+         * @param init how the weight is drawn, not null
+         * @throws IllegalArgumentException naming the setting that is out of range or missing
+         */
+        public Settings {
+            if (units < 1) {
+                throw new IllegalArgumentException("units must be >= 1, got " + units);
+            }
+            if (init == null) {
+                throw new IllegalArgumentException("init must not be null");
+            }
+        }
+    }
+
+    private final Settings settings;
     private Parameter w;
     private Parameter b;
 
-    private Dense(Builder builder) {
-        this.units = builder.units;
-        this.bias = builder.bias;
-        this.init = builder.init;
+    /**
+     * A dense layer with these settings; {@link #builder()} fills in the defaults.
+     *
+     * @param settings the checked settings, not null
+     * @throws IllegalArgumentException when settings is null
+     */
+    public Dense(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("Dense: settings must not be null");
+        }
+        this.settings = settings;
     }
 
     /** {@return a new builder; units must be set} */
@@ -26,19 +57,9 @@ public final class Dense extends Layer {
         return new Builder();
     }
 
-    /** {@return the number of outputs per item} */
-    public int units() {
-        return units;
-    }
-
-    /** {@return whether the layer adds a bias (units)} */
-    public boolean hasBias() {
-        return bias;
-    }
-
-    /** {@return how the weight is drawn when the model is built fresh} */
-    public Init init() {
-        return init;
+    @Override
+    public Settings settings() {
+        return settings;
     }
 
     @Override
@@ -46,14 +67,15 @@ public final class Dense extends Layer {
         if (in.rank() != 1) {
             throw new IllegalArgumentException("Dense takes flat (F) items; add a Flatten layer before it");
         }
-        return Shape.of(units);
+        return Shape.of(settings.units());
     }
 
     @Override
     protected void createParameters() {
         int in = inputShape().dim(0);
-        w = addParameter("weight", Shape.of(units, in), init, in, units);
-        if (bias) {
+        int units = settings.units();
+        w = addParameter("weight", Shape.of(units, in), settings.init(), in, units);
+        if (settings.bias()) {
             b = addZeroParameter("bias", Shape.of(units));
         }
     }
@@ -68,18 +90,6 @@ public final class Dense extends Layer {
     @Override
     protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value(), true);
-    }
-
-    @Override
-    protected void writeConfig(LayerConfig config) {
-        config.put("units", units);
-        config.put("bias", bias);
-        config.put("init", init.name());
-    }
-
-    /** The layer architecture JSON describes (see {@link Layers}). */
-    static Dense fromConfig(LayerConfig f) {
-        return builder().units(f.getInt("units", 1)).bias(f.getBoolean("bias")).init(Layers.init(f)).build();
     }
 
     /** units is required; bias on and He init by default. */
@@ -125,19 +135,17 @@ public final class Dense extends Layer {
         }
 
         /**
-         * Checks the settings and makes the layer; it gets its parameters when added to a model.
+         * Checks the settings ({@link Settings}) and makes the layer; it gets its parameters when added to a model.
          *
          * @return a new layer, not yet part of a model
          * @throws IllegalArgumentException when units is unset or below 1, or init is null
          */
         public Dense build() {
-            if (units < 1) {
-                throw new IllegalArgumentException("Dense: units must be set to >= 1, got " + units);
+            try {
+                return new Dense(new Settings(units, bias, init));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Dense: " + e.getMessage(), e);
             }
-            if (init == null) {
-                throw new IllegalArgumentException("Dense: init must not be null");
-            }
-            return new Dense(this);
         }
     }
 }

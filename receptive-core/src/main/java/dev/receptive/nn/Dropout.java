@@ -11,6 +11,26 @@ import dev.receptive.tensor.Tensor;
  * runs at once or in shards (see {@link Pass#train(int, long)}).
  */
 public final class Dropout extends Layer {
+    /**
+     * A dropout layer's settings, as architecture JSON holds them.
+     *
+     * @param p the drop probability, 0 ≤ p &lt; 1, in float as the ops take it
+     */
+    public record Settings(float p) {
+        /**
+         * Checks the range.
+         *
+         * @param p the drop probability, 0 ≤ p &lt; 1
+         * @throws IllegalArgumentException when p is outside [0, 1)
+         */
+        public Settings {
+            if (!(p >= 0 && p < 1)) {
+                throw new IllegalArgumentException("drop probability p must be in [0, 1), got " + p);
+            }
+        }
+    }
+
+    private final Settings settings;
     private final float p;
 
     /**
@@ -20,15 +40,34 @@ public final class Dropout extends Layer {
      * @throws IllegalArgumentException when p is outside [0, 1)
      */
     public Dropout(double p) {
-        if (!(p >= 0 && p < 1)) {
-            throw new IllegalArgumentException("Dropout: drop probability must be in [0, 1), got " + p);
-        }
-        this.p = (float) p;
+        this(settings(p));
     }
 
-    /** {@return the drop probability p} */
-    public float p() {
-        return p;
+    /**
+     * The layer of architecture JSON's settings.
+     *
+     * @param settings the checked settings, not null
+     * @throws IllegalArgumentException when settings is null
+     */
+    public Dropout(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("Dropout: settings must not be null");
+        }
+        this.settings = settings;
+        this.p = settings.p();
+    }
+
+    private static Settings settings(double p) {
+        // Checked in float too: a p just below 1 would round to 1f, whose scale 1/(1 - p) is infinite.
+        if (!(p >= 0 && p < 1) || (float) p >= 1f) {
+            throw new IllegalArgumentException("Dropout: drop probability must be in [0, 1), got " + p);
+        }
+        return new Settings((float) p);
+    }
+
+    @Override
+    public Settings settings() {
+        return settings;
     }
 
     @Override
@@ -62,10 +101,5 @@ public final class Dropout extends Layer {
     /** The element index of x's first value in the whole batch the pass belongs to. */
     private static long offset(Tensor x, Pass pass) {
         return pass.sampleOffset() * x.shape().sizePerItem();
-    }
-
-    @Override
-    protected void writeConfig(LayerConfig config) {
-        config.put("p", p);
     }
 }

@@ -19,8 +19,10 @@ import java.util.List;
  * protected hooks with {@link Backend} ops only; the model checks shapes before calling them.
  *
  * <p>A custom layer: extend this class, give it a {@link #type()} (its class name by default) and
- * settings through {@link #writeConfig}, and register a factory with {@link Layers#register} so
- * saved models that contain it can be loaded.
+ * its settings as a record returned by {@link #settings()}, and register the record type and a
+ * factory with {@link Layers#register(String, Class, java.util.function.Function)} so saved
+ * models that contain it can be loaded. The built-in layers do the same: their settings records
+ * are the one place a setting is declared, checked, written and read.
  *
  * <p>Thread-safety: after building, the hooks may run concurrently in different workspaces; they
  * must read the layer's fields and parameters only (never write them) in forward, and in backward
@@ -86,11 +88,24 @@ public abstract class Layer {
     protected abstract void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch);
 
     /**
-     * Writes this layer's settings for architecture JSON; layers without settings write nothing.
+     * {@return the layer's settings as a record whose components architecture JSON holds by name, or null for a
+     * layer without settings (or one that writes them itself in {@link #writeConfig})}
+     */
+    public Record settings() {
+        return null;
+    }
+
+    /**
+     * Writes this layer's settings for architecture JSON: by default the components of
+     * {@link #settings()}, nothing when it is null. Override only for settings that are not a record.
      *
      * @param config the layer's entry, which its factory in {@link Layers} reads back
      */
     protected void writeConfig(LayerConfig config) {
+        Record settings = settings();
+        if (settings != null) {
+            config.putRecord(settings);
+        }
     }
 
     /** {@return the layer's type as written in architecture JSON and messages: by default the class's simple name} */

@@ -4,6 +4,10 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import dev.receptive.nn.init.Init;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -13,6 +17,10 @@ import java.util.Set;
  * {@link Layers#register} reads them back with the getters, which are strict: every error names
  * the layer ("layers[3] (Conv2d)") and the field, and after the factory returns, a field it never
  * read is an error too.
+ *
+ * <p>A layer whose settings are a record (see {@link Layers#register(String, Class, java.util.function.Function)})
+ * needs none of this by hand: {@link #putRecord} writes each component under its name and
+ * {@link #getRecord} reads them back, so the record is the one place the settings are declared.
  */
 public final class LayerConfig {
     private final JsonObject object;
@@ -97,6 +105,119 @@ public final class LayerConfig {
         array.add(width);
         object.add(key, array);
         return this;
+    }
+
+    /**
+     * Writes every component of a settings record under its name, in declaration order. Components
+     * may be int, long, float, double, boolean, String, an enum (by name), {@link Init} (by name)
+     * or {@link HeightWidth} ([height, width]).
+     *
+     * @param settings the record
+     * @return this config, for chaining
+     * @throws IllegalArgumentException when a component has another type
+     */
+    public LayerConfig putRecord(Record settings) {
+        for (RecordComponent c : settings.getClass().getRecordComponents()) {
+            Object v;
+            try {
+                c.getAccessor().setAccessible(true);
+                v = c.getAccessor().invoke(settings);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("settings " + settings.getClass().getName() + ": cannot read "
+                        + c.getName(), e);
+            }
+            String key = c.getName();
+            if (v instanceof Integer || v instanceof Long) {
+                put(key, ((Number) v).longValue());
+            } else if (v instanceof Float f) {
+                put(key, (double) f);
+            } else if (v instanceof Double d) {
+                put(key, (double) d);
+            } else if (v instanceof Boolean b) {
+                put(key, (boolean) b);
+            } else if (v instanceof String t) {
+                put(key, t);
+            } else if (v instanceof Enum<?> e) {
+                put(key, e.name());
+            } else if (v instanceof Init init) {
+                put(key, init.name());
+            } else if (v instanceof HeightWidth hw) {
+                putPair(key, hw.height(), hw.width());
+            } else {
+                throw new IllegalArgumentException("settings " + settings.getClass().getName() + ": component " + key
+                        + " has type " + c.getType().getName() + ", which architecture JSON cannot hold");
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Reads a settings record: each component by its name and type (as {@link #putRecord} writes
+     * them), then the record's canonical constructor, whose own checks become errors naming this
+     * layer. Every field is required.
+     *
+     * @param <R> the record type
+     * @param type the record class; its canonical constructor must be accessible
+     * @return the settings
+     * @throws IllegalArgumentException naming the layer and field when a field is missing or of the wrong
+     *     type, or the record refuses the values
+     */
+    public <R extends Record> R getRecord(Class<R> type) {
+        RecordComponent[] components = type.getRecordComponents();
+        Class<?>[] types = new Class<?>[components.length];
+        Object[] values = new Object[components.length];
+        for (int i = 0; i < components.length; i++) {
+            types[i] = components[i].getType();
+            values[i] = read(components[i].getName(), types[i]);
+        }
+        try {
+            Constructor<R> canonical = type.getDeclaredConstructor(types);
+            canonical.setAccessible(true);
+            return canonical.newInstance(values);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException bad) {
+                throw new IllegalArgumentException("architecture: " + where + ": " + bad.getMessage(), bad);
+            }
+            throw new IllegalStateException("settings " + type.getName() + " failed: " + e.getCause(), e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("settings " + type.getName() + ": no accessible canonical constructor", e);
+        }
+    }
+
+    private Object read(String key, Class<?> t) {
+        if (t == int.class) {
+            return asInteger(key, get(key), Integer.MIN_VALUE);
+        } else if (t == long.class) {
+            return getLong(key);
+        } else if (t == float.class) {
+            return (float) getDouble(key);
+        } else if (t == double.class) {
+            return getDouble(key);
+        } else if (t == boolean.class) {
+            return getBoolean(key);
+        } else if (t == String.class) {
+            return getString(key);
+        } else if (t.isEnum()) {
+            String name = getString(key);
+            for (Object constant : t.getEnumConstants()) {
+                if (((Enum<?>) constant).name().equals(name)) {
+                    return constant;
+                }
+            }
+            throw error(key, "names no known value: '" + name + "'");
+        } else if (t == Init.class) {
+            String name = getString(key);
+            try {
+                return Init.byName(name);
+            } catch (IllegalArgumentException e) {
+                throw error(key, "names no known init: '" + name + "' (known: he, xavier)");
+            }
+        } else if (t == HeightWidth.class) {
+            int[] pair = getPair(key, Integer.MIN_VALUE);
+            return new HeightWidth(pair[0], pair[1]);
+        }
+        throw new IllegalStateException("architecture: field '" + key + "' has type " + t.getName()
+                + ", which architecture JSON cannot hold");
     }
 
     // ---- reading ------------------------------------------------------------------------
@@ -277,6 +398,6 @@ public final class LayerConfig {
                 return (int) d;
             }
         }
-        throw error(key, "must be an integer >= " + min + ", got " + e);
+        throw error(key, "must be an integer" + (min == Integer.MIN_VALUE ? "" : " >= " + min) + ", got " + e);
     }
 }

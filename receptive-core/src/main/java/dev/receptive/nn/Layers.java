@@ -1,7 +1,5 @@
 package dev.receptive.nn;
 
-import dev.receptive.backend.Pool2dParams;
-import dev.receptive.nn.init.Init;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,41 +7,81 @@ import java.util.function.Function;
 
 /**
  * The layer types architecture JSON may name, each with the factory that makes a layer from its
- * {@link LayerConfig}. The built-in layers are registered; a custom {@link Layer} subclass is
- * registered once (at start-up, before models that use it are loaded):
+ * settings. The built-in layers are registered. A custom {@link Layer} subclass is registered once
+ * (at start-up, before models that use it are loaded), best with its settings as a record, which
+ * then is the one place they are declared: {@link Layer#settings()} returns it, architecture JSON
+ * holds its components by name, and the factory gets it back:
  *
  * <pre>
- * Layers.register("Swish", config -&gt; new Swish(config.getDouble("beta")));
+ * public record SwishSettings(double beta) { }
+ * Layers.register("Swish", SwishSettings.class, Swish::new);
  * </pre>
+ *
+ * A layer that writes its settings itself ({@link Layer#writeConfig}) registers a factory that
+ * reads them from the {@link LayerConfig}: {@code Layers.register("Swish", c -> new Swish(c.getDouble("beta")))}.
  *
  * Thread-safe.
  */
 public final class Layers {
-    private static final Map<String, Function<LayerConfig, ? extends Layer>> FACTORIES = new ConcurrentHashMap<>();
+    /** A factory and what identifies it, so that registering the same one twice is harmless. */
+    private record Entry(Object key, Object settings, Function<LayerConfig, ? extends Layer> make) {
+    }
+
+    private static final Map<String, Entry> FACTORIES = new ConcurrentHashMap<>();
 
     static {
-        FACTORIES.put("Conv2d", Conv2d::fromConfig);
-        FACTORIES.put("MaxPool2d", c -> new MaxPool2d(pool(c)));
-        FACTORIES.put("AvgPool2d", c -> new AvgPool2d(pool(c)));
-        FACTORIES.put("Dense", Dense::fromConfig);
-        FACTORIES.put("Flatten", c -> new Flatten());
-        FACTORIES.put("Dropout", c -> new Dropout(c.getDouble("p")));
-        FACTORIES.put("ReLU", c -> new ReLU());
-        FACTORIES.put("Tanh", c -> new Tanh());
-        FACTORIES.put("Sigmoid", c -> new Sigmoid());
-        FACTORIES.put("Softmax", c -> new Softmax());
-        FACTORIES.put("BatchNorm2d", c -> new BatchNorm2d(c.getDouble("eps"), c.getDouble("momentum")));
-        FACTORIES.put("BatchNorm1d", c -> new BatchNorm1d(c.getDouble("eps"), c.getDouble("momentum")));
-        FACTORIES.put("GlobalAvgPool2d", c -> new GlobalAvgPool2d());
+        FACTORIES.put("Conv2d", settings(Conv2d.Settings.class, Conv2d::new));
+        FACTORIES.put("MaxPool2d", settings(Pool2d.Settings.class, MaxPool2d::new));
+        FACTORIES.put("AvgPool2d", settings(Pool2d.Settings.class, AvgPool2d::new));
+        FACTORIES.put("Dense", settings(Dense.Settings.class, Dense::new));
+        FACTORIES.put("Dropout", settings(Dropout.Settings.class, Dropout::new));
+        FACTORIES.put("BatchNorm2d", settings(BatchNorm.Settings.class, BatchNorm2d::new));
+        FACTORIES.put("BatchNorm1d", settings(BatchNorm.Settings.class, BatchNorm1d::new));
+        FACTORIES.put("Flatten", plain(c -> new Flatten()));
+        FACTORIES.put("ReLU", plain(c -> new ReLU()));
+        FACTORIES.put("Tanh", plain(c -> new Tanh()));
+        FACTORIES.put("Sigmoid", plain(c -> new Sigmoid()));
+        FACTORIES.put("Softmax", plain(c -> new Softmax()));
+        FACTORIES.put("GlobalAvgPool2d", plain(c -> new GlobalAvgPool2d()));
     }
 
     private Layers() {
     }
 
+    private static <S extends Record> Entry settings(Class<S> type, Function<? super S, ? extends Layer> factory) {
+        return new Entry(factory, type, c -> factory.apply(c.getRecord(type)));
+    }
+
+    private static Entry plain(Function<LayerConfig, ? extends Layer> factory) {
+        return new Entry(factory, null, factory);
+    }
+
     /**
-     * Registers the factory of layer type {@code type} (what the layer's {@link Layer#type()}
-     * returns). Registering the same type again replaces nothing and is refused, unless it is
-     * the same factory.
+     * Registers a layer type whose settings are a record: architecture JSON holds the record's
+     * components by name (see {@link LayerConfig#putRecord}), and loading reads them back and
+     * calls {@code factory}. Registering the same type again is refused, unless with the same
+     * record type (then the first factory stays).
+     *
+     * @param <S> the settings record
+     * @param type the name in architecture JSON (what the layer's {@link Layer#type()} returns), not blank
+     * @param settings the record class; its components are int, long, float, double, boolean, String, enums,
+     *     {@link dev.receptive.nn.init.Init} or {@link HeightWidth}
+     * @param factory makes the layer from its settings; it may be called from several threads
+     * @throws IllegalArgumentException when the type is taken by another factory or is a merge's, or an
+     *     argument is null or blank
+     */
+    public static <S extends Record> void register(String type, Class<S> settings,
+            Function<? super S, ? extends Layer> factory) {
+        if (settings == null || factory == null) {
+            throw new IllegalArgumentException("Layers.register: type, settings and factory must be given");
+        }
+        put(type, settings(settings, factory));
+    }
+
+    /**
+     * Registers the factory of layer type {@code type} that reads its settings from a
+     * {@link LayerConfig} (for layers that override {@link Layer#writeConfig}). Registering the same
+     * type again is refused, unless it is the same factory.
      *
      * @param type the name in architecture JSON, not blank
      * @param factory makes the layer from its settings, reading each field it needs (a field it leaves unread
@@ -52,14 +90,24 @@ public final class Layers {
      *     argument is null or blank
      */
     public static void register(String type, Function<LayerConfig, ? extends Layer> factory) {
-        if (type == null || type.isBlank() || factory == null) {
+        if (factory == null) {
+            throw new IllegalArgumentException("Layers.register: type and factory must be given");
+        }
+        put(type, plain(factory));
+    }
+
+    private static void put(String type, Entry entry) {
+        if (type == null || type.isBlank()) {
             throw new IllegalArgumentException("Layers.register: type and factory must be given");
         }
         if (type.equals("Add") || type.equals("Concat")) {
             throw new IllegalArgumentException("Layers.register: '" + type + "' is a merge type");
         }
-        Function<LayerConfig, ? extends Layer> before = FACTORIES.putIfAbsent(type, factory);
-        if (before != null && before != factory) {
+        Entry before = FACTORIES.putIfAbsent(type, entry);
+        // A record type identifies a registration (each `Layer::new` is a new object); a plain factory is itself.
+        boolean same = before != null && (entry.settings() != null ? before.settings() == entry.settings()
+                : before.key() == entry.key());
+        if (before != null && !same) {
             throw new IllegalArgumentException("Layers.register: layer type '" + type + "' is already registered");
         }
     }
@@ -76,33 +124,17 @@ public final class Layers {
 
     /** The layer that {@code config} describes; the config's unread fields are an error. */
     static Layer create(String type, LayerConfig config) {
-        Function<LayerConfig, ? extends Layer> factory = FACTORIES.get(type);
-        if (factory == null) {
+        Entry entry = FACTORIES.get(type);
+        if (entry == null) {
             throw config.error("type", "names no known layer: '" + type + "' (known: " + new TreeSet<>(FACTORIES.keySet())
                     + ", and the merges Add, Concat; register custom layers with Layers.register)");
         }
-        Layer layer = factory.apply(config);
+        Layer layer = entry.make().apply(config);
         if (layer == null || !layer.type().equals(type)) {
             throw new IllegalStateException("Layers: the factory of '" + type + "' made "
                     + (layer == null ? "null" : "a layer of type '" + layer.type() + "'"));
         }
         config.rejectUnknown();
         return layer;
-    }
-
-    static Pool2dParams pool(LayerConfig c) {
-        int[] window = c.getPair("window", 1);
-        int[] stride = c.getPair("stride", 1);
-        int[] padding = c.getPair("padding", 0);
-        return new Pool2dParams(window[0], window[1], stride[0], stride[1], padding[0], padding[1]);
-    }
-
-    static Init init(LayerConfig c) {
-        String name = c.getString("init");
-        try {
-            return Init.byName(name);
-        } catch (IllegalArgumentException e) {
-            throw c.error("init", "names no known init: '" + name + "' (known: he, xavier)");
-        }
     }
 }

@@ -34,6 +34,16 @@ public final class MaxPool2d extends Pool2d {
      * @param params the geometry, already checked by its constructor
      */
     public MaxPool2d(Pool2dParams params) {
-        super(PoolMode.MAX, params);
+        this(Settings.of(params));
+    }
+
+    /**
+     * The layer of architecture JSON's settings.
+     *
+     * @param settings the window, stride and padding, already checked by their constructor
+     * @throws IllegalArgumentException when settings is null
+     */
+    public MaxPool2d(Settings settings) {
+        super(PoolMode.MAX, settings);
     }
 }

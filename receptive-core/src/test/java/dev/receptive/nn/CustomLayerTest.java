@@ -61,6 +61,73 @@ class CustomLayerTest {
         }
     }
 
+    /** The same layer with its settings declared once, as a record: what the built-in layers do. */
+    static final class Shift extends Layer {
+        /** The settings; every kind of component the record codec writes. */
+        public record Settings(double by, int times, boolean enabled, String label, HeightWidth pad, Mode mode) {
+            /** Checks the one range a test reads back. */
+            public Settings {
+                if (times < 1) {
+                    throw new IllegalArgumentException("times must be >= 1, got " + times);
+                }
+            }
+        }
+
+        /** An enum setting, written by name. */
+        public enum Mode { ADD, SUBTRACT }
+
+        private final Settings settings;
+
+        Shift(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public Settings settings() {
+            return settings;
+        }
+
+        @Override
+        protected Shape inferOutputShape(Shape in) {
+            return in;
+        }
+
+        @Override
+        protected void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+            backend().scale(y, x, (float) (settings.times() * settings.by()));
+        }
+
+        @Override
+        protected void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        }
+    }
+
+    @Test
+    void aLayerWithRecordSettingsWritesEachComponentAndReadsItBack() throws IOException {
+        Layers.register("Shift", Shift.Settings.class, Shift::new);
+        Layers.register("Shift", Shift.Settings.class, Shift::new); // the same registration again is harmless
+        Shift.Settings settings = new Shift.Settings(0.25, 3, true, "a \"b\"", new HeightWidth(2, 1), Shift.Mode.SUBTRACT);
+        Path file = dir.resolve("shift.safetensors");
+        try (Model model = Sequential.builder().input(4).add(new Shift(settings)).build(backend)) {
+            assertTrue(model.architecture().contains("{\"type\":\"Shift\",\"by\":0.25,\"times\":3,\"enabled\":true,"
+                    + "\"label\":\"a \\\"b\\\"\",\"pad\":[2,1],\"mode\":\"SUBTRACT\"}"), model.architecture());
+            ModelFile.save(file, model);
+            try (Model loaded = ModelFile.load(file, backend)) {
+                assertEquals(settings, loaded.layers().get(0).settings());
+            }
+            String bad = model.architecture().replace("\"times\":3", "\"times\":0");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Model.fromArchitecture(bad, backend));
+            assertEquals("architecture: layers[0] (Shift): times must be >= 1, got 0", e.getMessage());
+            String unknownMode = model.architecture().replace("SUBTRACT", "MULTIPLY");
+            e = assertThrows(IllegalArgumentException.class, () -> Model.fromArchitecture(unknownMode, backend));
+            assertTrue(e.getMessage().contains("field 'mode' names no known value: 'MULTIPLY'"), e.getMessage());
+        }
+        IllegalArgumentException taken = assertThrows(IllegalArgumentException.class,
+                () -> Layers.register("Shift", c -> new ReLU()));
+        assertTrue(taken.getMessage().contains("already registered"), taken.getMessage());
+    }
+
     /** Unregistered, with a name no other test registers. */
     static final class Unlisted extends Layer {
         @Override

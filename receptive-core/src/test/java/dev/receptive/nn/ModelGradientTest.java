@@ -109,8 +109,7 @@ class ModelGradientTest {
     /** The first layer's output alone: a model of that layer sharing its weights. */
     private float[] firstLayerOutput(Model model, Tensor x) {
         Conv2d conv = (Conv2d) model.layers().get(0);
-        try (Model first = Sequential.builder().input(1, 6, 6).add(Conv2d.builder().filters(conv.filters())
-                .kernel(conv.kernelHeight(), conv.kernelWidth()).padding(conv.params().padH()).build()).build(backend)) {
+        try (Model first = Sequential.builder().input(1, 6, 6).add(new Conv2d(conv.settings())).build(backend)) {
             first.loadStateDict(java.util.Map.of("0.weight", new HostTensor(model.parameters().get(0).shape(),
                     model.parameters().get(0).value().toArray()), "0.bias", new HostTensor(model.parameters().get(1)
                     .shape(), model.parameters().get(1).value().toArray())));
