@@ -62,13 +62,13 @@ final class EvaluateCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new UsageException("--batch must be >= 1, got " + batch);
         }
-        Normalization norm = contents.info().normalization();
+        Normalization norm = contents.model().info().normalization();
         if (norm == null) {
             throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
                     + " its accuracy cannot be measured faithfully; save models with a normalization (receptive train"
                     + " does)");
         }
-        Shape input = Inputs.inputShape(contents);
+        Shape input = contents.model().inputShape();
         String dataName;
         Dataset images;
         if (folder == null) {
@@ -84,7 +84,7 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             Activity.set("reading the image folder " + folder);
             dataName = FolderData.id(folder);
-            ImageFolder all = FolderData.scan(folder, contents.info().classNames());
+            ImageFolder all = FolderData.scan(folder, contents.model().info().classNames());
             ImageFolder chosen = part.equals("all") ? all : part(all, contents, part);
             Activity.set("loading " + chosen.size() + " images of " + folder + " at " + input);
             images = FolderData.load(chosen, input, norm);

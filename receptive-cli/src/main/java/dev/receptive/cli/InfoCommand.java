@@ -1,15 +1,15 @@
 package dev.receptive.cli;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.DataFolder;
 import dev.receptive.io.ModelFile;
-import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.train.Checkpoint;
 import dev.receptive.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -41,46 +41,41 @@ final class InfoCommand implements Callable<Integer> {
             return;
         }
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
-        // The summary needs the layers built; the CPU holds them without touching a GPU.
-        try (Backend cpu = new CpuBackend(1); Model model = Inputs.model(contents, cpu)) {
-            System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes, "
-                    + "format version " + contents.metadata().get(ModelFile.VERSION) + ")");
-            for (Map.Entry<String, String> e : contents.metadata().entrySet()) {
-                if (!e.getKey().equals(ModelFile.ARCHITECTURE) && !e.getKey().equals(ModelFile.VERSION)) {
-                    System.out.println("meta:    " + e.getKey() + " = " + e.getValue());
-                }
+        ModelDescription model = contents.model();
+        System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes, "
+                + "format version " + contents.metadata().get(ModelFile.VERSION) + ")");
+        for (Map.Entry<String, String> e : contents.metadata().entrySet()) {
+            if (!e.getKey().equals(ModelFile.ARCHITECTURE) && !e.getKey().equals(ModelFile.VERSION)) {
+                System.out.println("meta:    " + e.getKey() + " = " + e.getValue());
             }
-            System.out.println("input:   " + model.inputShape() + ", output: " + model.outputShape() + ", seed "
-                    + model.seed());
-            System.out.println();
-            System.out.print(model.summary());
         }
+        System.out.println("input:   " + model.inputShape() + ", output: " + model.outputShape() + ", seed "
+                + model.seed());
+        System.out.println("memory:  " + mib(model.placementBytes()) + " on a backend (parameters, their gradients"
+                + " and buffers)");
+        System.out.println();
+        System.out.print(model.summary());
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
     }
 
     /** What a checkpoint holds, and which file evaluate and predict take instead. */
     private void describeCheckpoint(Checkpoint c) throws IOException {
         Path model = modelPath.toAbsolutePath().resolveSibling(RunFolder.MODEL);
-        try (Backend cpu = new CpuBackend(1); Model net = fromArchitecture(c, cpu)) {
-            System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes): "
-                    + "a training checkpoint, not a model file");
-            System.out.println("state:   after epoch " + c.epoch() + ", step " + c.step() + "; seed " + c.seed()
-                    + ", batch size " + c.batchSize() + ", " + c.trainSize() + " training images, optimizer "
-                    + c.optimizer());
-            System.out.println("model:   evaluate and predict take " + model
-                    + (Files.isRegularFile(model) ? " (the best epoch's)" : " (not written yet: train writes it after an epoch)")
-                    + "; train --resume goes on from this checkpoint");
-            System.out.println("input:   " + net.inputShape() + ", output: " + net.outputShape());
-            System.out.println();
-            System.out.print(net.summary());
-        }
-    }
-
-    private Model fromArchitecture(Checkpoint c, Backend backend) {
-        try {
-            return Model.fromArchitecture(c.architecture(), backend);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(modelPath + ": " + e.getMessage(), e);
-        }
+        ModelDescription net = c.model();
+        System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes): "
+                + "a training checkpoint, not a model file");
+        System.out.println("state:   after epoch " + c.epoch() + ", step " + c.step() + "; seed " + c.seed()
+                + ", batch size " + c.batchSize() + ", " + c.trainSize() + " training images, optimizer "
+                + c.optimizer());
+        System.out.println("model:   evaluate and predict take " + model
+                + (Files.isRegularFile(model) ? " (the best epoch's)" : " (not written yet: train writes it after an epoch)")
+                + "; train --resume goes on from this checkpoint");
+        System.out.println("input:   " + net.inputShape() + ", output: " + net.outputShape());
+        System.out.println();
+        System.out.print(net.summary());
     }
 
     private static void describeSystem() {

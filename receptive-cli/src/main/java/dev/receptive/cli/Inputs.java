@@ -52,14 +52,6 @@ final class Inputs {
         }
     }
 
-    /**
-     * The item input shape a model file declares, read from its architecture without building
-     * anything, so that a misfit is reported before a backend is chosen (which may log a line).
-     */
-    static Shape inputShape(ModelFile.Contents contents) {
-        return inputShape(contents.architecture(), contents.file().toString());
-    }
-
     /** The input shape of an architecture JSON; {@code where} names its file in the error. */
     static Shape inputShape(String architecture, String where) {
         try {

@@ -62,12 +62,12 @@ final class PredictCommand implements Callable<Integer> {
             throw new UsageException("no images: name image files, or a folder with --dataset folder:PATH");
         }
         // Everything the user named is checked before a backend is chosen, which may log a line.
-        Shape in = Inputs.inputShape(contents);
+        Shape in = contents.model().inputShape();
         if (in.rank() != 3 || (in.dim(0) != 1 && in.dim(0) != 3)) {
             throw new UsageException(modelPath + ": predict feeds grayscale (1, H, W) or RGB (3, H, W) images, but the "
                     + "model takes " + in);
         }
-        Normalization norm = contents.info().normalization();
+        Normalization norm = contents.model().info().normalization();
         if (norm == null) {
             throw new UsageException(modelPath + ": the model file does not record how its inputs were normalized, so"
                     + " images cannot be fed as in training; save models with a normalization (receptive train does)");
@@ -100,7 +100,7 @@ final class PredictCommand implements Callable<Integer> {
                         + model.outputShape());
             }
             int classes = model.outputShape().dim(0);
-            List<String> names = classNames(contents.info().classNames(), classes);
+            List<String> names = classNames(contents.model().info().classNames(), classes);
             float[][] p;
             try {
                 p = model.predictor().probabilities(x);

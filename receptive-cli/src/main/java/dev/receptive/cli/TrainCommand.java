@@ -142,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
             Activity.set("reading the image folder " + folder);
             dataName = FolderData.id(folder);
             ImageFolder.Parts parts = FolderData.split(FolderData.scan(folder), valSplit, runSeed);
-            Shape modelInput = checkpoint != null ? Inputs.inputShape(checkpoint.architecture(), resume.toString())
+            Shape modelInput = checkpoint != null ? checkpoint.model().inputShape()
                     : architecture != null ? Inputs.inputShape(architecture, modelName) : null;
             Shape shape = FolderData.shape(channels, imageSize, modelInput, parts.train());
             Activity.set("loading " + parts.train().size() + " images of " + folder + " at " + shape);
@@ -297,7 +297,7 @@ final class TrainCommand implements Callable<Integer> {
     /** The checkpoint's network, with fresh weights: the trainer loads the checkpoint's. */
     private Model fromCheckpoint(Checkpoint c, Backend b) {
         try {
-            return Model.fromArchitecture(c.architecture(), b);
+            return c.model().place(b);
         } catch (IllegalArgumentException e) {
             throw new UsageException(resume + ": " + e.getMessage(), e);
         }

@@ -150,8 +150,8 @@ class CrashConsistencyTest {
             Checkpoint c = Checkpoint.read(checkpoint);
             assertEquals(EPOCHS, c.epoch());
             assertEquals(expectedCheckpoint.step(), c.step());
-            for (Map.Entry<String, HostTensor> e : expectedCheckpoint.weights().entrySet()) {
-                assertArrayEquals(e.getValue().data(), c.weights().get(e.getKey()).data(), e.getKey());
+            for (Map.Entry<String, HostTensor> e : expectedCheckpoint.model().state().entrySet()) {
+                assertArrayEquals(e.getValue().data(), c.model().state().get(e.getKey()).data(), e.getKey());
             }
             if (kills < MIN_KILLS) {
                 deleteRecursively(run); // a new cycle, killed again from the start

@@ -46,11 +46,11 @@ class ImageFolderCliTest {
                 trained.toString());
         assertTrue(trained.lastOutLine().startsWith("test_accuracy="), trained.toString());
         ModelFile.Contents model = ModelFile.read(run.resolve("model.safetensors"));
-        assertEquals(List.of("bag", "sneaker", "trouser"), model.info().classNames());
+        assertEquals(List.of("bag", "sneaker", "trouser"), model.model().info().classNames());
         assertEquals("folder:" + FOLDER.toAbsolutePath().normalize(), model.metadata().get(ModelMetadata.DATASET));
         assertEquals("0.2,1", model.metadata().get(FolderData.SPLIT));
         // Normalized by the training part's own statistics (dark images: mean well below 0.5).
-        double mean = model.info().normalization().mean();
+        double mean = model.model().info().normalization().mean();
         assertTrue(mean > 0.05 && mean < 0.5, "mean " + mean);
         assertTrue(Files.readString(run.resolve("metrics.csv")).contains("epoch,2,"), "two epochs recorded");
     }

@@ -46,7 +46,7 @@ class TrainOptionsTest {
         assertEquals("softmaxCrossEntropy(labelSmoothing=0.1)", s.get("loss"));
         assertEquals("crop(2)+flip", s.get("augmentation"));
         assertEquals("2", s.get("accumulation_steps"));
-        assertTrue(c.architecture().contains("\"name\":\"layer2.0.shortcut.0\""), c.architecture());
+        assertTrue(c.model().architecture().contains("\"name\":\"layer2.0.shortcut.0\""), c.model().architecture());
         assertTrue(Files.isRegularFile(dir.resolve("resnet").resolve(RunFolder.MODEL)));
     }
 

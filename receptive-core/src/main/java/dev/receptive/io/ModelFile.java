@@ -10,7 +10,9 @@ import dev.receptive.backend.Backend;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
+import dev.receptive.nn.ModelTooLargeException;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -50,13 +52,10 @@ public final class ModelFile {
      * A model file's content, read and checked but not yet placed on a backend.
      *
      * @param file where it was read from, for messages
-     * @param architecture the architecture JSON
-     * @param state the parameters and buffers by name
+     * @param model the model it describes: architecture, weights and buffers, normalization and class names
      * @param metadata every metadata entry
-     * @param info the normalization and class names it records
      */
-    public record Contents(Path file, String architecture, Map<String, HostTensor> state, Map<String, String> metadata,
-            ModelInfo info) {
+    public record Contents(Path file, ModelDescription model, Map<String, String> metadata) {
     }
 
     private ModelFile() {
@@ -86,6 +85,24 @@ public final class ModelFile {
      * @throws IOException when the file cannot be written
      */
     public static void save(Path file, Model model, Map<String, String> extra) throws IOException {
+        save(file, model.describe(), extra);
+    }
+
+    /**
+     * Saves a model description that holds weights, with extra string metadata, atomically.
+     *
+     * @param file the file to write, replacing one that is there
+     * @param model the description; its weights are written (a description without weights is refused)
+     * @param extra metadata to add (keys must not be the file's own)
+     * @throws IllegalArgumentException when the description holds no weights or an extra key is reserved
+     * @throws IllegalStateException when a layer's type is not registered
+     * @throws IOException when the file cannot be written
+     */
+    public static void save(Path file, ModelDescription model, Map<String, String> extra) throws IOException {
+        if (!model.hasState()) {
+            throw new IllegalArgumentException("ModelFile.save: the description holds no weights (they would be drawn"
+                    + " from the seed); place it on a backend first");
+        }
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
         metadata.put(VERSION, FORMAT_VERSION);
@@ -105,17 +122,18 @@ public final class ModelFile {
             metadata.put(e.getKey(), e.getValue());
         }
         Map<String, TensorData> tensors = new LinkedHashMap<>();
-        model.stateDict().forEach((name, t) -> tensors.put(name, new TensorData(t.shape().dims(), t.data())));
+        model.state().forEach((name, t) -> tensors.put(name, new TensorData(t.shape().dims(), t.data())));
         Safetensors.write(file, tensors, metadata);
     }
 
     /**
-     * Reads and checks a model file without building anything; weights that are NaN or infinite
-     * are refused.
+     * Reads and checks a model file without placing anything on a backend: the architecture is
+     * planned and every tensor compared with it; weights that are NaN or infinite are refused.
      *
      * @throws IOException naming the file: not safetensors, damaged, not a Receptive model file
      *     (a checkpoint is named as such), an unknown format version, a tensor that is not a whole
-     *     positive shape or holds a non-finite value, or bad normalization or class names
+     *     positive shape or holds a non-finite value, an architecture that is invalid or that the
+     *     tensors do not fit (one missing, unexpected or misshapen), or bad normalization or class names
      *
      * @param file a model file
      * @return its checked contents, on the host
@@ -174,7 +192,13 @@ public final class ModelFile {
         }
         ModelInfo info = new ModelInfo(normalization(file, metadata.get(NORMALIZATION)),
                 classNames(file, metadata.get(CLASSES)));
-        return new Contents(file, architecture, Collections.unmodifiableMap(state), metadata, info);
+        ModelDescription model;
+        try {
+            model = ModelDescription.of(architecture, state, info);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+        return new Contents(file, model, metadata);
     }
 
     /**
@@ -184,9 +208,8 @@ public final class ModelFile {
      * @param file a model file
      * @param backend where the tensors go
      * @return the model; the caller owns it and closes it
-     * @throws IOException when the file cannot be read (see {@link #read})
-     * @throws IllegalArgumentException naming the file when its architecture is invalid or a
-     *     tensor is missing, unexpected or misshapen
+     * @throws IOException when the file cannot be read or does not describe a valid model (see {@link #read})
+     * @throws ModelTooLargeException when the model does not fit the backend's free memory
      */
     public static Model load(Path file, Backend backend) throws IOException {
         return build(read(file), backend);
@@ -198,22 +221,14 @@ public final class ModelFile {
      * @param contents what {@link #read} returned
      * @param backend where the tensors go
      * @return the model; the caller owns it and closes it
-     * @throws IllegalArgumentException naming the file when its architecture, tensors or info do not fit
+     * @throws ModelTooLargeException naming the file when the model does not fit the backend's free memory
      */
     public static Model build(Contents contents, Backend backend) {
-        Model model;
         try {
-            model = Model.fromArchitecture(contents.architecture(), backend, contents.state());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(contents.file() + ": " + e.getMessage(), e);
+            return contents.model().place(backend);
+        } catch (ModelTooLargeException e) {
+            throw new ModelTooLargeException(contents.file() + ": " + e.getMessage(), e);
         }
-        try {
-            model.setInfo(contents.info());
-        } catch (IllegalArgumentException e) {
-            model.close();
-            throw new IllegalArgumentException(contents.file() + ": " + e.getMessage(), e);
-        }
-        return model;
     }
 
     /**
@@ -232,8 +247,8 @@ public final class ModelFile {
         Contents contents = read(file);
         checkArchitecture(contents, model);
         try {
-            model.loadStateDict(contents.state());
-            model.setInfo(contents.info());
+            model.loadStateDict(contents.model().state());
+            model.setInfo(contents.model().info());
         } catch (IllegalArgumentException e) {
             String why = e.getMessage().startsWith("loadStateDict: ") ? e.getMessage().substring(15) : e.getMessage();
             throw new IllegalArgumentException(contents.file() + ": " + why, e);
@@ -242,7 +257,7 @@ public final class ModelFile {
 
     private static void checkArchitecture(Contents contents, Model model) {
         JsonObject expected = parse(model.architecture(), contents.file());
-        JsonObject actual = parse(contents.architecture(), contents.file());
+        JsonObject actual = parse(contents.model().architecture(), contents.file());
         if (!expected.get("input").equals(actual.get("input"))) {
             throw new IllegalArgumentException(contents.file() + ": the model takes input " + expected.get("input")
                     + " but the file's takes " + actual.get("input"));

@@ -10,7 +10,6 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
-import dev.receptive.backend.Backend;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.io.StringReader;
@@ -42,28 +41,28 @@ final class Architecture {
     private Architecture() {
     }
 
-    /** What the JSON describes, checked, before anything is built or allocated. */
-    record Plan(Shape input, long seed, List<Graph.Spec> specs, String output) {
-        /** Builds the model with weights from {@code values} (checked first) or, when null, from the seed. */
-        Model build(Backend backend, Map<String, HostTensor> values) {
-            return Model.build(input, specs, output, seed, backend, values, "architecture");
+    /** What the JSON describes, parsed into fresh layers, before anything is planned or allocated. */
+    record Parsed(Shape input, long seed, List<Graph.Spec> specs, String output) {
+        /** Plans the graph (once: the plan owns the parsed layers). */
+        ModelPlan plan() {
+            return ModelPlan.of(input, specs, output, seed, "architecture");
         }
     }
 
-    static String toJson(Model model) {
+    static String toJson(ModelPlan plan) {
         JsonObject root = new JsonObject();
         JsonArray input = new JsonArray();
-        for (int d : model.inputShape().dims()) {
+        for (int d : plan.inputShape().dims()) {
             input.add(d);
         }
         root.add("input", input);
-        root.addProperty("seed", model.seed());
-        boolean chain = model.isSequential();
+        root.addProperty("seed", plan.seed());
+        boolean chain = plan.isChain();
         if (!chain) {
-            root.addProperty("output", model.nodes().get(model.nodes().size() - 1).name());
+            root.addProperty("output", plan.nodes().get(plan.nodes().size() - 1).name());
         }
         JsonArray layers = new JsonArray();
-        for (Node node : model.nodes()) {
+        for (Node node : plan.nodes()) {
             JsonObject o = new JsonObject();
             if (!chain) {
                 o.addProperty("name", node.name());
@@ -92,7 +91,7 @@ final class Architecture {
      *
      * @throws IllegalArgumentException naming what is wrong and where
      */
-    static Plan fromJson(String json) {
+    static Parsed fromJson(String json) {
         JsonObject root = parseStrict(json);
         LayerConfig top = new LayerConfig(root, "top level");
         Shape input = Shape.of(top.getInts("input", 1));
@@ -108,7 +107,7 @@ final class Architecture {
         if (!graph) {
             output = specs.isEmpty() ? null : specs.get(specs.size() - 1).name();
         }
-        return new Plan(input, seed, specs, output);
+        return new Parsed(input, seed, specs, output);
     }
 
     private static Graph.Spec node(JsonElement element, int i, boolean graph) {

@@ -4,7 +4,9 @@ import dev.receptive.backend.Backend;
 import dev.receptive.tensor.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -45,6 +47,7 @@ public final class Graph {
         private long seed;
         private String output;
         private final List<Spec> nodes = new ArrayList<>();
+        private final Set<String> names = new HashSet<>();
 
         Builder() {
         }
@@ -105,10 +108,8 @@ public final class Graph {
                 throw new IllegalArgumentException("Graph: node name '" + name + "' must be letters, digits and '_' in"
                         + " dot-separated parts, and not '" + Model.INPUT + "'");
             }
-            for (Spec s : nodes) {
-                if (s.name().equals(name)) {
-                    throw new IllegalArgumentException("Graph: two nodes are named '" + name + "'");
-                }
+            if (names.contains(name)) {
+                throw new IllegalArgumentException("Graph: two nodes are named '" + name + "'");
             }
             for (String in : spec.inputs()) {
                 if (in == null) {
@@ -116,6 +117,7 @@ public final class Graph {
                 }
             }
             nodes.add(spec);
+            names.add(name);
             return this;
         }
 
@@ -152,7 +154,7 @@ public final class Graph {
          *     node that does not lead to the output)
          */
         public Model build(Backend backend) {
-            return Model.build(input, nodes, output, seed, backend, null, "Graph");
+            return Model.build(input, nodes, output, seed, backend, "Graph");
         }
     }
 }

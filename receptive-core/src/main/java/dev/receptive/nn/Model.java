@@ -42,130 +42,71 @@ public final class Model implements AutoCloseable {
     public static final String INPUT = "input";
 
     private final Backend backend;
-    private final Shape inputShape;
-    private final long seed;
-    private final List<Node> nodes;
-    private final boolean chain;
-    private final List<Parameter> parameters;
-    private final List<Buffer> buffers;
+    private final ModelPlan plan;
     private final AtomicReference<Thread> backwardBy = new AtomicReference<>();
     private volatile ModelInfo info = ModelInfo.NONE;
     private volatile Predictor predictor;
     private volatile boolean closed;
 
-    private Model(Backend backend, Shape inputShape, long seed, List<Node> nodes, boolean chain) {
+    private Model(ModelPlan plan, Backend backend) {
         this.backend = backend;
-        this.inputShape = inputShape;
-        this.seed = seed;
-        this.nodes = Collections.unmodifiableList(nodes);
-        this.chain = chain;
-        List<Parameter> ps = new ArrayList<>();
-        List<Buffer> bs = new ArrayList<>();
-        for (Node n : nodes) {
-            if (n.layer() != null) {
-                ps.addAll(n.layer().parameters());
-                bs.addAll(n.layer().buffers());
-            }
-        }
-        this.parameters = Collections.unmodifiableList(ps);
-        this.buffers = Collections.unmodifiableList(bs);
+        this.plan = plan;
     }
 
     /**
      * Rebuilds a model from {@link #architecture()} on {@code backend}, with fresh weights from
-     * its seed.
+     * its seed: {@code ModelDescription.of(json).place(backend)}.
      *
      * @param json what {@link #architecture()} wrote
      * @param backend where the tensors go
      * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field or node that is wrong
-     * @throws ModelTooLargeException when the model's parameters do not fit the free heap (CPU backend)
+     * @throws ModelTooLargeException when the model does not fit the backend's free memory
      */
     public static Model fromArchitecture(String json, Backend backend) {
-        return Architecture.fromJson(json).build(backend, null);
+        return ModelDescription.of(json).place(backend);
     }
 
     /**
      * Rebuilds a model from {@link #architecture()} on {@code backend} with the parameters and
      * buffers of {@code state}, every name and shape checked before anything is allocated (so a
-     * file that does not fit its architecture costs no memory).
+     * file that does not fit its architecture costs no memory):
+     * {@code ModelDescription.of(json, state, ModelInfo.NONE).place(backend)}.
      *
      * @param json what {@link #architecture()} wrote
      * @param backend where the tensors go
      * @param state exactly the model's entries by state-dict name, as {@link #stateDict()} returns them
      * @return the new model; the caller owns it and closes it
      * @throws IllegalArgumentException naming the field, node or state entry that is wrong
-     * @throws ModelTooLargeException when the model's parameters do not fit the free heap (CPU backend)
+     * @throws ModelTooLargeException when the model does not fit the backend's free memory
      */
     public static Model fromArchitecture(String json, Backend backend, Map<String, HostTensor> state) {
-        if (state == null) {
-            throw new IllegalArgumentException("model: state must not be null");
-        }
-        return Architecture.fromJson(json).build(backend, state);
+        return ModelDescription.of(json, state, ModelInfo.NONE).place(backend);
     }
 
     // ---- building -----------------------------------------------------------------------
 
-    /**
-     * Checks the graph and every shape, then makes the tensors: from {@code values} (by state-dict
-     * name, every name and shape checked before anything is allocated) or, when null, initialized
-     * from the seed.
-     */
-    static Model build(Shape input, List<Graph.Spec> specs, String output, long seed, Backend backend,
-            Map<String, HostTensor> values, String who) {
-        if (input == null) {
-            throw new IllegalArgumentException(who + ": input(...) must be set");
-        }
-        if (specs.isEmpty()) {
-            throw new IllegalArgumentException(who + ": add at least one layer");
-        }
+    /** Plans the builders' graph and places it with weights drawn from the seed. */
+    static Model build(Shape input, List<Graph.Spec> specs, String output, long seed, Backend backend, String who) {
         if (backend == null) {
             throw new IllegalArgumentException(who + ": backend must not be null");
         }
-        List<Graph.Spec> order = topologicalOrder(specs, output, who);
-        Map<Object, String> seen = new IdentityHashMap<>();
-        for (Graph.Spec s : order) {
-            Object op = s.layer() != null ? s.layer() : s.merge();
-            String before = seen.put(op, s.name());
-            if (before != null || (s.layer() != null && s.layer().isBuilt())) {
-                String kind = s.layer() != null ? "layer " : "node ";
-                throw new IllegalArgumentException(who + ": " + kind + s.name() + " (" + typeOf(s) + ") is "
-                        + (before != null ? "the same instance as " + kind + before : "already part of another model")
-                        + "; a layer belongs to one model");
-            }
+        return place(ModelPlan.of(input, specs, output, seed, who), backend, null, who);
+    }
+
+    /**
+     * Makes the plan's tensors on {@code backend}: from {@code values} (by state-dict name, every
+     * name and shape checked before anything is allocated) or, when null, initialized from the seed.
+     */
+    static Model place(ModelPlan plan, Backend backend, Map<String, HostTensor> values, String who) {
+        if (backend == null) {
+            throw new IllegalArgumentException(who + ": backend must not be null");
         }
-        // Shapes and parameter declarations first: nothing is allocated until all fit.
-        Map<String, Integer> index = new HashMap<>();
-        Map<String, Shape> shapes = new HashMap<>();
-        shapes.put(INPUT, input);
-        List<Node> nodes = new ArrayList<>();
-        boolean chain = true;
-        for (int i = 0; i < order.size(); i++) {
-            Graph.Spec s = order.get(i);
-            List<Shape> ins = new ArrayList<>();
-            int[] idx = new int[s.inputs().size()];
-            for (int k = 0; k < idx.length; k++) {
-                String in = s.inputs().get(k);
-                ins.add(shapes.get(in));
-                idx[k] = in.equals(INPUT) ? -1 : index.get(in);
-            }
-            chain &= s.layer() != null && s.name().equals(Integer.toString(i)) && idx[0] == i - 1;
-            Shape out;
-            try {
-                out = s.layer() != null ? s.layer().plan(s.name(), i, ins.get(0), seed) : mergeShape(s, ins);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(who + ": " + e.getMessage(), e);
-            }
-            nodes.add(new Node(s.name(), s.layer(), s.merge(), s.inputs(), idx, ins, out));
-            index.put(s.name(), i);
-            shapes.put(s.name(), out);
-        }
-        Model model = new Model(backend, input, seed, nodes, chain);
-        model.checkNames(who);
         if (values != null) {
-            model.checkState(values, "");
+            plan.checkState(values, "");
         }
-        model.checkHeap(who, values == null);
+        Model model = new Model(plan, backend);
+        model.checkMemory(who, values == null);
         model.allocate(who, values);
         return model;
     }
@@ -176,170 +117,23 @@ public final class Model implements AutoCloseable {
      * of architecture JSON can declare billions of weights). A fresh model also holds, for a
      * moment, the host array its largest parameter's initial values are drawn into.
      */
-    private void checkHeap(String who, boolean fresh) {
+    private void checkMemory(String who, boolean fresh) {
         if (!(backend instanceof dev.receptive.backend.cpu.CpuBackend)) {
             return;
         }
-        long floats = 0;
-        long parameters = 0;
-        long drawn = 0;
-        for (Node n : nodes) {
-            if (n.layer() != null) {
-                for (Parameter p : n.layer().parameters()) {
-                    parameters += p.shape().size();
-                    floats += 2L * p.shape().size();
-                    if (fresh && p.init() != null) {
-                        drawn = Math.max(drawn, p.shape().size());
-                    }
-                }
-                for (Buffer b : n.layer().buffers()) {
-                    floats += b.shape().size();
-                }
-            }
-        }
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long bytes = (floats + drawn) * Float.BYTES;
+        long bytes = plan.placementBytes() + (fresh ? plan.largestDrawnBytes() : 0);
         if (bytes > free) {
-            throw new ModelTooLargeException(who + ": the model's " + parameters + " parameters need " + (bytes >> 20)
-                    + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free; give the JVM more"
-                    + " with -Xmx", null);
+            throw new ModelTooLargeException(who + ": the model's " + plan.parameterCount() + " parameters need "
+                    + (bytes >> 20) + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free;"
+                    + " give the JVM more with -Xmx", null);
         }
-    }
-
-    private static Shape mergeShape(Graph.Spec s, List<Shape> ins) {
-        try {
-            return s.merge().outputShape(ins);
-        } catch (IllegalArgumentException e) {
-            StringBuilder from = new StringBuilder();
-            for (int k = 0; k < ins.size(); k++) {
-                from.append(k == 0 ? "" : k == ins.size() - 1 ? " and " : ", ").append(s.inputs().get(k)).append(' ')
-                        .append(ins.get(k));
-            }
-            throw new IllegalArgumentException("node " + s.name() + " (" + s.merge().type() + ") with inputs " + from
-                    + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static String typeOf(Graph.Spec s) {
-        return s.layer() != null ? s.layer().type() : s.merge().type();
-    }
-
-    /**
-     * The nodes in an order where each comes after its inputs (keeping the declared order where it
-     * can), or an error for an unknown input, a cycle, or a node the output does not depend on.
-     */
-    private static List<Graph.Spec> topologicalOrder(List<Graph.Spec> specs, String output, String who) {
-        Map<String, Graph.Spec> byName = new LinkedHashMap<>();
-        for (Graph.Spec s : specs) {
-            byName.put(s.name(), s);
-        }
-        for (Graph.Spec s : specs) {
-            for (String in : s.inputs()) {
-                if (!in.equals(INPUT) && !byName.containsKey(in)) {
-                    throw new IllegalArgumentException(who + ": node " + s.name() + " reads '" + in
-                            + "', which is no node (nodes: " + byName.keySet() + ", and '" + INPUT + "')");
-                }
-            }
-        }
-        if (output == null || !byName.containsKey(output)) {
-            throw new IllegalArgumentException(who + ": output must name a node, got '" + output + "' (nodes: "
-                    + byName.keySet() + ")");
-        }
-        List<Graph.Spec> order = new ArrayList<>();
-        Map<String, Integer> state = new HashMap<>(); // 1 visiting, 2 done
-        visit(byName.get(output), byName, state, order, new ArrayList<>(), who);
-        if (order.size() != specs.size()) {
-            for (Graph.Spec s : specs) {
-                if (!state.containsKey(s.name())) {
-                    throw new IllegalArgumentException(who + ": node " + s.name() + " (" + typeOf(s)
-                            + ") does not lead to the output " + output + "; remove it or connect it");
-                }
-            }
-        }
-        return order;
-    }
-
-    /** Depth-first: inputs first, in their order; a node seen while visiting closes a cycle. */
-    private static void visit(Graph.Spec s, Map<String, Graph.Spec> byName, Map<String, Integer> state,
-            List<Graph.Spec> order, List<String> path, String who) {
-        Integer st = state.get(s.name());
-        if (st != null && st == 2) {
-            return;
-        }
-        path.add(s.name());
-        if (st != null) {
-            throw new IllegalArgumentException(who + ": the nodes form a cycle: "
-                    + String.join(" -> ", path.subList(path.indexOf(s.name()), path.size())) + " (each reads the next)");
-        }
-        state.put(s.name(), 1);
-        for (String in : s.inputs()) {
-            if (!in.equals(INPUT)) {
-                visit(byName.get(in), byName, state, order, path, who);
-            }
-        }
-        state.put(s.name(), 2);
-        path.remove(path.size() - 1);
-        order.add(s);
-    }
-
-    private void checkNames(String who) {
-        Map<String, String> seen = new HashMap<>();
-        for (Parameter p : parameters) {
-            if (seen.put(p.name(), "parameter") != null) {
-                throw new IllegalArgumentException(who + ": two parameters are named " + p.name());
-            }
-        }
-        for (Buffer b : buffers) {
-            if (seen.put(b.name(), "buffer") != null) {
-                throw new IllegalArgumentException(who + ": the buffer name " + b.name() + " is taken");
-            }
-        }
-    }
-
-    /**
-     * Every parameter and buffer has an entry of its shape in {@code state}, and nothing else is
-     * there; errors start with {@code prefix} and name the tensor and both shapes.
-     */
-    private void checkState(Map<String, HostTensor> state, String prefix) {
-        for (Parameter p : parameters) {
-            checkEntry(state, p.name(), p.shape(), prefix);
-        }
-        for (Buffer b : buffers) {
-            checkEntry(state, b.name(), b.shape(), prefix);
-        }
-        if (state.size() != parameters.size() + buffers.size()) {
-            List<String> names = stateNames();
-            for (String name : state.keySet()) {
-                if (!names.contains(name)) {
-                    throw new IllegalArgumentException(prefix + "unexpected tensor '" + name + "' (the model's state: "
-                            + names + ")");
-                }
-            }
-        }
-    }
-
-    private static void checkEntry(Map<String, HostTensor> state, String name, Shape shape, String prefix) {
-        HostTensor t = state.get(name);
-        if (t == null) {
-            throw new IllegalArgumentException(prefix + "tensor '" + name + "' is missing (expected shape " + shape + ")");
-        }
-        if (!t.shape().equals(shape)) {
-            throw new IllegalArgumentException(prefix + "tensor '" + name + "' has shape " + t.shape()
-                    + " but the model expects " + shape);
-        }
-    }
-
-    private List<String> stateNames() {
-        List<String> names = new ArrayList<>();
-        parameters.forEach(p -> names.add(p.name()));
-        buffers.forEach(b -> names.add(b.name()));
-        return names;
     }
 
     private void allocate(String who, Map<String, HostTensor> values) {
         try {
-            for (Node n : nodes) {
+            for (Node n : plan.nodes()) {
                 Layer layer = n.layer();
                 if (layer == null) {
                     continue;
@@ -393,7 +187,8 @@ public final class Model implements AutoCloseable {
             return t;
         }
         float[] values = new float[p.shape().size()];
-        init.initialize(values, p.fanIn(), p.fanOut(), new SplittableRandom(mix(seed ^ mix(p.name().hashCode()))));
+        init.initialize(values, p.fanIn(), p.fanOut(),
+                new SplittableRandom(mix(plan.seed() ^ mix(p.name().hashCode()))));
         return backend.upload(values, p.shape());
     }
 
@@ -452,7 +247,7 @@ public final class Model implements AutoCloseable {
     /** Sets every parameter's gradient to zero; backward passes then add into them. */
     public void zeroGrad() {
         checkOpen();
-        for (Parameter p : parameters) {
+        for (Parameter p : plan.parameters()) {
             backend.fill(p.grad(), 0f);
         }
     }
@@ -476,13 +271,13 @@ public final class Model implements AutoCloseable {
 
     /** {@return the nodes, each after its inputs; the last is the output (unmodifiable)} */
     public List<Node> nodes() {
-        return nodes;
+        return plan.nodes();
     }
 
     /** {@return the layers in node order, merges left out (an unmodifiable copy)} */
     public List<Layer> layers() {
         List<Layer> layers = new ArrayList<>();
-        for (Node n : nodes) {
+        for (Node n : plan.nodes()) {
             if (n.layer() != null) {
                 layers.add(n.layer());
             }
@@ -492,12 +287,12 @@ public final class Model implements AutoCloseable {
 
     /** {@return whether the model is a plain chain named "0", "1", … (what {@link Sequential} builds)} */
     public boolean isSequential() {
-        return chain;
+        return plan.isChain();
     }
 
     /** {@return every parameter, in node order: the order of the state dict (unmodifiable)} */
     public List<Parameter> parameters() {
-        return parameters;
+        return plan.parameters();
     }
 
     /**
@@ -505,22 +300,22 @@ public final class Model implements AutoCloseable {
      * layer's node}
      */
     public List<Buffer> buffers() {
-        return buffers;
+        return plan.buffers();
     }
 
     /** {@return the item input shape, without the batch dimension, e.g. (1, 28, 28)} */
     public Shape inputShape() {
-        return inputShape;
+        return plan.inputShape();
     }
 
     /** {@return the item output shape, without the batch dimension, e.g. (10)} */
     public Shape outputShape() {
-        return nodes.get(nodes.size() - 1).outputShape();
+        return plan.outputShape();
     }
 
     /** {@return the seed of parameter init and dropout masks} */
     public long seed() {
-        return seed;
+        return plan.seed();
     }
 
     /** {@return the backend every tensor of the model lives on; the model does not own it} */
@@ -543,57 +338,18 @@ public final class Model implements AutoCloseable {
         if (info == null) {
             throw new IllegalArgumentException("model: info must not be null (use ModelInfo.NONE)");
         }
-        if (!info.classNames().isEmpty() && outputShape().rank() == 1 && info.classNames().size() != outputShape().dim(0)) {
-            throw new IllegalArgumentException("model: " + info.classNames().size() + " class names for an output of "
-                    + outputShape());
-        }
+        ModelDescription.checkInfo(info, outputShape());
         this.info = info;
     }
 
     /** {@return the number of trainable values, summed over every parameter} */
     public long parameterCount() {
-        long n = 0;
-        for (Parameter p : parameters) {
-            n += p.shape().size();
-        }
-        return n;
+        return plan.parameterCount();
     }
 
     /** {@return a table of nodes, output shapes and parameter counts, like torchsummary or Keras, one node a line} */
     public String summary() {
-        List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"Node (type)", "Output shape", "Inputs", "Params"});
-        rows.add(new String[] {INPUT, batchedString(inputShape), "", "0"});
-        for (Node n : nodes) {
-            long count = 0;
-            if (n.layer() != null) {
-                for (Parameter p : n.layer().parameters()) {
-                    count += p.shape().size();
-                }
-            }
-            rows.add(new String[] {n.name() + " (" + n.type() + ")", batchedString(n.outputShape()),
-                    chain ? "" : String.join(", ", n.inputs()), String.format("%,d", count)});
-        }
-        // Columns as wide as their longest entry (at least the widths of a small chain's table),
-        // so that the long node names and input lists of a graph keep the table aligned.
-        int[] width = {22, 20, 14, 12};
-        for (String[] row : rows) {
-            for (int c = 0; c < width.length; c++) {
-                width[c] = Math.max(width[c], row[c].length());
-            }
-        }
-        String format = "%-" + width[0] + "s %-" + width[1] + "s %-" + width[2] + "s %" + width[3] + "s%n";
-        String rule = "=".repeat(width[0] + width[1] + width[2] + width[3] + 3) + System.lineSeparator();
-        StringBuilder sb = new StringBuilder();
-        for (int r = 0; r < rows.size(); r++) {
-            sb.append(String.format(format, (Object[]) rows.get(r)));
-            if (r == 0) {
-                sb.append(rule);
-            }
-        }
-        sb.append(rule);
-        sb.append(String.format("Total params: %,d%n", parameterCount()));
-        return sb.toString();
+        return plan.summary();
     }
 
     /**
@@ -601,7 +357,18 @@ public final class Model implements AutoCloseable {
      * see {@link #fromArchitecture}}
      */
     public String architecture() {
-        return Architecture.toJson(this);
+        return Architecture.toJson(plan);
+    }
+
+    /**
+     * This model without its backend: the architecture, a host copy of every parameter and buffer,
+     * and the info. Later changes to the model are not seen.
+     *
+     * @return the description
+     * @throws IllegalStateException when the model is closed
+     */
+    public ModelDescription describe() {
+        return ModelDescription.of(architecture(), stateDict(), info);
     }
 
     // ---- state ----------------------------------------------------------------------------
@@ -615,7 +382,7 @@ public final class Model implements AutoCloseable {
     public LinkedHashMap<String, HostTensor> stateDict() {
         checkOpen();
         LinkedHashMap<String, HostTensor> state = new LinkedHashMap<>();
-        for (Node n : nodes) {
+        for (Node n : plan.nodes()) {
             if (n.layer() == null) {
                 continue;
             }
@@ -640,11 +407,11 @@ public final class Model implements AutoCloseable {
      */
     public void loadStateDict(Map<String, HostTensor> state) {
         checkOpen();
-        checkState(state, "loadStateDict: ");
-        for (Parameter p : parameters) {
+        plan.checkState(state, "loadStateDict: ");
+        for (Parameter p : plan.parameters()) {
             backend.upload(p.value(), state.get(p.name()).data());
         }
-        for (Buffer b : buffers) {
+        for (Buffer b : plan.buffers()) {
             backend.upload(b.value(), state.get(b.name()).data());
         }
     }
@@ -668,6 +435,7 @@ public final class Model implements AutoCloseable {
     }
 
     private void closeLayers() {
+        List<Node> nodes = plan.nodes();
         for (int i = nodes.size() - 1; i >= 0; i--) {
             if (nodes.get(i).layer() != null) {
                 nodes.get(i).layer().close();
@@ -689,14 +457,5 @@ public final class Model implements AutoCloseable {
             d[i + 1] = item.dim(i);
         }
         return Shape.of(d);
-    }
-
-    /** "(N, 1, 28, 28)". */
-    static String batchedString(Shape item) {
-        StringBuilder sb = new StringBuilder("(N");
-        for (int i = 0; i < item.rank(); i++) {
-            sb.append(", ").append(item.dim(i));
-        }
-        return sb.append(')').toString();
     }
 }

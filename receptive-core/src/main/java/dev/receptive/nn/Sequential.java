@@ -86,7 +86,7 @@ public final class Sequential {
          *     when a layer does not fit its input
          */
         public Model build(Backend backend) {
-            return Model.build(input, specs(), output(), seed, backend, null, "Sequential");
+            return Model.build(input, specs(), output(), seed, backend, "Sequential");
         }
 
         List<Graph.Spec> specs() {

@@ -124,7 +124,7 @@ public final class Workspace implements AutoCloseable {
         }
         Shape s = x.shape();
         if (!isBatchOf(s, model.inputShape())) {
-            throw new IllegalArgumentException("model: expected input " + Model.batchedString(model.inputShape())
+            throw new IllegalArgumentException("model: expected input " + ModelPlan.batchedString(model.inputShape())
                     + " but got " + s);
         }
         prepare(s.dim(0));

@@ -3,6 +3,8 @@ package dev.receptive.train;
 import dev.receptive.io.Safetensors;
 import dev.receptive.io.TensorData;
 import dev.receptive.nn.HostTensor;
+import dev.receptive.nn.ModelDescription;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.optim.OptimizerState;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
@@ -21,12 +23,12 @@ import java.util.Map;
  * "optimizer/NAME/SLOT" (e.g. "optimizer/0.weight/m"), the rest as string metadata. It is
  * written atomically, so a crash leaves the previous checkpoint intact.
  *
- * @param architecture the model's architecture JSON
+ * @param model the model's architecture, parameters and buffers (its info, normalization and class
+ *     names, is not stored: the trainer sets it from the training set)
  * @param optimizer the optimizer's class name, e.g. "Adam"
  * @param epoch epochs completed
  * @param step training steps completed (the next step's dropout masks use this number)
  * @param seed the shuffle seed
- * @param weights the model's state dict: parameters and buffers
  * @param optimizerState the optimizer's step count and state tensors
  * @param batchSize images per optimizer step
  * @param trainSize images in the training set, which fixes the epoch orders
@@ -36,7 +38,7 @@ import java.util.Map;
  * @param settings every training setting by name ("lr", "optimizer", "schedule", …; see
  *     {@link Trainer}); empty in checkpoints of format version 1, which did not record them
  */
-public record Checkpoint(String architecture, Map<String, HostTensor> weights, String optimizer,
+public record Checkpoint(ModelDescription model, String optimizer,
         OptimizerState optimizerState, int epoch, int step, long seed, int batchSize, int trainSize,
         List<Metrics> history, List<StepMetrics> steps, Map<String, String> settings) {
     static final String VERSION = "2";
@@ -47,8 +49,7 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
     /**
      * Copies the maps and the lists into unmodifiable ones (the tensors themselves are not copied).
      *
-     * @param architecture the model's architecture JSON
-     * @param weights the model's state dict: parameters and buffers
+     * @param model the model's architecture, parameters and buffers; it must hold weights
      * @param optimizer the optimizer's class name, e.g. "Adam"
      * @param optimizerState the optimizer's step count and state tensors
      * @param epoch epochs completed
@@ -61,7 +62,9 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
      * @param settings every training setting by name
      */
     public Checkpoint {
-        weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
+        if (model == null || !model.hasState()) {
+            throw new IllegalArgumentException("Checkpoint: the model must be given with its weights");
+        }
         history = List.copyOf(history);
         steps = List.copyOf(steps);
         settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
@@ -75,12 +78,12 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
      */
     public void write(Path file) throws IOException {
         Map<String, TensorData> tensors = new LinkedHashMap<>();
-        weights.forEach((name, t) -> tensors.put(MODEL + name, data(t)));
+        model.state().forEach((name, t) -> tensors.put(MODEL + name, data(t)));
         optimizerState.slots().forEach((param, bySlot) ->
                 bySlot.forEach((slot, t) -> tensors.put(OPTIMIZER + param + "/" + slot, data(t))));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("receptive.checkpoint", VERSION);
-        meta.put("architecture", architecture);
+        meta.put("architecture", model.architecture());
         meta.put("optimizer", optimizer);
         meta.put("optimizer_step", Integer.toString(optimizerState.step()));
         meta.put("epoch", Integer.toString(epoch));
@@ -133,7 +136,8 @@ public record Checkpoint(String architecture, Map<String, HostTensor> weights, S
             }
         }
         try {
-            return new Checkpoint(text(file, meta, "architecture"), weights, text(file, meta, "optimizer"),
+            return new Checkpoint(ModelDescription.of(text(file, meta, "architecture"), weights, ModelInfo.NONE),
+                    text(file, meta, "optimizer"),
                     new OptimizerState(whole(file, meta, "optimizer_step"), slots), whole(file, meta, "epoch"),
                     whole(file, meta, "step"), seed(file, meta), whole(file, meta, "batch_size"),
                     whole(file, meta, "train_size"), Metrics.fromCsv(text(file, meta, "metrics")),

@@ -7,13 +7,9 @@ import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelInfo;
-import dev.receptive.nn.Pass;
-import dev.receptive.nn.Workspace;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
-import dev.receptive.tensor.Shape;
-import dev.receptive.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +29,7 @@ import java.util.Map;
  * List&lt;Metrics&gt; history = trainer.fit(train);
  * </pre>
  *
- * <p>Each step clears the gradients, runs the batch forward and backward (in
+ * <p>Each step ({@link TrainingStep}) clears the gradients, runs the batch forward and backward (in
  * {@link Builder#accumulationSteps} micro-batches whose gradients add up to the batch's, with the
  * dropout masks of the whole batch) and updates the weights once.
  *
@@ -160,13 +156,9 @@ public final class Trainer {
             batches = batches.augmented(augmentation);
         }
         int item = train.itemShape().size();
-        int micro = batchSize / accumulation;
-        float[] microImages = new float[micro * item];
-        float[] microLabels = new float[micro];
-        try (Workspace ws = model.newWorkspace();
+        try (TrainingStep trainingStep = new TrainingStep(model, loss, optimizer, schedule, accumulation);
                 Prefetcher data = new Prefetcher(batches, item);
-                Tensor y = backend.allocate(Shape.of(micro)); // (micro)
-                RunningStats stats = new RunningStats(backend, WINDOW * accumulation, micro)) {
+                RunningStats stats = new RunningStats(backend, WINDOW * accumulation, batchSize / accumulation)) {
             while (epochsDone < epochs && !stoppedEarly()) {
                 int epoch = epochsDone;
                 Batches.Epoch order = batches.epoch(epoch);
@@ -181,37 +173,18 @@ public final class Trainer {
                 }
                 data.start(order);
                 for (int b = 0; b < count; b++) {
-                    float lr = schedule.lr(epoch + (double) b / count, baseLr);
-                    optimizer.setLearningRate(lr);
+                    float lr = trainingStep.start(epoch, epoch + (double) b / count);
                     long wait = System.nanoTime();
                     Prefetcher.Batch batch = data.take(b);
                     waited += System.nanoTime() - wait;
-                    model.zeroGrad();
-                    boolean due = false;
-                    for (int m = 0; m < accumulation; m++) {
-                        System.arraycopy(batch.images(), m * micro * item, microImages, 0, micro * item);
-                        System.arraycopy(batch.labels(), m * micro, microLabels, 0, micro);
-                        backend.upload(y, microLabels);
-                        Tensor output = ws.forward(microImages, Pass.train(step, (long) m * micro));
-                        Tensor stepLoss;
-                        try {
-                            stepLoss = loss.compute(output, y);
-                        } catch (IllegalArgumentException e) {
-                            // Data and shapes were checked up front: what the loss op rejects now is NaN.
-                            throw new TrainingDivergedException(epoch + 1, step, e.getMessage(), lr, e);
-                        }
-                        Tensor dOutput = loss.gradient();
-                        if (accumulation > 1) {
-                            // Each micro-batch's loss is its mean; the batch's is the mean of those.
-                            backend.scale(dOutput, dOutput, 1f / accumulation);
-                        }
-                        ws.backward(dOutput);
-                        due |= stats.record(step, stepLoss, output, microLabels);
-                    }
-                    optimizer.step(model.parameters());
+                    int at = step;
+                    boolean[] due = {false};
+                    trainingStep.gradients(batch.images(), batch.labels(), batchSize, step, 0, 1f,
+                            (stepLoss, output, labels) -> due[0] |= stats.record(at, stepLoss, output, labels));
+                    trainingStep.update();
                     step++;
-                    if (due || b == count - 1) {
-                        tally(stats, epoch, lr);
+                    if (due[0] || b == count - 1) {
+                        tally(stats, trainingStep);
                         steps.add(new StepMetrics(epoch + 1, step, stats.windowMeanLoss(), stats.windowAccuracy(), lr));
                         for (TrainingListener l : listeners) {
                             l.progress(stats.images(), stats.meanLoss(), stats.accuracy());
@@ -278,23 +251,23 @@ public final class Trainer {
         return epochsDone < epochs && stoppedEarly();
     }
 
-    private void tally(RunningStats stats, int epoch, float lr) {
+    private static void tally(RunningStats stats, TrainingStep trainingStep) {
         int bad = stats.flush();
         if (bad >= 0) {
-            throw new TrainingDivergedException(epoch + 1, bad, "the loss is " + stats.badLoss(), lr, null);
+            trainingStep.checkLoss(stats.badLoss(), bad);
         }
     }
 
     /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
     private Checkpoint checkpoint(int trainSize) {
-        return new Checkpoint(model.architecture(), model.stateDict(), optimizer.getClass().getSimpleName(),
+        return new Checkpoint(model.describe(), optimizer.getClass().getSimpleName(),
                 optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history, steps, settings());
     }
 
     /** Checks everything a bit-exact resume needs, then loads the weights and optimizer state. */
     private void restore(Checkpoint c, Dataset train) {
         String why = null;
-        if (!c.architecture().equals(model.architecture())) {
+        if (!c.model().architecture().equals(model.architecture())) {
             why = "its architecture differs from the model's (build the model from the checkpoint's architecture)";
         } else if (!c.optimizer().equals(optimizer.getClass().getSimpleName())) {
             why = "it was trained with " + c.optimizer() + ", this run uses " + optimizer.getClass().getSimpleName();
@@ -319,7 +292,7 @@ public final class Trainer {
                     + " compared");
         }
         Map<String, HostTensor> before = model.stateDict();
-        model.loadStateDict(c.weights());
+        model.loadStateDict(c.model().state());
         try {
             optimizer.importState(c.optimizerState(), model.parameters());
         } catch (IllegalArgumentException e) {

@@ -154,7 +154,7 @@ public final class FuzzSeeds {
                     bySlot.put("v", new HostTensor(t.shape(), new float[t.shape().size()]));
                     slots.put(param, bySlot);
                 });
-                Checkpoint c = new Checkpoint(m.architecture(), m.stateDict(), "Adam", new OptimizerState(4, slots), 1,
+                Checkpoint c = new Checkpoint(m.describe(), "Adam", new OptimizerState(4, slots), 1,
                         4, 1, 2, 8, List.of(new Metrics(1, 2.3, 0.1, 2.2, 0.2, 1e-3, 0.5, 16, 0.01)),
                         List.of(new StepMetrics(1, 4, 2.3, 0.1, 1e-3)), Map.of("lr", "0.001"));
                 Path checkpoint = tmp.resolve(name + "-checkpoint.safetensors");

@@ -217,4 +217,38 @@ class GraphTest {
         e = assertThrows(IllegalArgumentException.class, () -> Model.fromArchitecture(good, backend, none));
         assertEquals("tensor 'conv1.weight' is missing (expected shape (2, 2, 3, 3))", e.getMessage());
     }
+
+    /**
+     * Ordering is iterative: a chain of 100,000 nodes, declared last node first so that every node
+     * waits for its input, plans, runs and round-trips through architecture JSON without
+     * exhausting the stack; a cycle through all of them is named.
+     */
+    @Test
+    void aHundredThousandChainedNodesPlanWithoutRecursion() {
+        int n = 100_000;
+        Graph.Builder g = Graph.builder().input(2);
+        for (int i = n - 1; i >= 0; i--) {
+            g.add("n" + i, i % 2 == 0 ? new ReLU() : new Tanh(), i == 0 ? Model.INPUT : "n" + (i - 1));
+        }
+        String json;
+        try (Model model = g.output("n" + (n - 1)).build(backend);
+                Tensor x = backend.upload(new float[] {-1, 2}, Shape.of(1, 2))) {
+            assertEquals(n, model.nodes().size());
+            assertEquals("n0", model.nodes().get(0).name());
+            assertEquals("n" + (n - 1), model.nodes().get(n - 1).name());
+            float[] y = Run.eval(model, x);
+            // relu(-1) = 0 stays 0; 2 → relu → tanh → relu → … converges to tanh's fixed point 0 slowly but stays > 0.
+            assertEquals(0f, y[0]);
+            assertTrue(y[1] > 0 && y[1] < 1, "y[1] = " + y[1]);
+            json = model.architecture();
+        }
+        ModelDescription d = ModelDescription.of(json);
+        assertEquals(n, d.summary().lines().count() - 5);
+        String cycle = json.replace("\"name\":\"n0\",\"inputs\":[\"input\"]",
+                "\"name\":\"n0\",\"inputs\":[\"n" + (n - 1) + "\"]");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelDescription.of(cycle));
+        assertTrue(e.getMessage().contains("the nodes form a cycle: n99999 -> n99998")
+                && e.getMessage().contains("… (100000 nodes) …") && e.getMessage().endsWith("n1 -> n0 -> n99999 (each"
+                + " reads the next)"), e.getMessage());
+    }
 }

@@ -76,7 +76,7 @@ class ResumeTest {
         Map<String, HostTensor> straight = run(2, dir.resolve("straight"), null);
         run(1, dir.resolve("stopped"), null);
         Checkpoint c = Checkpoint.read(dir.resolve("stopped").resolve(RunFolder.CHECKPOINT));
-        Checkpoint stepLost = new Checkpoint(c.architecture(), c.weights(), c.optimizer(), c.optimizerState(), c.epoch(),
+        Checkpoint stepLost = new Checkpoint(c.model(), c.optimizer(), c.optimizerState(), c.epoch(),
                 0, c.seed(), c.batchSize(), c.trainSize(), c.history(), c.steps(), c.settings());
         Map<String, HostTensor> resumed = run(2, dir.resolve("lost"), stepLost);
         assertFalse(java.util.Arrays.equals(bits(straight.get("5.weight")), bits(resumed.get("5.weight"))));
@@ -91,13 +91,13 @@ class ResumeTest {
         c.write(copy);
         Checkpoint back = Checkpoint.read(copy);
 
-        assertEquals(c.architecture(), back.architecture());
+        assertEquals(c.model().architecture(), back.model().architecture());
         assertEquals("Adam", back.optimizer());
         assertEquals(List.of(1, 8, 5L, BATCH, 256), List.of(back.epoch(), back.step(), back.seed(), back.batchSize(),
                 back.trainSize()));
         assertEquals(c.history(), back.history());
-        assertEquals(List.of("0.weight", "0.bias", "5.weight", "5.bias"), List.copyOf(back.weights().keySet()));
-        c.weights().forEach((name, t) -> assertArrayEquals(bits(t), bits(back.weights().get(name)), name));
+        assertEquals(List.of("0.weight", "0.bias", "5.weight", "5.bias"), List.copyOf(back.model().state().keySet()));
+        c.model().state().forEach((name, t) -> assertArrayEquals(bits(t), bits(back.model().state().get(name)), name));
         assertEquals(8, back.optimizerState().step());
         assertEquals(List.of("m", "v"), List.copyOf(back.optimizerState().slots().get("5.weight").keySet()));
         c.optimizerState().slots().forEach((p, slots) -> slots.forEach((slot, t) ->

@@ -3,12 +3,11 @@ package dev.receptive.spark;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.Parameter;
-import dev.receptive.nn.Pass;
-import dev.receptive.nn.Workspace;
 import dev.receptive.nn.loss.Loss;
-import dev.receptive.tensor.Shape;
-import dev.receptive.tensor.Tensor;
+import dev.receptive.nn.optim.LrSchedule;
+import dev.receptive.train.TrainingStep;
 import java.util.List;
 
 /**
@@ -21,19 +20,19 @@ final class Replica implements AutoCloseable {
     private final long backendId;
     private final Backend backend;
     private final Model model;
-    private final Workspace workspace;
     private final Loss loss = Loss.softmaxCrossEntropy();
-    private Tensor labels;
+    private final TrainingStep step;
     private float[] images = new float[0];
     private float[] labelValues = new float[0];
     private long loadedBroadcast = -1;
 
-    Replica(String run, ExecutorResources.SharedBackend backend, ModelImage image) {
+    Replica(String run, ExecutorResources.SharedBackend backend, ModelDescription image) {
         this.run = run;
         this.backendId = backend.id();
         this.backend = backend.backend();
-        this.model = image.build(this.backend);
-        this.workspace = model.newWorkspace();
+        this.model = image.place(this.backend);
+        // Gradients only: the driver sums the shards' and applies the optimizer.
+        this.step = new TrainingStep(model, loss, null, LrSchedule.constant(), 1);
     }
 
     String run() {
@@ -43,9 +42,9 @@ final class Replica implements AutoCloseable {
     /**
      * The shard's gradient at the weights of {@code weights} (broadcast {@code broadcastId}): forward
      * and backward over its samples with the dropout masks of their places in the global batch,
-     * the loss gradient scaled by n/B so that the shards' gradients add up to the global batch's.
+     * weighted n/B so that the shards' gradients add up to the global batch's.
      */
-    ShardResult compute(Shard shard, long broadcastId, ModelImage weights, ExecutorResources.LoadedData loaded) {
+    ShardResult compute(Shard shard, long broadcastId, ModelDescription weights, ExecutorResources.LoadedData loaded) {
         if (loadedBroadcast != broadcastId) {
             model.loadStateDict(weights.state());
             loadedBroadcast = broadcastId;
@@ -66,30 +65,20 @@ final class Replica implements AutoCloseable {
             data.copyImage(i, images, r * item);
             labelValues[r] = data.label(i);
         }
-        if (labels == null || labels.shape().dim(0) != n) {
-            if (labels != null) {
-                labels.close();
-                labels = null;
-            }
-            labels = backend.allocate(Shape.of(n));
-        }
-        backend.upload(labels, labelValues);
-
-        model.zeroGrad();
-        Tensor output = workspace.forward(images, Pass.train(shard.step(), shard.offset()));
-        loss.compute(output, labels);
-        Tensor dOutput = loss.gradient();
-        // The shard's loss is its own mean; the global batch's is n/B of it, and so is the gradient.
-        backend.scale(dOutput, dOutput, (float) n / shard.globalBatch());
-        workspace.backward(dOutput);
+        float[] meanLoss = new float[1];
+        float[] logits = new float[n * model.outputShape().size()];
+        step.gradients(images, labelValues, n, shard.step(), shard.offset(), (float) n / shard.globalBatch(),
+                (stepLoss, output, labels) -> {
+                    backend.download(stepLoss, meanLoss);
+                    backend.download(output, logits);
+                });
 
         List<Parameter> params = model.parameters();
         float[][] grads = new float[params.size()][];
         for (int k = 0; k < grads.length; k++) {
             grads[k] = backend.download(params.get(k).grad());
         }
-        double lossSum = (double) loss.value() * n;
-        float[] logits = backend.download(output);
+        double lossSum = (double) meanLoss[0] * n;
         int classes = logits.length / n;
         int correct = 0;
         for (int r = 0; r < n; r++) {
@@ -106,11 +95,8 @@ final class Replica implements AutoCloseable {
 
     @Override
     public void close() {
-        if (labels != null) {
-            labels.close();
-        }
+        step.close();
         loss.close();
-        workspace.close();
         model.close();
     }
 }

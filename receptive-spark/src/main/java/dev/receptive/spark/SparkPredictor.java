@@ -1,6 +1,7 @@
 package dev.receptive.spark;
 
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Predictor;
 import dev.receptive.tensor.Shape;
@@ -51,7 +52,7 @@ public final class SparkPredictor implements AutoCloseable {
     /** The output column of every class's probability (an array of floats). */
     public static final String PROBABILITIES = "probabilities";
 
-    private final Broadcast<ModelImage> model;
+    private final Broadcast<ModelDescription> model;
     private final ModelInfo info;
     private final Shape inputShape;
     private final int itemSize;
@@ -59,7 +60,7 @@ public final class SparkPredictor implements AutoCloseable {
     private final String backend;
 
     private SparkPredictor(Builder b) {
-        ModelImage image = ModelImage.of(b.model);
+        ModelDescription image = b.model.describe();
         this.info = image.info();
         this.inputShape = b.model.inputShape();
         this.itemSize = inputShape.size();
@@ -127,7 +128,7 @@ public final class SparkPredictor implements AutoCloseable {
     /** Runs one partition: batches of rows in, the same rows with predictions out. */
     private static final class PredictPartition implements MapPartitionsFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<ModelImage> model;
+        private final Broadcast<ModelDescription> model;
         private final String backend;
         private final int batchSize;
         private final int column;
@@ -136,7 +137,7 @@ public final class SparkPredictor implements AutoCloseable {
         private final int itemSize;
         private final boolean named;
 
-        PredictPartition(Broadcast<ModelImage> model, String backend, int batchSize, int column, boolean images,
+        PredictPartition(Broadcast<ModelDescription> model, String backend, int batchSize, int column, boolean images,
                 int pathColumn, int itemSize, boolean named) {
             this.model = model;
             this.backend = backend;
@@ -151,7 +152,7 @@ public final class SparkPredictor implements AutoCloseable {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
             ExecutorResources.SharedBackend shared = ExecutorResources.backendForTask(backend);
-            ExecutorResources.ModelLease lease = ExecutorResources.model(model.id(), k -> model.value().build(shared.backend()));
+            ExecutorResources.ModelLease lease = ExecutorResources.model(model.id(), k -> model.value().place(shared.backend()));
             org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
             if (task != null) {
                 task.addTaskCompletionListener((TaskCompletionListener) ctx -> lease.close()); // also when a task fails or stops reading early

@@ -5,9 +5,14 @@ import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Parameter;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.train.TrainingDivergedException;
+import dev.receptive.train.TrainingStep;
 import dev.receptive.tensor.Shape;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -68,6 +73,8 @@ public final class SparkTrainer implements AutoCloseable {
     private final long seed;
     private final String backend;
     private final boolean gang;
+    private final Loss loss = Loss.softmaxCrossEntropy();
+    private final TrainingStep trainingStep;
     private final String run = UUID.randomUUID().toString();
     private int dataSize = -1;
     private long fingerprint;
@@ -86,6 +93,8 @@ public final class SparkTrainer implements AutoCloseable {
         this.seed = b.seed;
         this.backend = b.backend;
         this.gang = b.gang;
+        // The driver's half of the shared step: the schedule, the update and the divergence check.
+        this.trainingStep = new TrainingStep(model, loss, optimizer, b.schedule, 1);
     }
 
     /** {@return a new builder; spark, model, optimizer and data are required} */
@@ -159,7 +168,8 @@ public final class SparkTrainer implements AutoCloseable {
      *
      * @return the step's loss, accuracy and time
      * @throws IllegalArgumentException on the first step, when the data does not fit the model
-     * @throws IllegalStateException when executors read different data, or the loss is NaN or infinite
+     * @throws IllegalStateException when executors read different data
+     * @throws TrainingDivergedException when the loss is NaN or infinite (the weights are left as they were)
      */
     public StepResult step() {
         prepare();
@@ -171,9 +181,11 @@ public final class SparkTrainer implements AutoCloseable {
             order = Batches.shuffledOrder(dataSize, seed, epoch);
             batchInEpoch = 0;
         }
+        int perEpoch = dataSize / batchSize;
+        trainingStep.start(epoch, epoch + (double) batchInEpoch / perEpoch);
         int[] batch = Arrays.copyOfRange(order, batchInEpoch * batchSize, (batchInEpoch + 1) * batchSize);
         Shard[] shards = Shard.split(step, batch, partitions);
-        Broadcast<ModelImage> weights = jsc.broadcast(ModelImage.of(model));
+        Broadcast<ModelDescription> weights = jsc.broadcast(model.describe());
         List<ShardResult> results;
         try {
             JavaRDD<Shard> rdd = jsc.parallelize(Arrays.asList(shards), partitions);
@@ -215,16 +227,13 @@ public final class SparkTrainer implements AutoCloseable {
             lossSum += r.lossSum();
             correct += r.correct();
         }
+        double meanLoss = lossSum / batchSize;
+        trainingStep.checkLoss(meanLoss, step);
         for (int k = 0; k < sum.length; k++) {
             model.backend().upload(params.get(k).grad(), sum[k]);
         }
-        optimizer.step(params);
-        double loss = lossSum / batchSize;
-        if (!Double.isFinite(loss)) {
-            throw new IllegalStateException("receptive-spark: the loss became " + loss + " at step " + step
-                    + "; lower the learning rate");
-        }
-        StepResult result = new StepResult(step, epoch, loss, (double) correct / batchSize,
+        trainingStep.update();
+        StepResult result = new StepResult(step, epoch, meanLoss, (double) correct / batchSize,
                 (System.nanoTime() - start) / 1e9);
         step++;
         batchInEpoch++;
@@ -305,6 +314,8 @@ public final class SparkTrainer implements AutoCloseable {
     @Override
     public void close() {
         order = null;
+        trainingStep.close();
+        loss.close();
         if (dataSize < 0 || jsc.sc().isStopped()) {
             return;
         }
@@ -348,9 +359,9 @@ public final class SparkTrainer implements AutoCloseable {
         private final String run;
         private final String backend;
         private final TrainingData data;
-        private final Broadcast<ModelImage> weights;
+        private final Broadcast<ModelDescription> weights;
 
-        ComputeShard(String run, String backend, TrainingData data, Broadcast<ModelImage> weights) {
+        ComputeShard(String run, String backend, TrainingData data, Broadcast<ModelDescription> weights) {
             this.run = run;
             this.backend = backend;
             this.data = data;
@@ -416,6 +427,7 @@ public final class SparkTrainer implements AutoCloseable {
         private long seed = 1;
         private String backend = "auto";
         private boolean gang;
+        private LrSchedule schedule = LrSchedule.constant();
 
         private Builder() {
         }
@@ -462,6 +474,18 @@ public final class SparkTrainer implements AutoCloseable {
          */
         public Builder data(TrainingData data) {
             this.data = data;
+            return this;
+        }
+
+        /**
+         * The learning rate per epoch, as {@code Trainer}'s (constant by default): the optimizer's
+         * rate when the trainer is built is the base rate the schedule scales.
+         *
+         * @param schedule not null, checked by {@link #build()}
+         * @return this builder
+         */
+        public Builder schedule(LrSchedule schedule) {
+            this.schedule = schedule;
             return this;
         }
 
@@ -531,8 +555,8 @@ public final class SparkTrainer implements AutoCloseable {
          *     or partitions are out of range, or the backend name is unknown
          */
         public SparkTrainer build() {
-            if (spark == null || model == null || optimizer == null || data == null) {
-                throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer and data must be set");
+            if (spark == null || model == null || optimizer == null || data == null || schedule == null) {
+                throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer, data and schedule must be set");
             }
             if (!model.buffers().isEmpty()) {
                 throw new IllegalArgumentException("SparkTrainer: the model has buffers (" + model.buffers().get(0).name()
