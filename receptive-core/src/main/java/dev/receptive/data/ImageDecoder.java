@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Set;
@@ -96,7 +97,7 @@ final class ImageDecoder {
 
         @Override
         public Head head(int n) {
-            return new Head(java.util.Arrays.copyOf(bytes, Math.min(n, bytes.length)), bytes.length);
+            return new Head(Arrays.copyOf(bytes, Math.min(n, bytes.length)), bytes.length);
         }
     }
 
