@@ -2,8 +2,8 @@
 # Fuzz one target of receptive-core for a while, e.g.
 #   scripts/fuzz.sh 'IdxFuzzTest#file' 10m
 # Targets: SafetensorsFuzzTest#read, IdxFuzzTest#file, IdxFuzzTest#gzipped, IdxFuzzTest#dataset,
-# ImageInputFuzzTest#load, ModelFilesFuzzTest#modelFile, ModelFilesFuzzTest#checkpoint,
-# ModelFilesFuzzTest#architecture. Extra arguments go to Maven (e.g. -o).
+# ImageInputFuzzTest#load, ImageInputFuzzTest#loadBytes, ModelFilesFuzzTest#modelFile,
+# ModelFilesFuzzTest#checkpoint, ModelFilesFuzzTest#architecture. Extra arguments go to Maven (e.g. -o).
 #
 # The fuzzer starts from the committed inputs (receptive-core/src/test/resources/dev/receptive/
 # fuzz/<Class>Inputs/<method>/) and what earlier runs found (.cifuzz-corpus/, not committed).

@@ -1,69 +1,53 @@
 package dev.receptive.data;
 
 import dev.receptive.tensor.Shape;
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.ColorModel;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.Raster;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.io.InputStream;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Iterator;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReadParam;
-import javax.imageio.ImageReader;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.event.IIOReadWarningListener;
-import javax.imageio.stream.FileImageInputStream;
-import javax.imageio.stream.ImageInputStream;
 
 /**
- * Turns an image file (PNG, JPEG, GIF, BMP: what {@link ImageIO} reads) into a model's input:
- * (C, H, W) floats, grayscale (C = 1) or RGB (C = 3), resized to H × W by area averaging,
- * optionally inverted, and normalized per channel as {@code (v / 255 − mean[c]) / std[c]} with
- * v the 8-bit value (what torchvision's {@code ToTensor} then {@code Normalize(mean, std)} does).
+ * Turns an image (PNG, JPEG, GIF, BMP: what {@link ImageIO} reads; a file, bytes in memory or a
+ * stream) into a model's input: (C, H, W) floats, grayscale (C = 1) or RGB (C = 3), resized to
+ * H × W by area averaging (or refused at another size, see {@link Builder#resize}), optionally
+ * inverted, and normalized per channel as {@code (v / 255 − mean[c]) / std[c]} with v the 8-bit
+ * value (what torchvision's {@code ToTensor} then {@code Normalize(mean, std)} does). Every
+ * caller that feeds images to a model reads them here (prediction, image folders, Spark), so
+ * the same image gives the same input everywhere.
  *
  * <pre>{@code
  * ImageInput input = ImageInput.builder().shape(1, 28, 28).normalize(Normalization.MNIST).build();
- * float[] x = input.load(Path.of("digit.png")).values(); // (1, 28, 28)
+ * float[] x = input.load(Path.of("digit.png")).values();   // (1, 28, 28)
+ * float[] y = input.load(uploaded, "upload 7").values();   // the same from bytes
  * }</pre>
  *
- * <p>Safe on files from anywhere: the dimensions are read from the header first and an image
+ * <p>Safe on images from anywhere: the dimensions are read from the header first and an image
  * with more than {@link #maxPixels()} pixels ({@value #DEFAULT_MAX_PIXELS} by default, 8192 ×
  * 8192), a side longer than {@value #MAX_SIDE} or a compressed BMP declaring more data than
  * the file holds is refused before it is decoded; large images are decoded subsampled (at most four
  * source pixels per output pixel in each direction survive), so memory stays bounded by the
  * output size; a warning of the decoder (a truncated JPEG's "premature end", a damaged PNG
- * chunk) is an error, not a half-grey picture. Every error names the file. One cost is outside
- * the Java heap: the JDK's JPEG decoder keeps a progressive JPEG's coefficients for the whole
- * image in native memory, about 200 MB for a file claiming 8192 × 8192 (measured: 193 MB for
- * 0.2 s before a truncated one was refused); lower {@link Builder#maxPixels} where memory is
- * tight.
+ * chunk) is an error, not a half-grey picture. Every error names the file, or the name given
+ * with the bytes. One cost is outside the Java heap: the JDK's JPEG decoder keeps a progressive
+ * JPEG's coefficients for the whole image in native memory, about 200 MB for a file claiming
+ * 8192 × 8192 (measured: 193 MB for 0.2 s before a truncated one was refused); lower
+ * {@link Builder#maxPixels} where memory is tight.
  *
- * <p>Gray images (8- or 16-bit gray PNG and JPEG) are read through their raster samples, not
- * through {@code getRGB}, which would pass gray through a colour-space conversion and change
- * mid-tones: a gray PNG written from a dataset image gives back exactly the dataset's values.
- * Colour becomes gray as Rec. 601 luma (0.299 R + 0.587 G + 0.114 B); transparency is
- * composited over white. Instances are immutable and may be shared between threads.
+ * <p>Gray and RGB images (8- or 16-bit PNG, JPEG, BMP) are read through their raster samples,
+ * scaled from their bit depth, not through {@code getRGB}, which would pass gray through a
+ * colour-space conversion and change mid-tones, and round 16 bits to 8: a gray PNG written from
+ * a dataset image gives back exactly the dataset's values. Palette images (GIF, indexed PNG)
+ * take their palette's colours. Transparency, of a palette entry or an alpha channel, is
+ * composited over white; colour becomes gray as Rec. 601 luma (0.299 R + 0.587 G + 0.114 B).
+ * Instances are immutable and may be shared between threads.
  */
 public final class ImageInput {
     /** The default limit on width × height: 8192 × 8192 pixels. */
     public static final long DEFAULT_MAX_PIXELS = 1L << 26;
     /** The largest width or height accepted (JPEG's own limit). */
     public static final int MAX_SIDE = 65535;
-    /** Source pixels kept per output pixel and direction when a large image is decoded subsampled. */
-    private static final int OVERSAMPLING = 4;
-    private static final Set<String> FORMATS = java.util.Set.of("png", "jpeg", "gif", "bmp");
 
     /** When to invert an image (v → 255 − v) before normalizing. */
     public enum Invert {
@@ -96,6 +80,7 @@ public final class ImageInput {
     private final double[] std;
     private final Invert invert;
     private final long maxPixels;
+    private final ImageDecoder decoder;
 
     private ImageInput(Builder b) {
         this.channels = b.channels;
@@ -105,6 +90,7 @@ public final class ImageInput {
         this.std = b.std.length == 1 ? fill(b.std[0]) : b.std.clone();
         this.invert = b.invert;
         this.maxPixels = b.maxPixels;
+        this.decoder = new ImageDecoder(channels, height, width, b.resize, maxPixels);
     }
 
     private double[] fill(double v) {
@@ -131,19 +117,51 @@ public final class ImageInput {
     /**
      * Reads, resizes, inverts and normalizes one image file.
      *
-     * @throws IOException naming the file: it does not exist, is not an image format Java reads,
-     *     is larger than {@link #maxPixels()}, or is damaged or truncated (any decoder warning)
-     *
      * @param file the image file
      * @return the model input and how it was made
+     * @throws IOException naming the file: it does not exist, is not an image format Java reads,
+     *     is larger than {@link #maxPixels()}, or is damaged or truncated (any decoder warning)
      */
     public Loaded load(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw Files.exists(file) ? new IOException(file + ": not a regular file")
-                    : new NoSuchFileException(file.toString(), null, "no such image file");
+        return prepare(decoder.decode(new ImageDecoder.FileSource(file)));
+    }
+
+    /**
+     * As {@link #load(Path)}, from an image's bytes in memory (an upload, a row of Spark's
+     * {@code binaryFile} source): no file is written.
+     *
+     * @param image the encoded image, not modified
+     * @param name what errors call the image (its path or URI, an upload's name), never a temporary file
+     * @return the model input and how it was made
+     * @throws IOException whose message begins with name, for the same reasons as {@link #load(Path)}
+     */
+    public Loaded load(byte[] image, String name) throws IOException {
+        Objects.requireNonNull(image, "image");
+        return prepare(decoder.decode(new ImageDecoder.ByteSource(image, Objects.requireNonNull(name, "name"))));
+    }
+
+    /**
+     * As {@link #load(byte[], String)}, reading {@code in} to its end first. The bytes are held in
+     * memory: bound the stream's length where it comes from untrusted parties (a request size limit).
+     *
+     * @param in the encoded image; read to its end, not closed
+     * @param name what errors call the image
+     * @return the model input and how it was made
+     * @throws IOException whose message begins with name: the stream failed, or as {@link #load(Path)}
+     */
+    public Loaded load(InputStream in, String name) throws IOException {
+        Objects.requireNonNull(name, "name");
+        byte[] image;
+        try {
+            image = in.readAllBytes();
+        } catch (IOException e) {
+            throw new IOException(name + ": " + ImageDecoder.describe(e), e);
         }
-        Decoded d = decode(file);
-        double[] resized = resize(d.planes, channels, d.width, d.height, width, height);
+        return load(image, name);
+    }
+
+    private Loaded prepare(ImageDecoder.Decoded d) {
+        double[] resized = resize(d.planes(), channels, d.width(), d.height(), width, height);
         boolean flip = switch (invert) {
             case ALWAYS -> true;
             case NEVER -> false;
@@ -157,7 +175,7 @@ public final class ImageInput {
                 values[i] = (float) ((v / 255.0 - mean[c]) / std[c]);
             }
         }
-        return new Loaded(values, flip, d.sourceWidth, d.sourceHeight);
+        return new Loaded(values, flip, d.sourceWidth(), d.sourceHeight());
     }
 
     /**
@@ -169,203 +187,7 @@ public final class ImageInput {
      * @throws IOException naming the file: it cannot be read or is not a PNG, JPEG, GIF or BMP image
      */
     public static int storedChannels(Path file) throws IOException {
-        try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            ImageReader reader = reader(in);
-            if (reader == null) {
-                throw new IOException(file + ": not a PNG, JPEG, GIF or BMP image");
-            }
-            try {
-                reader.setInput(in, true, true);
-                ImageTypeSpecifier type = reader.getRawImageType(0);
-                ColorModel cm = type == null ? null : type.getColorModel();
-                return cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY ? 1 : 3;
-            } catch (IOException e) {
-                throw named(file, e);
-            } catch (RuntimeException e) {
-                throw new IOException(file + ": damaged image: " + describe(e), e);
-            } finally {
-                reader.dispose();
-            }
-        }
-    }
-
-    /** Channel planes (C, h, w) in [0, 255] of a possibly subsampled decode, and the file's own size. */
-    private record Decoded(double[] planes, int width, int height, int sourceWidth, int sourceHeight) {
-    }
-
-    private Decoded decode(Path file) throws IOException {
-        try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            ImageReader reader = reader(in);
-            if (reader == null) {
-                throw new IOException(file + ": not a PNG, JPEG, GIF or BMP image");
-            }
-            StringBuilder warnings = new StringBuilder();
-            // A warning means the decoder patched something up (missing data is drawn grey):
-            // stop decoding and refuse the image rather than classify what was invented.
-            IIOReadWarningListener listener = (source, warning) -> {
-                if (warnings.length() < 500) {
-                    warnings.append(warnings.length() == 0 ? "" : "; ").append(warning);
-                }
-                reader.abort();
-            };
-            try {
-                reader.setInput(in, true, true);
-                reader.addIIOReadWarningListener(listener);
-                String format = reader.getFormatName().toUpperCase(Locale.ROOT);
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                if (w < 1 || h < 1) {
-                    throw new IOException(file + ": " + format + " image of " + w + "x" + h + " pixels");
-                }
-                if (w > MAX_SIDE || h > MAX_SIDE) {
-                    // Decoders hold whole rows whatever the subsampling: a 274-byte PNG 6 million
-                    // pixels wide made the PNG decoder allocate 75 MB.
-                    throw new IOException(file + ": " + format + " image of " + w + "x" + h
-                            + " pixels, wider or taller than the limit of " + MAX_SIDE);
-                }
-                if ((long) w * h > maxPixels) {
-                    throw new IOException(file + ": " + format + " image of " + w + "x" + h + " = " + (long) w * h
-                            + " pixels, more than the limit of " + maxPixels);
-                }
-                if (format.equals("BMP")) {
-                    checkBmpDataSize(file);
-                }
-                ImageReadParam param = reader.getDefaultReadParam();
-                int sx = Math.max(1, w / (OVERSAMPLING * width));
-                int sy = Math.max(1, h / (OVERSAMPLING * height));
-                param.setSourceSubsampling(sx, sy, 0, 0);
-                BufferedImage image = reader.read(0, param);
-                if (warnings.length() > 0 || image == null) {
-                    throw new IOException(file + ": damaged " + format + " image: "
-                            + (warnings.length() > 0 ? warnings : "the decoder returned nothing"));
-                }
-                return new Decoded(planes(image), image.getWidth(), image.getHeight(), w, h);
-            } catch (IOException e) {
-                throw named(file, e);
-            } catch (RuntimeException e) {
-                // The JDK's decoders throw unchecked exceptions on some malformed files.
-                throw new IOException(file + ": damaged image: " + describe(e), e);
-            } finally {
-                reader.dispose();
-            }
-        }
-    }
-
-    /**
-     * The JDK's BMP decoder allocates the image data size of a compressed BMP's header before
-     * reading it (found by fuzzing: a 58-byte BMP declaring an embedded PNG of 134 MB). That
-     * size cannot be more than the file holds.
-     */
-    private static void checkBmpDataSize(Path file) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(38).order(ByteOrder.LITTLE_ENDIAN);
-        long fileBytes;
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            fileBytes = channel.size();
-            while (header.hasRemaining() && channel.read(header) >= 0) {
-                // fill what there is
-            }
-        }
-        if (header.position() < 38) {
-            return; // too short for the fields: the decoder reports it
-        }
-        int compression = header.getInt(30); // BITMAPINFOHEADER: 14-byte file header, then biCompression
-        long dataBytes = header.getInt(34) & 0xFFFF_FFFFL; // biSizeImage
-        boolean compressed = compression == 1 || compression == 2 || compression == 4 || compression == 5;
-        if (compressed && dataBytes > fileBytes) {
-            throw new IOException(file + ": damaged BMP image: the header declares " + dataBytes
-                    + " bytes of compressed data, but the file has " + fileBytes);
-        }
-    }
-
-    /**
-     * A reader of one of the four formats for the stream, or null. Others that ImageIO knows
-     * (TIFF, WBMP) are not offered: WBMP has no magic number and takes many files for itself.
-     */
-    private static ImageReader reader(ImageInputStream in) {
-        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-        while (readers.hasNext()) {
-            ImageReader r = readers.next();
-            try {
-                if (FORMATS.contains(r.getFormatName().toLowerCase(Locale.ROOT))) {
-                    return r;
-                }
-            } catch (IOException e) {
-                // not this one
-            }
-            r.dispose();
-        }
-        return null;
-    }
-
-    /** The exception with the file named in its message (ImageIO's messages do not name it). */
-    private static IOException named(Path file, IOException e) {
-        String m = describe(e);
-        return m.startsWith(file.toString()) ? e : new IOException(file + ": " + m, e);
-    }
-
-    private static String describe(Throwable e) {
-        StringBuilder sb = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
-        for (Throwable c = e.getCause(); c != null && c != e && sb.length() < 300; c = c.getCause()) {
-            if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
-                sb.append(": ").append(c.getMessage());
-            }
-        }
-        return sb.toString();
-    }
-
-    /** The image as `channels` planes of values in [0, 255]. */
-    private double[] planes(BufferedImage image) {
-        int w = image.getWidth();
-        int h = image.getHeight();
-        double[] out = new double[channels * w * h];
-        ColorModel cm = image.getColorModel();
-        Raster raster = image.getRaster();
-        if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
-                && raster.getNumBands() == cm.getNumComponents()) {
-            // Gray samples as stored: no colour-space conversion.
-            double max = (1 << cm.getComponentSize(0)) - 1;
-            boolean alpha = cm.hasAlpha();
-            double alphaMax = alpha ? (1 << cm.getComponentSize(1)) - 1 : 1;
-            int[] gray = new int[w];
-            int[] a = new int[w];
-            for (int y = 0; y < h; y++) {
-                raster.getSamples(0, y, w, 1, 0, gray);
-                if (alpha) {
-                    raster.getSamples(0, y, w, 1, 1, a);
-                }
-                for (int x = 0; x < w; x++) {
-                    double v = gray[x] * 255.0 / max;
-                    if (alpha) {
-                        double t = a[x] / alphaMax;
-                        v = (cm.isAlphaPremultiplied() ? v : t * v) + (1 - t) * 255;
-                    }
-                    for (int c = 0; c < channels; c++) {
-                        out[(c * h + y) * w + x] = v;
-                    }
-                }
-            }
-            return out;
-        }
-        int[] argb = new int[w];
-        for (int y = 0; y < h; y++) {
-            image.getRGB(0, y, w, 1, argb, 0, w);
-            for (int x = 0; x < w; x++) {
-                int p = argb[x];
-                double t = (p >>> 24) / 255.0;
-                double r = t * (p >> 16 & 0xFF) + (1 - t) * 255;
-                double g = t * (p >> 8 & 0xFF) + (1 - t) * 255;
-                double b = t * (p & 0xFF) + (1 - t) * 255;
-                if (channels == 1) {
-                    // Gray stored as RGB stays exactly that gray (the weights add up to 1 only roughly).
-                    out[y * w + x] = r == g && g == b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
-                } else {
-                    out[y * w + x] = r;
-                    out[(h + y) * w + x] = g;
-                    out[(2 * h + y) * w + x] = b;
-                }
-            }
-        }
-        return out;
+        return ImageDecoder.storedChannels(new ImageDecoder.FileSource(file));
     }
 
     /**
@@ -414,6 +236,7 @@ public final class ImageInput {
         private double[] std = {1};
         private Invert invert = Invert.NEVER;
         private long maxPixels = DEFAULT_MAX_PIXELS;
+        private boolean resize = true;
 
         private Builder() {
         }
@@ -481,6 +304,19 @@ public final class ImageInput {
          */
         public Builder invert(Invert invert) {
             this.invert = Objects.requireNonNull(invert, "invert");
+            return this;
+        }
+
+        /**
+         * Whether an image of another height and width is resized (the default) or refused, from
+         * its header before it is decoded: for images prepared at the model's size, where a
+         * resize would hide a mistake.
+         *
+         * @param resize false to refuse images whose size is not the shape's
+         * @return this builder
+         */
+        public Builder resize(boolean resize) {
+            this.resize = resize;
             return this;
         }
 

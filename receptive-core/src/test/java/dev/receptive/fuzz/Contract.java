@@ -59,7 +59,12 @@ final class Contract {
 
     /** Messages must contain this (the file's path). */
     Contract naming(Path file) {
-        this.mustName = file.toString();
+        return naming(file.toString());
+    }
+
+    /** Messages must contain this (the name given with bytes in memory). */
+    Contract naming(String name) {
+        this.mustName = name;
         return this;
     }
 

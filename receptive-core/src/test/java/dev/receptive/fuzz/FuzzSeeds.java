@@ -114,7 +114,13 @@ public final class FuzzSeeds {
                 rgba.setRGB(x, y, (x * 20) << 24 | (y * 25) << 16 | (x * 7) << 8 | 200);
             }
         }
-        String dir = "ImageInputFuzzTestInputs/load";
+        // load and loadBytes start from the same inputs (the crash-* ones copied by hand).
+        for (String dir : new String[] {"ImageInputFuzzTestInputs/load", "ImageInputFuzzTestInputs/loadBytes"}) {
+            images(dir, gray, rgba);
+        }
+    }
+
+    private static void images(String dir, BufferedImage gray, BufferedImage rgba) throws IOException {
         for (String format : new String[] {"png", "jpeg", "gif", "bmp"}) {
             seed(dir, "gray." + format, HostileImages.encode(gray, format));
         }

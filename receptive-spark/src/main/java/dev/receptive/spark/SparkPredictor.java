@@ -1,10 +1,13 @@
 package dev.receptive.spark;
 
+import dev.receptive.data.ImageInput;
+import dev.receptive.data.Normalization;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Predictor;
 import dev.receptive.tensor.Shape;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -33,9 +36,12 @@ import org.apache.spark.util.TaskCompletionListener;
  * {@value #PREDICTION} (the most probable class, the first on ties), {@value #CLASS} (its name,
  * when the model records class names) and {@value #PROBABILITIES} (the softmax of the outputs).
  *
- * <p>The input column holds either images (binary: PNG or JPEG bytes, as Spark's
- * {@code binaryFile} source reads them; see {@link ImageDecoder}) or model inputs as they are
- * (an array of floats or doubles of the model's input size, already normalized).
+ * <p>The input column holds either images (binary: PNG, JPEG, GIF or BMP bytes, as Spark's
+ * {@code binaryFile} source reads them) or model inputs as they are (an array of floats or doubles
+ * of the model's input size, already normalized). Images are decoded by {@link ImageInput}, as
+ * the command line's {@code predict} and image folders decode them, and fed as they are: they
+ * must have the model's height and width (no resizing), are never inverted, and are normalized
+ * with the model's recorded normalization.
  *
  * <pre>
  * try (SparkPredictor predictor = SparkPredictor.builder().spark(spark).model(model).build()) {
@@ -96,7 +102,7 @@ public final class SparkPredictor implements AutoCloseable {
                 && (a.elementType().equals(DataTypes.FloatType) || a.elementType().equals(DataTypes.DoubleType));
         if (!images && !arrays) {
             throw new IllegalArgumentException("SparkPredictor: column '" + inputColumn + "' is " + type.simpleString()
-                    + "; use a binary column of PNG or JPEG bytes or an array of floats");
+                    + "; use a binary column of image bytes or an array of floats");
         }
         boolean named = !info.classNames().isEmpty();
         List<String> added = named ? List.of(PREDICTION, CLASS, PROBABILITIES) : List.of(PREDICTION, PROBABILITIES);
@@ -107,7 +113,7 @@ public final class SparkPredictor implements AutoCloseable {
             }
         }
         if (images) {
-            new ImageDecoder(inputShape, info.normalization()); // a model that cannot take images fails here, not in a task
+            imageInput(inputShape, info.normalization()); // a model that cannot take images fails here, not in a task
         }
         StructType out = schema.add(PREDICTION, DataTypes.IntegerType, false);
         if (named) {
@@ -159,7 +165,7 @@ public final class SparkPredictor implements AutoCloseable {
             }
             Model m = lease.model();
             Predictor predictor = m.predictor();
-            ImageDecoder decoder = images ? new ImageDecoder(m.inputShape(), m.info().normalization()) : null;
+            ImageInput decoder = images ? imageInput(m.inputShape(), m.info().normalization()) : null;
             List<String> names = m.info().classNames();
             return new Iterator<>() {
                 private final List<Row> batch = new ArrayList<>(batchSize);
@@ -241,17 +247,16 @@ public final class SparkPredictor implements AutoCloseable {
         }
 
         /** The model input of one row; {@code index} counts rows in this partition, for errors. */
-        private float[] input(Row row, long index, ImageDecoder decoder) {
+        private float[] input(Row row, long index, ImageInput decoder) {
             String name = pathColumn >= 0 && !row.isNullAt(pathColumn) ? row.getString(pathColumn)
                     : "row " + index + " of partition " + org.apache.spark.TaskContext.getPartitionId();
             if (row.isNullAt(column)) {
                 throw new IllegalArgumentException("receptive-spark: " + name + ": the input column is null");
             }
-            float[] item = new float[itemSize];
             if (images) {
-                decoder.decode((byte[]) row.get(column), name, item, 0);
-                return item;
+                return decodeImage(decoder, (byte[]) row.get(column), name);
             }
+            float[] item = new float[itemSize];
             List<Object> values = row.getList(column);
             if (values.size() != itemSize) {
                 throw new IllegalArgumentException("receptive-spark: " + name + " has " + values.size()
@@ -265,6 +270,39 @@ public final class SparkPredictor implements AutoCloseable {
                 item[i] = ((Number) v).floatValue();
             }
             return item;
+        }
+    }
+
+    /**
+     * How images become a model's inputs here: at the model's size or refused, never inverted,
+     * normalized as in training.
+     *
+     * @throws IllegalArgumentException when the model's input is not (1, H, W) or (3, H, W), or it records no
+     *     normalization
+     */
+    static ImageInput imageInput(Shape input, Normalization norm) {
+        if (input.rank() != 3 || (input.dim(0) != 1 && input.dim(0) != 3)) {
+            throw new IllegalArgumentException("receptive-spark: images can feed models whose input is (1, H, W) or"
+                    + " (3, H, W), not " + input);
+        }
+        if (norm == null) {
+            throw new IllegalArgumentException("receptive-spark: the model records no input normalization, so images"
+                    + " cannot be fed as in training; save it with one (training records the data's)");
+        }
+        return ImageInput.builder().shape(input).normalize(norm).invert(ImageInput.Invert.NEVER).resize(false).build();
+    }
+
+    /**
+     * The model input of one image's bytes.
+     *
+     * @param name what errors call the image (its path, or its row)
+     * @throws IllegalArgumentException naming the image when it cannot be read or has another size
+     */
+    static float[] decodeImage(ImageInput input, byte[] image, String name) {
+        try {
+            return input.load(image, name).values();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("receptive-spark: " + e.getMessage(), e);
         }
     }
 

@@ -161,7 +161,7 @@ class DistributedInferenceTest {
             assertTrue(messages(e).contains("small.png is 20×20 pixels but the model takes 28×28"), messages(e));
             org.apache.spark.sql.Dataset<Row> text = spark.read().format("binaryFile").load(dir.resolve("notes.txt").toString());
             e = assertThrows(SparkException.class, () -> predictor.predict(text, "content").collectAsList());
-            assertTrue(messages(e).contains("notes.txt: not a PNG or JPEG image"), messages(e));
+            assertTrue(messages(e).contains("notes.txt: not a PNG, JPEG, GIF or BMP image"), messages(e));
 
             IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                     () -> predictor.predict(small, "pixels"));
