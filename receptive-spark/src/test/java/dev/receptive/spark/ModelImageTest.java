@@ -3,7 +3,8 @@ package dev.receptive.spark;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
 import dev.receptive.data.FashionMnist;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.HostTensor;
@@ -21,7 +22,7 @@ class ModelImageTest {
 
     @Test
     void aSerializedImageBuildsTheSameModel() throws Exception {
-        try (CpuBackend cpu = new CpuBackend(); Model original = TinyNet.build(cpu, 11)) {
+        try (Backend cpu = Backends.create("cpu"); Model original = TinyNet.build(cpu, 11)) {
             original.setInfo(new ModelInfo(Normalization.FASHION_MNIST, FashionMnist.CLASS_NAMES));
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
