@@ -13,7 +13,8 @@ import java.util.Optional;
  * how to enable these. Nothing else in the backend links an incubator class.
  *
  * <p>Both paths compute the same ops to fp32 rounding, each with results that do not depend on
- * the thread count. Methods returning false did not handle the geometry (the scalar path runs).
+ * the thread count. Methods returning false did not handle the geometry: their caller
+ * ({@link VectorApiKernels}, or {@link CpuPool} for a row of windows) then runs the scalar reference.
  */
 interface VectorKernels {
     /** Set to "false" to force the scalar kernels (the tests run the contract suites both ways). */
@@ -76,7 +77,7 @@ interface VectorKernels {
     }
 
     /** The kernels chosen, and the reason in words. */
-    record Choice(Optional<VectorKernels> kernels, System.Logger.Level level, String why) {
+    record Choice(Optional<VectorKernels> kernels, Level level, String why) {
     }
 
     /** Decides once per JVM. */
