@@ -4,7 +4,9 @@ import dev.receptive.backend.BackendDiagnosis;
 import dev.receptive.backend.BackendProvider;
 import dev.receptive.backend.Backends;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -12,11 +14,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * Says whether each GPU backend on the classpath (CUDA) can run here and, for each problem, the
- * exact fix. Exit code 0 when one works, 1 otherwise (the CPU backend always works).
+ * Says whether each backend on the classpath (CPU and CUDA) can run here, what it found and, for
+ * each problem, the exact fix. Exit code 0 when every backend works, 1 when one does not or when
+ * the CPU is the only one (no GPU backend on the classpath).
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check the Java, NVIDIA driver, GPU, cuDNN and cuBLAS setup for the CUDA backend and say how to fix it.")
+        description = "Check the Java, CPU, NVIDIA driver, GPU, cuDNN and cuBLAS setup of each backend and say how to fix it.")
 final class DoctorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -31,33 +34,44 @@ final class DoctorCommand implements Callable<Integer> {
         String ld = System.getenv("LD_LIBRARY_PATH");
         line(out, "LD_LIBRARY_PATH", ld == null || ld.isEmpty() ? "(not set)" : ld);
         List<BackendProvider> providers = Backends.providers();
-        if (providers.isEmpty()) {
-            out.println();
-            out.println("No GPU backend is on the classpath: add receptive-cuda to use CUDA.");
-            out.flush();
-            return 1;
-        }
-        boolean any = false;
+        Map<BackendProvider, BackendDiagnosis> diagnoses = new LinkedHashMap<>();
         for (BackendProvider p : providers) {
-            BackendDiagnosis d = p.diagnose();
+            diagnoses.put(p, p.diagnose());
+        }
+        // What --backend auto takes: the first that works, in the providers' order.
+        String auto = diagnoses.entrySet().stream().filter(e -> e.getValue().available()).map(e -> e.getKey().name())
+                .findFirst().orElse("none");
+        boolean all = true;
+        for (Map.Entry<BackendProvider, BackendDiagnosis> e : diagnoses.entrySet()) {
+            String name = e.getKey().name();
+            BackendDiagnosis d = e.getValue();
+            out.println();
             for (Map.Entry<String, String> fact : d.facts().entrySet()) {
                 line(out, fact.getKey(), fact.getValue());
             }
-            out.println();
             if (d.available()) {
-                any = true;
-                out.println(p.name().toUpperCase(java.util.Locale.ROOT) + " works: --backend auto and --backend "
-                        + p.name() + " will use it.");
+                out.println(upper(name) + " works: --backend " + (name.equals(auto) ? "auto and --backend " : "") + name
+                        + " will use it.");
             } else {
-                out.println(p.name().toUpperCase(java.util.Locale.ROOT) + " cannot be used; --backend auto falls back"
-                        + " to the CPU. To fix:");
+                all = false;
+                out.println(upper(name) + " cannot be used; --backend auto falls back to the " + upper(auto)
+                        + ". To fix:");
                 for (String problem : d.problems()) {
                     out.println("  - " + problem);
                 }
             }
         }
+        if (providers.stream().noneMatch(p -> p.priority() > 0)) {
+            out.println();
+            out.println("No GPU backend is on the classpath: add receptive-cuda to use CUDA.");
+            all = false;
+        }
         out.flush();
-        return any ? 0 : 1;
+        return all ? 0 : 1;
+    }
+
+    private static String upper(String name) {
+        return name.toUpperCase(Locale.ROOT);
     }
 
     private static void line(PrintWriter out, String key, String value) {

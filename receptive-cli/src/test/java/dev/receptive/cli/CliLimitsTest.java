@@ -3,7 +3,7 @@ package dev.receptive.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.Normalization;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Dense;
@@ -12,6 +12,7 @@ import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
 import dev.receptive.testing.Allocation;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,7 +32,7 @@ class CliLimitsTest {
     static void fixtures() throws IOException {
         data = FixtureData.folder(dir);
         model = dir.resolve("model.safetensors");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model net = Sequential.builder().input(1, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).seed(3).build(cpu)) {
             net.setInfo(new ModelInfo(Normalization.FASHION_MNIST, List.of()));

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.FashionMnist;
 import dev.receptive.data.Normalization;
@@ -15,6 +15,7 @@ import dev.receptive.nn.Flatten;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
+import dev.receptive.testing.TestBackends;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -184,7 +185,7 @@ class CliTest {
     void modelWhoseInputDoesNotFitIsBadUsage() throws IOException {
         Path small = dir.resolve("small-input.safetensors");
         Path twoChannels = dir.resolve("two-channel-input.safetensors");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model eight = Sequential.builder().input(1, 8, 8).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu);
                 Model two = Sequential.builder().input(2, 28, 28).add(new Flatten())
@@ -236,7 +237,7 @@ class CliTest {
     @Test
     void aModelThatDoesNotSayHowInputsWereNormalizedIsRefused() throws IOException {
         Path bare = dir.resolve("bare.safetensors");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model model = Sequential.builder().input(1, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).build(cpu)) {
             ModelFile.save(bare, model);

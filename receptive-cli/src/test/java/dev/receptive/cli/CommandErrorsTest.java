@@ -3,7 +3,7 @@ package dev.receptive.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
@@ -12,6 +12,7 @@ import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.train.RunFolder;
 import dev.receptive.train.Trainer;
 import java.io.IOException;
@@ -100,7 +101,7 @@ class CommandErrorsTest {
             labels[i] = rnd.nextInt(10);
         }
         Dataset data = new Dataset(images, labels, Shape.of(1, 28, 28), DatasetChoice.MNIST.classNames());
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model model = Sequential.builder().input(1, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).seed(5).build(cpu);
                 Loss loss = Loss.softmaxCrossEntropy();

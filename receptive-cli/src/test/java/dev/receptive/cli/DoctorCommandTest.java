@@ -10,7 +10,7 @@ import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** doctor reports the setup and exits 0 exactly when CUDA works; on a GPU-less machine it names every fix. */
+/** doctor reports each backend's setup and exits 0 exactly when CUDA works too; on a GPU-less machine it names every fix. */
 class DoctorCommandTest {
     @Test
     void reportsTheSetupAndEachFix() {
@@ -20,9 +20,13 @@ class DoctorCommandTest {
         BackendDiagnosis probe = Backends.provider("cuda").orElseThrow().diagnose();
         assertEquals(probe.available() ? 0 : 1, exit, out);
         assertTrue(out.contains("Java:") && out.contains("OS:") && out.contains("JCuda:"), out);
+        assertTrue(out.contains("CPU kernels:") && out.contains("CPU threads:"), out);
         if (probe.available()) {
-            assertTrue(out.contains("CUDA works") && out.contains("GPU 0:") && out.contains("cuDNN:"), out);
+            assertTrue(out.contains("CUDA works: --backend auto and --backend cuda") && out.contains("GPU 0:")
+                    && out.contains("cuDNN:") && out.contains("CPU works: --backend cpu will use it."), out);
         } else {
+            assertTrue(out.contains("CUDA cannot be used; --backend auto falls back to the CPU. To fix:")
+                    && out.contains("CPU works: --backend auto and --backend cpu will use it."), out);
             for (String problem : probe.problems()) {
                 assertTrue(out.contains("  - " + problem), "missing fix line: " + problem + "\n" + out);
             }

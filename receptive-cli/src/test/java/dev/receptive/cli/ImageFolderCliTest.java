@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.ImageFolder;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Model;
 import dev.receptive.tensor.Shape;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.zoo.Zoo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,7 +105,7 @@ class ImageFolderCliTest {
     @Test
     void theModelsInputDecidesChannelsAndSize() throws IOException {
         Path json = dir.resolve("rgb16.json");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model net = Zoo.resnet(Shape.of(3, 16, 16), 1, 4, 3).seed(2).build(cpu)) {
             Files.writeString(json, net.architecture());
         }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.FashionMnist;
 import dev.receptive.data.Normalization;
@@ -18,6 +18,7 @@ import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
 import dev.receptive.testing.Allocation;
 import dev.receptive.testing.HostileImages;
+import dev.receptive.testing.TestBackends;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,7 +54,7 @@ class PredictImagesTest {
         pixels = FashionMnist.load(fixture, Split.TEST, Normalization.UNIT_RANGE);
         normalized = FashionMnist.load(fixture, Split.TEST, NORM);
         model = dir.resolve("model.safetensors");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model net = Sequential.builder().input(1, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(10).build()).seed(3).build(cpu)) {
             net.setInfo(new ModelInfo(NORM, FashionMnist.CLASS_NAMES));
@@ -90,7 +91,7 @@ class PredictImagesTest {
             normalized.copyImage(i, x, i * 784);
         }
         float[] p;
-        try (CpuBackend cpu = new CpuBackend(1); Model net = ModelFile.load(model, cpu)) {
+        try (Backend cpu = TestBackends.cpu(1); Model net = ModelFile.load(model, cpu)) {
             float[][] items = new float[n][];
             for (int i = 0; i < n; i++) {
                 items[i] = Arrays.copyOfRange(x, i * 784, (i + 1) * 784);

@@ -37,6 +37,25 @@ public interface Backend extends AutoCloseable {
      */
     String description();
 
+    /**
+     * What this backend is, for code that must plan around it without naming its class: where its
+     * memory lives, its threads, whether its results repeat bit for bit, its kernels.
+     *
+     * @return the same answer for as long as the backend is open
+     */
+    BackendCapabilities capabilities();
+
+    /**
+     * How many bytes new tensors can still take, so a caller can refuse work before allocating it:
+     * the free Java heap under -Xmx for {@link BackendCapabilities.Memory#JAVA_HEAP}, the device's
+     * free memory plus what this backend holds cached for reuse for
+     * {@link BackendCapabilities.Memory#DEVICE}. A snapshot: other threads and processes change it.
+     *
+     * @return free bytes now
+     * @throws IllegalStateException when the backend is closed
+     */
+    long freeMemory();
+
     // ---- memory -------------------------------------------------------------------------
 
     /**

@@ -1,10 +1,11 @@
 package dev.receptive.backend;
 
 /**
- * A backend that {@link Backends} can find at run time through {@link java.util.ServiceLoader},
- * the way DJL finds its engines: a module such as receptive-cuda lists its provider in
- * {@code META-INF/services/dev.receptive.backend.BackendProvider}, so the core never links it.
- * The CPU backend is built in and needs no provider.
+ * An engine that {@link Backends} finds at run time through {@link java.util.ServiceLoader}, the
+ * way DJL finds its engines: each module lists its provider in
+ * {@code META-INF/services/dev.receptive.backend.BackendProvider} (receptive-core the CPU's,
+ * receptive-cuda the CUDA one), so {@link Backends} links no engine, and code that must know what a
+ * backend can do asks {@link Backend#capabilities()} instead of its class.
  *
  * <p>Implementations must be cheap to construct (ServiceLoader makes one per lookup) and safe to
  * call from several threads.
@@ -13,14 +14,14 @@ public interface BackendProvider {
     /**
      * The name users choose the backend by.
      *
-     * @return e.g. "cuda"; lower case, never "auto" or "cpu"
+     * @return e.g. "cpu" or "cuda"; lower case, never "auto"
      */
     String name();
 
     /**
      * Among providers that work, "auto" takes the one with the highest priority.
      *
-     * @return the priority; the CPU backend's is 0
+     * @return the priority; the CPU backend's is 0, the lowest, since it always works
      */
     int priority();
 
@@ -35,8 +36,10 @@ public interface BackendProvider {
     /**
      * A new backend; called only after {@link #diagnose()} reported it available.
      *
-     * @param options device, determinism and fast math
+     * @param options threads, device, determinism and fast math; the backend reads those it has
      * @return the backend; the caller owns it and closes it
+     * @throws IllegalArgumentException when the options do not fit this backend ("auto" then stops
+     *     rather than trying another)
      * @throws RuntimeException when the device cannot be opened, with the reason
      */
     Backend create(BackendOptions options);

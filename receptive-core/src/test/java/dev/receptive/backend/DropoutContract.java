@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.ContractBase;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -117,7 +117,7 @@ public abstract class DropoutContract extends ContractBase {
         Tensor x = t(xs, n);
         Tensor y = zeros(n);
         backend.dropoutForward(y, x, 0.5f, SEED, 11, 123456, 0);
-        try (CpuBackend one = new CpuBackend(1);
+        try (Backend one = TestBackends.cpu(1);
                 Tensor x1 = one.upload(xs, Shape.of(n));
                 Tensor y1 = one.allocate(Shape.of(n))) {
             one.dropoutForward(y1, x1, 0.5f, SEED, 11, 123456, 0);

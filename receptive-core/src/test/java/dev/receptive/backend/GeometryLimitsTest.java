@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Sequential;
 import dev.receptive.tensor.Shape;
+import dev.receptive.testing.TestBackends;
 import org.junit.jupiter.api.Test;
 
 /** Output sizes never wrap around int, and parameter errors show the values given. */
@@ -38,7 +38,7 @@ class GeometryLimitsTest {
 
     @Test
     void convLayerWithAHugeDilationIsRefusedWithAMessage() {
-        try (CpuBackend cpu = new CpuBackend(1)) {
+        try (Backend cpu = TestBackends.cpu(1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sequential.builder()
                     .input(1, 28, 28).add(Conv2d.builder().filters(2).kernel(3).dilation(MAX).build()).build(cpu));
             assertContains(e.getMessage(), "2147483647");

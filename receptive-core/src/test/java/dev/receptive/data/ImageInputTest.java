@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
 import dev.receptive.nn.ReLU;
@@ -16,6 +16,7 @@ import dev.receptive.nn.Sequential;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Allocation;
 import dev.receptive.testing.HostileImages;
+import dev.receptive.testing.TestBackends;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -80,7 +81,7 @@ class ImageInputTest {
                         format + " image " + i);
             }
         }
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model net = Sequential.builder().input(1, 28, 28).add(new Flatten())
                         .add(Dense.builder().units(32).build()).add(new ReLU()).add(Dense.builder().units(10).build())
                         .seed(7).build(cpu)) {

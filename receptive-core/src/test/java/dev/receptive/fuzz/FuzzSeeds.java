@@ -1,6 +1,6 @@
 package dev.receptive.fuzz;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
@@ -12,6 +12,7 @@ import dev.receptive.nn.Model;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.optim.OptimizerState;
 import dev.receptive.testing.HostileImages;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.train.Checkpoint;
 import dev.receptive.train.Metrics;
 import dev.receptive.train.StepMetrics;
@@ -138,7 +139,7 @@ public final class FuzzSeeds {
 
     private static void models() throws IOException {
         Path tmp = Files.createTempDirectory("seeds");
-        try (CpuBackend cpu = new CpuBackend(1);
+        try (Backend cpu = TestBackends.cpu(1);
                 Model dense = Sequential.builder().input(1, 2, 2).add(new Flatten())
                         .add(Dense.builder().units(3).build()).build(cpu);
                 Model conv = Sequential.builder().input(1, 6, 6)

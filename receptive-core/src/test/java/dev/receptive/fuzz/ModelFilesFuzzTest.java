@@ -1,11 +1,12 @@
 package dev.receptive.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Buffer;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.Parameter;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.train.Checkpoint;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.Timeout;
  * only; see docs/reliability.md for what fuzzing these finds today.
  */
 class ModelFilesFuzzTest {
-    private static final CpuBackend CPU = new CpuBackend(1);
+    private static final Backend CPU = TestBackends.cpu(1);
     private static final Contract MODEL = new Contract(16 << 20, 64, IOException.class, IllegalArgumentException.class);
     private static final Contract CHECKPOINT = new Contract(16 << 20, 64, IOException.class);
     private static final Contract ARCHITECTURE = new Contract(16 << 20, 64, IllegalArgumentException.class);

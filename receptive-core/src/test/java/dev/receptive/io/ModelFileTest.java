@@ -9,7 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
@@ -26,6 +26,7 @@ import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Rand;
 import dev.receptive.testing.Run;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.zoo.Zoo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Model files: round trips, refusals that change nothing, and the bytes against the safetensors spec. */
 class ModelFileTest {
-    private final CpuBackend backend = new CpuBackend();
+    private final Backend backend = TestBackends.cpu();
 
     @TempDir
     Path dir;

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.zoo.Zoo;
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class ArchitectureTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
@@ -16,6 +15,7 @@ import dev.receptive.testing.Close;
 import dev.receptive.testing.ModelGradients;
 import dev.receptive.testing.Rand;
 import dev.receptive.testing.Run;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** BatchNorm2d, BatchNorm1d and global average pooling as layers of a model. */
 class BatchNormLayerTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @TempDir
     Path dir;

@@ -1,11 +1,11 @@
 package dev.receptive.nn;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.testing.TestBackends;
 
 class CpuAccumulationTest extends AccumulationContract {
     @Override
     protected Backend createBackend() {
-        return new CpuBackend();
+        return TestBackends.cpu();
     }
 }

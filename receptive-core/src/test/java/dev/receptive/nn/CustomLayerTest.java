@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.io.ModelFile;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Run;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A user's own layer type is saved and loaded once registered, and refused at save time before. */
 class CustomLayerTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @TempDir
     Path dir;

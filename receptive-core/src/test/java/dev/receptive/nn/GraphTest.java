@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.io.ModelFile;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
@@ -17,6 +16,7 @@ import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.ModelGradients;
 import dev.receptive.testing.Rand;
 import dev.receptive.testing.Run;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Graph models: residual and concatenating networks, their gradients, files and errors. */
 class GraphTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @TempDir
     Path dir;

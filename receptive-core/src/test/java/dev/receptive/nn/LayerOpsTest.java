@@ -9,11 +9,11 @@ import dev.receptive.backend.Backend;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 class LayerOpsTest {
     private static final int N = 3;
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
     private final Rand rand = new Rand(7);
     private final List<AutoCloseable> made = new ArrayList<>();
 

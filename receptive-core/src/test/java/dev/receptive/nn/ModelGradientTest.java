@@ -3,7 +3,6 @@ package dev.receptive.nn;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.init.Init;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
@@ -11,6 +10,7 @@ import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.ModelGradients;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /** Whole-model backpropagation of two chains against finite differences ({@link ModelGradients}). */
 class ModelGradientTest {
     private static final double H = ModelGradients.H;
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

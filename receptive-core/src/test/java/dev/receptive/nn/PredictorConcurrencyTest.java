@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -29,7 +29,7 @@ class PredictorConcurrencyTest {
     private static final int THREADS = 8;
     private static final int PREDICTIONS = 500;
     private static final int[] BATCHES = {1, 2, 3, 5, 8};
-    private final Backend backend = new CpuBackend(2);
+    private final Backend backend = TestBackends.cpu(2);
 
     @AfterEach
     void close() {

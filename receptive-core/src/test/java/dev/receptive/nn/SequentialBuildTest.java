@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.testing.TestBackends;
 import dev.receptive.zoo.Zoo;
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class SequentialBuildTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
+import dev.receptive.testing.TestBackends;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class TrainingTest {
     private static final int CLASSES = 3;
     private static final int BATCH = 32;
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

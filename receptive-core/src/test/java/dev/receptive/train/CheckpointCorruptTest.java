@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.backend.Backend;
 import dev.receptive.io.internal.AtomicFiles;
 import dev.receptive.nn.Model;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A damaged checkpoint is refused with the file's name and changes nothing; an interrupted write keeps the old one. */
 class CheckpointCorruptTest {
-    private final CpuBackend backend = new CpuBackend();
+    private final Backend backend = TestBackends.cpu();
     private Model model;
     private Loss loss;
     private Optimizer adam;

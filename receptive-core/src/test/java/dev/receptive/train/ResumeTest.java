@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.backend.Backend;
 import dev.receptive.nn.Model;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Augmentation;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
@@ -15,6 +15,7 @@ import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ResumeTest {
     private static final int BATCH = 32;
-    private final CpuBackend backend = new CpuBackend();
+    private final Backend backend = TestBackends.cpu();
     private final Dataset train = Fixtures.train(256);
 
     @TempDir

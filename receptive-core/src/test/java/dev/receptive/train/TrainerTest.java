@@ -4,14 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.backend.Backend;
 import dev.receptive.nn.Model;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Sequential;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.testing.Close;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** End to end on the committed Fashion-MNIST fixtures: training works, and the run folder says so. */
 class TrainerTest {
-    private final CpuBackend backend = new CpuBackend();
+    private final Backend backend = TestBackends.cpu();
 
     @TempDir
     Path dir;

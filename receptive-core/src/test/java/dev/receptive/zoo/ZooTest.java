@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.Parameter;
 import dev.receptive.nn.Pass;
@@ -14,13 +13,14 @@ import dev.receptive.nn.loss.Loss;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The zoo's networks: their shapes, names and sizes, and a training step through each. */
 class ZooTest {
-    private final Backend backend = new CpuBackend();
+    private final Backend backend = TestBackends.cpu();
 
     @AfterEach
     void close() {

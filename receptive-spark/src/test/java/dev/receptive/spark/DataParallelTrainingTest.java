@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backends;
 import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.FashionMnist;
@@ -49,7 +49,7 @@ class DataParallelTrainingTest {
     /** Trains on Spark with {@code parts} partitions for one epoch; returns the final state and the steps' losses. */
     private static Map<String, HostTensor> spark(int parts, boolean gang) {
         Map<String, HostTensor> state;
-        try (Backend cpu = new CpuBackend(); Model model = TinyNet.build(cpu, SEED);
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build();
                 SparkTrainer trainer = SparkTrainer.builder().spark(SharedSpark.session()).model(model).optimizer(adam)
                         .data(TrainingData.fashionMnist(TinyNet.TRAIN, Split.TRAIN)).batchSize(BATCH).partitions(parts)
@@ -71,7 +71,7 @@ class DataParallelTrainingTest {
 
     /** The library's Trainer: one epoch of whole batches in one process. */
     private static Map<String, HostTensor> trainer() throws IOException {
-        try (Backend cpu = new CpuBackend(); Model model = TinyNet.build(cpu, SEED);
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build(); Loss loss = Loss.softmaxCrossEntropy()) {
             Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1).batchSize(BATCH).seed(SEED).build()
                     .fit(train);
@@ -86,7 +86,7 @@ class DataParallelTrainingTest {
      */
     private static Map<String, HostTensor> shardByShard(int parts) {
         int item = train.itemShape().size();
-        try (Backend cpu = new CpuBackend(); Model model = TinyNet.build(cpu, SEED);
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build(); Loss loss = Loss.softmaxCrossEntropy();
                 Workspace ws = model.newWorkspace()) {
             int[] order = Batches.shuffledOrder(train.size(), SEED, 0);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backends;
 import dev.receptive.data.Dataset;
 import dev.receptive.data.FashionMnist;
 import dev.receptive.data.Normalization;
@@ -51,7 +51,7 @@ class DistributedInferenceTest {
 
     @BeforeAll
     static void trainAModel() throws IOException {
-        cpu = new CpuBackend();
+        cpu = Backends.create("cpu");
         model = TinyNet.build(cpu, 3);
         try (Optimizer adam = Optimizer.adam(1e-3).build(); Loss loss = Loss.softmaxCrossEntropy()) {
             Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1).batchSize(64).seed(3).build()

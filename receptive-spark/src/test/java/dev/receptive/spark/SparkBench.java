@@ -1,7 +1,7 @@
 package dev.receptive.spark;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backends;
 import dev.receptive.data.Batches;
 import dev.receptive.data.DataFolder;
 import dev.receptive.data.Dataset;
@@ -46,7 +46,7 @@ public final class SparkBench {
         String what = args[0];
         String net = args[1];
         String where = args[2];
-        try (Backend cpu = new CpuBackend(); Model model = net.equals("tiny") ? TinyNet.build(cpu, 1)
+        try (Backend cpu = Backends.create("cpu"); Model model = net.equals("tiny") ? TinyNet.build(cpu, 1)
                 : Zoo.seedNet().seed(1).build(cpu)) {
             double result = what.equals("train") ? train(model, where) : what.equals("job") ? emptyJob(where)
                     : infer(model, where);

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
 import dev.receptive.data.Split;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.optim.Optimizer;
@@ -64,7 +65,7 @@ class TaskSlotsTest {
 
     @Test
     void aBarrierStepWithMorePartitionsThanSlotsFailsAtOnceInsteadOfRetryingForMinutes() {
-        try (CpuBackend cpu = new CpuBackend(); Model model = TinyNet.build(cpu, 1);
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, 1);
                 Optimizer adam = Optimizer.adam(1e-3).build();
                 SparkTrainer trainer = SparkTrainer.builder().spark(SharedSpark.session()).model(model).optimizer(adam)
                         .data(TrainingData.fashionMnist(TinyNet.TRAIN, Split.TRAIN)).batchSize(16).partitions(4)

@@ -21,7 +21,8 @@ import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
 import dev.receptive.nn.Pass;
 import dev.receptive.zoo.Zoo;
 import java.lang.management.ManagementFactory;
@@ -92,7 +93,7 @@ public final class SideBySide {
      * evaluation, logits copied back).
      */
     private static double receptive(String mode, int batch, float[] images, float[] labels, int samples) {
-        try (CpuBackend cpu = new CpuBackend();
+        try (Backend cpu = Backends.create("cpu");
                 dev.receptive.nn.Model net = Zoo.seedNet().seed(42).build(cpu);
                 dev.receptive.nn.Workspace ws = net.newWorkspace();
                 dev.receptive.nn.loss.Loss loss = dev.receptive.nn.loss.Loss.softmaxCrossEntropy();

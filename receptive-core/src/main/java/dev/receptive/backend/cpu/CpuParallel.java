@@ -35,14 +35,16 @@ final class CpuParallel implements AutoCloseable {
         });
     }
 
-    /** Threads from RECEPTIVE_THREADS (system property receptive.threads wins), else all cores. */
+    /** Threads from the system property receptive.threads, else RECEPTIVE_THREADS, else all cores. */
     static int defaultThreads() {
-        String v = System.getProperty("receptive.threads", System.getenv("RECEPTIVE_THREADS"));
+        String property = System.getProperty("receptive.threads");
+        String name = property != null ? "receptive.threads" : "RECEPTIVE_THREADS";
+        String v = property != null ? property : System.getenv("RECEPTIVE_THREADS");
         if (v != null && !v.isBlank()) {
             try {
                 return Math.max(1, Integer.parseInt(v.trim()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("RECEPTIVE_THREADS must be a whole number, got '" + v + "'", e);
+                throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'", e);
             }
         }
         return Runtime.getRuntime().availableProcessors();

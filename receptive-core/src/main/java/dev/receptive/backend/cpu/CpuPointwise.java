@@ -140,6 +140,13 @@ final class CpuPointwise {
         });
     }
 
+    // dst[i·dstRow + dstAt + j] = src[i·srcRow + srcAt + j] for i < rows, j < width
+    static void copyRows(float[] dst, int dstRow, int dstAt, float[] src, int srcRow, int srcAt, int width, int rows) {
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(src, i * srcRow + srcAt, dst, i * dstRow + dstAt, width);
+        }
+    }
+
     // x: (rows, cols); out: (rows)
     static void argmax(float[] out, float[] x, int rows, int cols) {
         for (int r = 0; r < rows; r++) {

@@ -13,7 +13,8 @@ import java.util.Optional;
  * how to enable these. Nothing else in the backend links an incubator class.
  *
  * <p>Both paths compute the same ops to fp32 rounding, each with results that do not depend on
- * the thread count. Methods returning false did not handle the geometry (the scalar path runs).
+ * the thread count. Methods returning false did not handle the geometry: their caller
+ * ({@link VectorApiKernels}, or {@link CpuPool} for a row of windows) then runs the scalar reference.
  */
 interface VectorKernels {
     /** Set to "false" to force the scalar kernels (the tests run the contract suites both ways). */
@@ -63,27 +64,43 @@ interface VectorKernels {
 
     /** The Vector API kernels when this JVM can run them well, else empty (logged once). */
     static Optional<VectorKernels> load() {
-        return Holder.KERNELS;
+        return Holder.CHOICE.kernels();
+    }
+
+    /**
+     * Why this JVM runs the kernels it runs, for a diagnosis.
+     *
+     * @return e.g. "Vector API, 512-bit" or "scalar (the preferred vector is 128-bit)"
+     */
+    static String why() {
+        return Holder.CHOICE.why();
+    }
+
+    /** The kernels chosen, and the reason in words. */
+    record Choice(Optional<VectorKernels> kernels, Level level, String why) {
     }
 
     /** Decides once per JVM. */
     final class Holder {
         private static final System.Logger LOG = System.getLogger(VectorKernels.class.getName());
-        static final Optional<VectorKernels> KERNELS = choose();
+        static final Choice CHOICE = choose(System.getProperty(PROPERTY));
+
+        static {
+            LOG.log(CHOICE.level(), "CPU kernels: " + CHOICE.why());
+        }
 
         private Holder() {
         }
 
-        private static Optional<VectorKernels> choose() {
-            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim())) {
-                LOG.log(Level.DEBUG, "CPU kernels: scalar (" + PROPERTY + "=false)");
-                return Optional.empty();
+        /** The choice for a value of {@value #PROPERTY} (null when unset); loads the Vector API kernels if it can. */
+        static Choice choose(String setting) {
+            if (setting != null && "false".equalsIgnoreCase(setting.trim())) {
+                return new Choice(Optional.empty(), Level.DEBUG, "scalar (" + PROPERTY + "=false)");
             }
             if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
                 // A warning, as Lucene does for the same module: the scalar kernels are about 3x slower.
-                LOG.log(Level.WARNING, "CPU kernels: scalar. Start the JVM with --add-modules jdk.incubator.vector"
-                        + " for the Vector API kernels (about 3x faster).");
-                return Optional.empty();
+                return new Choice(Optional.empty(), Level.WARNING, "scalar. Start the JVM with --add-modules"
+                        + " jdk.incubator.vector for the Vector API kernels (about 3x faster).");
             }
             try {
                 VectorKernels k = (VectorKernels) Class.forName(VectorKernels.class.getPackageName() + ".PanamaKernels")
@@ -91,14 +108,12 @@ interface VectorKernels {
                 int bits = k.vectorBits();
                 // Narrower vectors than AVX2's (or a JVM without C2) make the tile kernel slower than scalar code.
                 if (bits < 256) {
-                    LOG.log(Level.INFO, "CPU kernels: scalar (the preferred vector is " + bits + "-bit)");
-                    return Optional.empty();
+                    return new Choice(Optional.empty(), Level.INFO, "scalar (the preferred vector is " + bits + "-bit)");
                 }
-                LOG.log(Level.DEBUG, "CPU kernels: " + k.description());
-                return Optional.of(k);
+                return new Choice(Optional.of(k), Level.DEBUG, k.description());
             } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
-                LOG.log(Level.WARNING, "CPU kernels: scalar (the Vector API kernels did not load: " + e + ")");
-                return Optional.empty();
+                return new Choice(Optional.empty(), Level.WARNING, "scalar (the Vector API kernels did not load: " + e
+                        + ")");
             }
         }
     }

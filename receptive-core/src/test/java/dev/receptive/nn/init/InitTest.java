@@ -7,20 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.nn.Model;
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
 import dev.receptive.nn.Parameter;
 import dev.receptive.nn.Sequential;
 import dev.receptive.testing.Close;
+import dev.receptive.testing.TestBackends;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class InitTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

@@ -3,11 +3,12 @@ package dev.receptive.nn.loss;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import org.junit.jupiter.api.Test;
 
 /** Label smoothing against PyTorch's formula, computed here in double. */
@@ -38,7 +39,7 @@ class LabelSmoothingTest {
                 grad[i * k + j] = (Math.exp(logp) - q) / n;
             }
         }
-        try (CpuBackend b = new CpuBackend(1); Loss smooth = Loss.softmaxCrossEntropy(eps);
+        try (Backend b = TestBackends.cpu(1); Loss smooth = Loss.softmaxCrossEntropy(eps);
                 Tensor tz = b.upload(z, Shape.of(n, k)); Tensor tl = b.upload(labels, Shape.of(n))) {
             Tensor l = smooth.compute(tz, tl);
             Close.assertClose("loss", loss, l.toArray()[0], 1e-6, 1e-5);

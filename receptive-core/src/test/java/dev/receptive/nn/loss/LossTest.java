@@ -7,17 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.Rand;
+import dev.receptive.testing.TestBackends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Hand-computed values, float32 results of a few ops: atol 1e-6 is a few ulps. */
 class LossTest {
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
 
     @AfterEach
     void close() {

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.Backend;
-import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Parameter;
 import dev.receptive.nn.TestParameters;
 import dev.receptive.tensor.Shape;
 import dev.receptive.testing.Close;
+import dev.receptive.testing.TestBackends;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class OptimizerTest {
     private static final float[] W0 = {1, -2};
     private static final float[][] GRADS = {{0.5f, 0.25f}, {-1, 0.5f}};
-    private final Backend backend = new CpuBackend(1);
+    private final Backend backend = TestBackends.cpu(1);
     private final List<Parameter> made = new ArrayList<>();
 
     @AfterEach

@@ -1,12 +1,14 @@
 package dev.receptive.backend.cuda;
 
 import static jcuda.driver.JCudaDriver.cuMemcpy2DAsync;
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import dev.receptive.backend.AbstractBackend;
 import dev.receptive.backend.Activation;
 import dev.receptive.backend.AdamParams;
+import dev.receptive.backend.BackendCapabilities;
 import dev.receptive.backend.Conv2dParams;
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
@@ -54,6 +56,7 @@ public final class CudaBackend extends AbstractBackend {
     private final CudnnBatchNorm batchNorm;
     private final CublasDense dense;
     private final String description;
+    private final BackendCapabilities capabilities;
     private final Object lock = new Object();
     private volatile boolean closed;
 
@@ -87,10 +90,16 @@ public final class CudaBackend extends AbstractBackend {
             batchNorm = new CudnnBatchNorm(cudnn);
             dense = own(new CublasDense(device.stream, cudnn, options.fastMath()));
             owned.push(device::synchronize); // closed first: nothing may still run when memory is freed
-            description = String.format("cuda (%s, sm_%d%d, %.1f GiB, cuDNN %s, cuBLAS %s%s%s)", device.name,
-                    device.ccMajor, device.ccMinor, device.totalMemory / (double) (1L << 30),
-                    CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()), CudaProbe.libraryVersion(dense.version()),
-                    options.deterministic() ? ", deterministic" : "", options.fastMath() ? ", fast math" : "");
+            String gpu = String.format("%s, sm_%d%d, %.1f GiB", device.name, device.ccMajor, device.ccMinor,
+                    device.totalMemory / (double) (1L << 30));
+            String libraries = "cuDNN " + CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()) + ", cuBLAS "
+                    + CudaProbe.libraryVersion(dense.version());
+            description = "cuda (" + gpu + ", " + libraries + (options.deterministic() ? ", deterministic" : "")
+                    + (options.fastMath() ? ", fast math" : "") + ")";
+            // Host threads only queue work on the one stream: 0 threads compute. Every op but the cuDNN
+            // convolutions is deterministic; those are when the option restricts their algorithms.
+            capabilities = new BackendCapabilities("cuda", gpu, BackendCapabilities.Memory.DEVICE, 0,
+                    options.deterministic(), libraries + (options.fastMath() ? ", TF32" : ""));
         } catch (RuntimeException | Error e) {
             try {
                 closeOwned();
@@ -126,6 +135,22 @@ public final class CudaBackend extends AbstractBackend {
     @Override
     public String description() {
         return description;
+    }
+
+    @Override
+    public BackendCapabilities capabilities() {
+        return capabilities;
+    }
+
+    /** {@inheritDoc} The allocator gives its cached blocks back when the device runs out, so they count as free. */
+    @Override
+    public long freeMemory() {
+        long[] free = new long[1];
+        run("freeMemory", () -> {
+            cuMemGetInfo(free, new long[1]);
+            free[0] += memory.cachedBytes();
+        });
+        return free[0];
     }
 
     // ---- memory accounting (read by tests and benchmarks) -------------------------------
