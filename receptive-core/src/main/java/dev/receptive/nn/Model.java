@@ -1,6 +1,7 @@
 package dev.receptive.nn;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.backend.BackendCapabilities;
 import dev.receptive.nn.init.Init;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
@@ -112,22 +113,20 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * On the CPU backend, whose tensors live on the Java heap: refuses a model whose parameters,
-     * gradients and buffers cannot fit the free heap, before anything is allocated (a few bytes
-     * of architecture JSON can declare billions of weights). A fresh model also holds, for a
-     * moment, the host array its largest parameter's initial values are drawn into.
+     * Refuses a model whose parameters, gradients and buffers cannot fit the backend's free memory,
+     * before anything is allocated (a few bytes of architecture JSON can declare billions of
+     * weights). A fresh model also holds, for a moment, the host array its largest parameter's
+     * initial values are drawn into: on the Java heap, which is the backend's memory only when
+     * the backend keeps its tensors there.
      */
     private void checkMemory(String who, boolean fresh) {
-        if (!(backend instanceof dev.receptive.backend.cpu.CpuBackend)) {
-            return;
-        }
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long bytes = plan.placementBytes() + (fresh ? plan.largestDrawnBytes() : 0);
+        boolean heap = backend.capabilities().memory() == BackendCapabilities.Memory.JAVA_HEAP;
+        long free = backend.freeMemory();
+        long bytes = plan.placementBytes() + (fresh && heap ? plan.largestDrawnBytes() : 0);
         if (bytes > free) {
             throw new ModelTooLargeException(who + ": the model's " + plan.parameterCount() + " parameters need "
-                    + (bytes >> 20) + " MB with their gradients, but the Java heap has " + (free >> 20) + " MB free;"
-                    + " give the JVM more with -Xmx", null);
+                    + (bytes >> 20) + " MB with their gradients, but " + (heap ? "the Java heap" : backend.name())
+                    + " has " + (free >> 20) + " MB free" + (heap ? "; give the JVM more with -Xmx" : ""), null);
         }
     }
 

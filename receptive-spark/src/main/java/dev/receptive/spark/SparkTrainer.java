@@ -409,8 +409,8 @@ public final class SparkTrainer implements AutoCloseable {
     /** An unknown backend name fails on the driver, not in every task. */
     static void checkBackendName(String backend, String who) {
         String b = backend == null ? "" : backend.trim().toLowerCase(Locale.ROOT);
-        if (!b.equals("auto") && !b.equals("cpu") && Backends.provider(b).isEmpty()) {
-            throw new IllegalArgumentException(who + ": unknown backend '" + backend + "'; use auto, cpu"
+        if (!b.equals("auto") && Backends.provider(b).isEmpty()) {
+            throw new IllegalArgumentException(who + ": unknown backend '" + backend + "'; use auto"
                     + Backends.providers().stream().map(p -> " or " + p.name()).collect(Collectors.joining())
                     + (b.equals("cuda") ? " (cuda needs the receptive-cuda jar with the application)" : ""));
         }
