@@ -77,8 +77,7 @@ final class CrossCheckModels {
                 .add("softmax", new Softmax(), "max")
                 .add("flat", new Flatten(), "softmax")
                 .add("bn", new BatchNorm1d(1e-3, 0.1), "flat")
-                .output("bn")
-                .seed(1);
+                .output("bn");
     }
 
     /**
