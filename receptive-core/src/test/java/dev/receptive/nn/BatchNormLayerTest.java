@@ -118,6 +118,76 @@ class BatchNormLayerTest {
         }
     }
 
+    /**
+     * Evaluation through the model: y = γ·(x − running_mean)/√(running_var + eps) + β per channel
+     * (BatchNorm2d over (N, C, H, W), BatchNorm1d over (N, F)), with statistics and affine
+     * parameters loaded by name, against that formula in double. The variances run from 0.01 to
+     * 25 so that eps (1e-3 for the 1-d layer) moves the result far beyond the tolerance, and the
+     * batch's own statistics differ from the loaded ones, so normalizing by the batch fails too.
+     * Tolerance: a handful of fp32 roundings of values below 40: 1e-5 + 1e-5 relative.
+     */
+    @Test
+    void evaluationNormalizesWithTheLoadedRunningStatistics() {
+        Rand rand = new Rand(15);
+        int n = 3;
+        try (Model bn2 = Sequential.builder().input(3, 4, 5).add(new BatchNorm2d()).build(backend);
+                Model bn1 = Sequential.builder().input(4).add(new BatchNorm1d(1e-3, 0.2)).build(backend)) {
+            float[] mean2 = {-3, 0.5f, 2};
+            float[] var2 = {0.01f, 1.5f, 25};
+            float[] gamma2 = {2, -0.5f, 1.25f};
+            float[] beta2 = {0.25f, -1, 3};
+            bn2.loadStateDict(Map.of("0.weight", host(gamma2), "0.bias", host(beta2), "0.running_mean", host(mean2),
+                    "0.running_var", host(var2), "0.num_batches_tracked", host(7)));
+            float[] x2 = rand.uniform(n * 3 * 20, -4, 4);
+            float[] y2;
+            try (Workspace ws = bn2.newWorkspace()) {
+                y2 = ws.forward(x2, Pass.EVAL).toArray();
+            }
+            Close.assertClose("BatchNorm2d", normalize(x2, n, 3, 20, gamma2, beta2, mean2, var2, 1e-5), y2, 1e-5, 1e-5);
+
+            float[] mean1 = {1, -2, 0, 0.125f};
+            float[] var1 = {0.01f, 4, 0.5f, 9};
+            float[] gamma1 = {1, 3, -2, 0.5f};
+            float[] beta1 = {0, 0.5f, -0.25f, 1};
+            bn1.loadStateDict(Map.of("0.weight", host(gamma1), "0.bias", host(beta1), "0.running_mean", host(mean1),
+                    "0.running_var", host(var1), "0.num_batches_tracked", host(7)));
+            float[] x1 = rand.uniform(n * 4, -3, 3);
+            float[] y1;
+            try (Workspace ws = bn1.newWorkspace()) {
+                y1 = ws.forward(x1, Pass.EVAL).toArray();
+            }
+            Close.assertClose("BatchNorm1d", normalize(x1, n, 4, 1, gamma1, beta1, mean1, var1, 1e-3), y1, 1e-5, 1e-5);
+            // Each item alone gives its row of the batch: evaluation uses no batch statistic.
+            for (int i = 0; i < n; i++) {
+                try (Workspace ws = bn1.newWorkspace()) {
+                    float[] alone = ws.forward(java.util.Arrays.copyOfRange(x1, i * 4, i * 4 + 4), Pass.EVAL).toArray();
+                    assertArrayEquals(java.util.Arrays.copyOfRange(y1, i * 4, i * 4 + 4), alone, "item " + i);
+                }
+            }
+            assertEquals(7f, bn2.stateDict().get("0.num_batches_tracked").data()[0], "evaluation counts nothing");
+        }
+    }
+
+    private static HostTensor host(float... values) {
+        return new HostTensor(Shape.of(values.length), values);
+    }
+
+    /** y = γ·(x − mean)/√(var + eps) + β in double, x: (n, c, inner). */
+    private static double[] normalize(float[] x, int n, int c, int inner, float[] gamma, float[] beta, float[] mean,
+            float[] var, double eps) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < c; ch++) {
+                double scale = gamma[ch] / Math.sqrt((double) var[ch] + eps);
+                for (int j = 0; j < inner; j++) {
+                    int at = (i * c + ch) * inner + j;
+                    y[at] = scale * (x[at] - (double) mean[ch]) + beta[ch];
+                }
+            }
+        }
+        return y;
+    }
+
     @Test
     void buffersAreSavedAndLoaded() throws IOException {
         Path file = dir.resolve("bn.safetensors");

@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
  *       relative.</li>
  *   <li>Pointwise float ops, optimizer updates and dropout: the same float operations in the same
  *       order (kernels built without FMA contraction), so bit for bit.</li>
+ *   <li>Concatenation and its backward only copy values: bit for bit.</li>
  * </ul>
  */
 class CudaParityTest {
@@ -453,6 +454,41 @@ class CudaParityTest {
         gpu.argmax(idx.g(), x.g());
         bits("argmax", idx);
         assertEquals(2f, idx.g().toArray()[4], "argmax takes the first of tied maxima");
+    }
+
+    @Test
+    void concatForwardAndBackwardMoveTheSameBits() {
+        Rand rand = new Rand(83);
+        // Maps (pitched copies of whole items' slices) and flat features; the middle gradient skipped.
+        for (int[] rest : new int[][] {{9, 11}, {}}) {
+            int[] channels = {3, 16, 5};
+            List<Twin> xs = new ArrayList<>();
+            for (int c : channels) {
+                int[] dims = withRest(7, c, rest);
+                xs.add(twin(rand.uniform(Shape.of(dims).size(), -1, 1), dims));
+            }
+            int[] all = withRest(7, 24, rest);
+            Twin y = out(all);
+            cpu.concatForward(y.c(), xs.stream().map(Twin::c).toList());
+            gpu.concatForward(y.g(), xs.stream().map(Twin::g).toList());
+            bits("concatForward " + Shape.of(all), y);
+
+            Twin dy = twin(rand.uniform(Shape.of(all).size(), -1, 1), all);
+            Twin dx0 = out(withRest(7, 3, rest));
+            Twin dx2 = out(withRest(7, 5, rest));
+            cpu.concatBackward(java.util.Arrays.asList(dx0.c(), null, dx2.c()), dy.c(), channels);
+            gpu.concatBackward(java.util.Arrays.asList(dx0.g(), null, dx2.g()), dy.g(), channels);
+            bits("concatBackward dx0 " + Shape.of(all), dx0);
+            bits("concatBackward dx2 " + Shape.of(all), dx2);
+        }
+    }
+
+    private static int[] withRest(int n, int c, int[] rest) {
+        int[] d = new int[2 + rest.length];
+        d[0] = n;
+        d[1] = c;
+        System.arraycopy(rest, 0, d, 2, rest.length);
+        return d;
     }
 
     @Test
