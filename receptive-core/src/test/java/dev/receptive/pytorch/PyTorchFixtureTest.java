@@ -1,6 +1,7 @@
 package dev.receptive.pytorch;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
  */
 class PyTorchFixtureTest {
     static final Path FIXTURES = Path.of("test-data", "pytorch");
-    private final CpuBackend cpu = new CpuBackend();
+    private final Backend cpu = TestBackends.cpu();
 
     @AfterEach
     void close() {

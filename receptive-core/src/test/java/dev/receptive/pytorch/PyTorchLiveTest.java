@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.testing.TestBackends;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,7 +43,7 @@ class PyTorchLiveTest {
         } else {
             assumeTrue(missing == null, missing);
         }
-        try (CpuBackend cpu = new CpuBackend()) {
+        try (Backend cpu = TestBackends.cpu()) {
             CrossCheckModels.writeForPyTorch(dir, cpu);
             Result run = run(List.of(python, SCRIPT.toString(), dir.toString()));
             assertEquals(0, run.exit, "crosscheck.py failed:\n" + run.output);

@@ -1,6 +1,7 @@
 package dev.receptive.backend.cuda;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.testing.TestBackends;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaModelLockStepTest {
     @Test
     void tenModelStepsStayInLockStepWithTheCpu() {
-        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(); CpuBackend cpu = new CpuBackend()) {
+        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(); Backend cpu = TestBackends.cpu()) {
             ModelLockStep.assertLockStep(ModelLockStep.modelSteps(cpu, ModelLockStep.LR),
                     ModelLockStep.modelSteps(gpu, ModelLockStep.LR), ModelLockStep.LR, ModelLockStep.STEPS);
         }
@@ -21,7 +22,7 @@ class CudaModelLockStepTest {
 
     @Test
     void aTrainerEpochOfTenStepsStaysInLockStepWithTheCpu(@TempDir Path dir) throws Exception {
-        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(); CpuBackend cpu = new CpuBackend()) {
+        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(); Backend cpu = TestBackends.cpu()) {
             // The epoch's mean loss stands for the per-step losses here.
             ModelLockStep.assertLockStep(ModelLockStep.trainerEpoch(cpu, dir.resolve("cpu"), ModelLockStep.LR),
                     ModelLockStep.trainerEpoch(gpu, dir.resolve("gpu"), ModelLockStep.LR), ModelLockStep.LR,

@@ -11,7 +11,7 @@ import dev.receptive.backend.Conv2dParams;
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
 import dev.receptive.backend.SgdParams;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Close;
@@ -45,7 +45,7 @@ class CudaParityTest {
     private static final double ULP_RTOL = 0x1p-23; // one float ulp, relative, at most
 
     private CudaBackend gpu;
-    private CpuBackend cpu;
+    private Backend cpu;
     private long liveAtStart;
     private final List<Tensor> made = new ArrayList<>();
 
@@ -56,7 +56,7 @@ class CudaParityTest {
     @BeforeEach
     void open() {
         gpu = CudaTestSupport.backendOrSkip();
-        cpu = new CpuBackend();
+        cpu = TestBackends.cpu();
         liveAtStart = gpu.liveBytes();
     }
 

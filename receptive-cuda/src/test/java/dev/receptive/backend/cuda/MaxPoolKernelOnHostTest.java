@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.receptive.backend.Pool2dParams;
 import dev.receptive.backend.PoolMode;
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 import dev.receptive.testing.Rand;
@@ -59,7 +60,7 @@ class MaxPoolKernelOnHostTest {
         Rand rand = new Rand(5150);
         List<Pool2dParams> geometries = List.of(Pool2dParams.of(2, 2, 0), Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 1, 0),
                 Pool2dParams.of(3, 1, 1), new Pool2dParams(3, 2, 2, 1, 1, 0), new Pool2dParams(1, 3, 1, 2, 0, 1));
-        try (CpuBackend cpu = new CpuBackend()) {
+        try (Backend cpu = TestBackends.cpu()) {
             for (Pool2dParams p : geometries) {
                 for (int trial = 0; trial < 4; trial++) {
                     int n = rand.nextInt(1, 3);
@@ -87,7 +88,7 @@ class MaxPoolKernelOnHostTest {
         assertArrayEquals(new float[] {0, 10, 20, 0, 0, 0, 0, 0}, dx);
     }
 
-    private void compare(CpuBackend cpu, Pool2dParams p, Shape xs, float[] x, Rand rand) throws Exception {
+    private void compare(Backend cpu, Pool2dParams p, Shape xs, float[] x, Rand rand) throws Exception {
         Shape ys = p.outputShape("test", xs);
         float[] dy = rand.uniform(ys.size(), -1, 1);
         try (Tensor xt = cpu.upload(x, xs); Tensor yt = cpu.allocate(ys); Tensor dyt = cpu.upload(dy, ys);

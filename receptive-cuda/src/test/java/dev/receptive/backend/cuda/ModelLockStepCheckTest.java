@@ -3,7 +3,8 @@ package dev.receptive.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.receptive.backend.cpu.CpuBackend;
+import dev.receptive.backend.Backend;
+import dev.receptive.testing.TestBackends;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +18,7 @@ import org.opentest4j.AssertionFailedError;
 class ModelLockStepCheckTest {
     @Test
     void identicalRunsPassAndAOnePercentErrorFails(@TempDir Path dir) throws Exception {
-        try (CpuBackend cpu = new CpuBackend()) {
+        try (Backend cpu = TestBackends.cpu()) {
             float lr = ModelLockStep.LR;
             ModelLockStep.Run reference = ModelLockStep.modelSteps(cpu, lr);
             ModelLockStep.assertLockStep(reference, ModelLockStep.modelSteps(cpu, lr), lr, ModelLockStep.STEPS);
