@@ -20,7 +20,8 @@ import java.util.function.IntConsumer;
  * submitted from any number of threads are grouped into one forward pass of the model's
  * {@link Predictor}, up to a maximum batch and a maximum delay. A batch closes when it is full or
  * when its first item has waited the maximum delay; items that arrive while a pass runs wait for
- * the next, so under load batches fill without any delay.
+ * the next, so under load batches fill without any delay. The delay applies only after a pass of
+ * more than one item: a lone caller's items run at once.
  *
  * <pre>
  * try (BatchingPredictor batcher = BatchingPredictor.builder(model).optMaxBatch(32).build()) {
@@ -184,6 +185,7 @@ public final class BatchingPredictor implements AutoCloseable {
     /** One batching thread: gather a batch, run it, answer its items; after close, drain the queue and stop. */
     private void loop() {
         List<Pending> batch = new ArrayList<>(maxBatch);
+        int lastBatch = 0;
         while (true) {
             Pending first;
             try {
@@ -198,7 +200,9 @@ public final class BatchingPredictor implements AutoCloseable {
                 continue;
             }
             batch.add(first);
-            gather(batch, first.queuedAt() + maxDelayNanos);
+            // A lone caller (the last pass held one item) is not held back waiting for company.
+            gather(batch, lastBatch > 1 ? first.queuedAt() + maxDelayNanos : first.queuedAt());
+            lastBatch = batch.size();
             run(batch);
             batch.clear();
         }
@@ -314,7 +318,7 @@ public final class BatchingPredictor implements AutoCloseable {
 
         /**
          * How long a batch's first item waits for more items (default 2 ms; zero runs whatever is
-         * queued at once).
+         * queued at once). It applies only while passes hold more than one item.
          *
          * @param delay ≥ 0
          * @return this builder

@@ -96,8 +96,10 @@ class BatchingPredictorTest {
 
     @Test
     void badItemsAreRefusedBeforeTheyJoinABatchAndANonFiniteOutputFailsOnlyItsItem() throws Exception {
-        try (Model model = small(); BatchingPredictor batcher = BatchingPredictor.builder(model).optMaxBatch(4)
-                .optMaxDelay(Duration.ofSeconds(5)).build()) {
+        Gate gate = new Gate();
+        ConcurrentLinkedQueue<Integer> sizes = new ConcurrentLinkedQueue<>();
+        try (Model model = small(gate); BatchingPredictor batcher = BatchingPredictor.builder(model).optMaxBatch(4)
+                .optOnBatch(sizes::add).build()) {
             float[] nan = new float[64];
             nan[17] = Float.NaN;
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> batcher.submit(nan));
@@ -108,6 +110,9 @@ class BatchingPredictorTest {
             e = assertThrows(IllegalArgumentException.class, () -> batcher.submit(new float[63]));
             assertTrue(e.getMessage().contains("64 values, got 63"), e.getMessage());
             assertEquals(0, batcher.queueDepth());
+            // A first pass holds the batching thread in the gate while the next four items queue up behind it.
+            CompletableFuture<float[]> first = batcher.submit(new float[64]);
+            assertTrue(gate.entered.await(30, TimeUnit.SECONDS));
             // Finite, but so large that the outputs overflow: this item fails after the pass, its batch mates do not.
             float[] huge = new float[64];
             java.util.Arrays.fill(huge, 3e38f);
@@ -117,12 +122,15 @@ class BatchingPredictorTest {
             float[] c = rand.uniform(64, -1, 1);
             List<CompletableFuture<float[]>> batch = List.of(batcher.submit(a), batcher.submit(huge), batcher.submit(b),
                     batcher.submit(c));
+            gate.open.countDown();
+            assertEquals(5, first.get(30, TimeUnit.SECONDS).length);
             ExecutionException failed = assertThrows(ExecutionException.class, () -> batch.get(1).get(30, TimeUnit.SECONDS));
             assertTrue(failed.getCause() instanceof IllegalStateException
                     && failed.getCause().getMessage().contains("not a number"), "" + failed.getCause());
             assertArrayEquals(model.predict(a), batch.get(0).get(30, TimeUnit.SECONDS));
             assertArrayEquals(model.predict(b), batch.get(2).get(30, TimeUnit.SECONDS));
             assertArrayEquals(model.predict(c), batch.get(3).get(30, TimeUnit.SECONDS));
+            assertEquals(List.of(1, 4), List.copyOf(sizes), "the four queued items ran in one pass");
         }
     }
 

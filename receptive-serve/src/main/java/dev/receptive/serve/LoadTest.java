@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The serving load test: single images from many threads through the batching predictor against
- * the same threads calling {@code predict} themselves; over HTTP, {@link ModelServer} with
+ * the same threads calling {@code predict} themselves (the batcher and the server with their
+ * default settings: batches of up to 32 items, 2 ms delay); over HTTP, {@link ModelServer} with
  * batching on against off; an overload past the queue limit; and the predictor's workspace
  * memory under requests of 1..64 items. Every answer is compared with a single-threaded
  * {@code predict} of the same image (the same bits on the CPU; elsewhere the same class and
@@ -272,7 +273,7 @@ public final class LoadTest {
         LongAdder batches = new LongAdder();
         LongAdder items = new LongAdder();
         try (Model model = ModelFile.load(modelFile, backend);
-                BatchingPredictor batcher = BatchingPredictor.builder(model).optMaxBatch(64)
+                BatchingPredictor batcher = BatchingPredictor.builder(model)
                         .optQueueLimit(Math.max(1024, threads)).optOnBatch(n -> {
                             batches.increment();
                             items.add(n);
@@ -285,8 +286,7 @@ public final class LoadTest {
     }
 
     private void http(int clients) throws Exception {
-        ServeSettings on = ServeSettings.DEFAULTS.withBatch(64, Duration.ofMillis(2)).withLimits(Math.max(256, clients),
-                16 << 20);
+        ServeSettings on = ServeSettings.DEFAULTS.withLimits(Math.max(256, clients), 16 << 20);
         try (ModelServer batching = new ModelServer(List.of(modelFile), backend, on, "127.0.0.1", 0);
                 ModelServer direct = new ModelServer(List.of(modelFile), backend, on.withBatching(false), "127.0.0.1", 0)) {
             batching.start();
