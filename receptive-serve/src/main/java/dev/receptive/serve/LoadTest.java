@@ -47,7 +47,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <pre>
  * java -cp receptive.jar dev.receptive.serve.LoadTest [--backend cpu|cuda] [--model FILE] [--rounds 3]
- *     [--requests 2000] [--threads 16,64] [--clients 64] [--memory-requests 100000] [--parts inprocess,http,memory]
+ *     [--requests 2000] [--threads 16,64] [--clients 64] [--memory-requests 100000] [--memory-budget-mb MB]
+ *     [--parts inprocess,http,memory]
  * </pre>
  *
  * <p>It talks to its own servers on the loopback address only, and every loop is bounded by a
@@ -100,6 +101,7 @@ public final class LoadTest {
         int requests = Integer.parseInt(option(args, "--requests", "2000"));
         int clients = Integer.parseInt(option(args, "--clients", "64"));
         int memoryRequests = Integer.parseInt(option(args, "--memory-requests", "100000"));
+        long memoryBudget = (long) (Double.parseDouble(option(args, "--memory-budget-mb", "-1")) * (1 << 20));
         long maxSeconds = Long.parseLong(option(args, "--max-seconds", "120"));
         int[] threads = Arrays.stream(option(args, "--threads", "16,64").split(",")).mapToInt(Integer::parseInt).toArray();
         String model = option(args, "--model", null);
@@ -126,7 +128,7 @@ public final class LoadTest {
                 test.overload(clients * 2);
             }
             if (parts.contains("memory")) {
-                test.memory(memoryRequests);
+                test.memory(memoryRequests, memoryBudget);
             }
             Files.deleteIfExists(dir.resolve("seednet.safetensors"));
             Files.deleteIfExists(dir);
@@ -375,11 +377,17 @@ public final class LoadTest {
         return p;
     }
 
-    /** Requests of 1..64 items from two threads: the workspaces stay under the budget; heap after GC before and after. */
-    private void memory(int count) throws Exception {
+    /**
+     * Requests of 1..64 items from two threads: the workspaces stay under the budget (the
+     * predictor's default, or {@code budgetBytes} when ≥ 0); heap after GC before and after.
+     */
+    private void memory(int count, long budgetBytes) throws Exception {
         long before = heapAfterGc();
         try (Model model = ModelFile.load(modelFile, backend)) {
             Predictor predictor = model.predictor();
+            if (budgetBytes >= 0) {
+                predictor.setMemoryBudget(budgetBytes);
+            }
             long budget = predictor.memoryBudget();
             AtomicLong most = new AtomicLong();
             AtomicInteger next = new AtomicInteger();
