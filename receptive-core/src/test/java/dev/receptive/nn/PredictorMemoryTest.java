@@ -157,10 +157,13 @@ class PredictorMemoryTest {
     @Test
     void theDefaultBudgetIsAQuarterOfTheFreeMemoryAtMostOneGiB() {
         try (Model model = small()) {
-            long expected = Math.min(Predictor.DEFAULT_MAX_BUDGET, backend.freeMemory() / 4);
+            long before = Math.min(Predictor.DEFAULT_MAX_BUDGET, backend.freeMemory() / 4);
             long budget = model.predictor().memoryBudget();
-            // Free heap moves a little between the two reads; 5% of it is far below the factor under test.
-            assertTrue(Math.abs(budget - expected) <= expected / 20, budget + " vs " + expected);
+            long after = Math.min(Predictor.DEFAULT_MAX_BUDGET, backend.freeMemory() / 4);
+            // The free heap moves between the reads (allocation, or a collection in between), so the budget lies
+            // between the two quarters, give or take 5%: far below the factor of 4 under test.
+            assertTrue(budget >= Math.min(before, after) * 0.95 && budget <= Math.max(before, after) * 1.05,
+                    budget + " vs " + before + ".." + after);
         }
     }
 
