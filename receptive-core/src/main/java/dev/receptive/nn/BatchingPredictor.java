@@ -279,7 +279,8 @@ public final class BatchingPredictor implements AutoCloseable {
         }
         boolean interrupted = false;
         for (Thread t : threads) {
-            while (t.isAlive()) {
+            // Closed from a future's action on a batching thread: that thread ends by itself once the queue is empty.
+            while (t.isAlive() && t != Thread.currentThread()) {
                 try {
                     t.join();
                 } catch (InterruptedException e) {

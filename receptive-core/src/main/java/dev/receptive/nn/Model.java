@@ -255,7 +255,7 @@ public final class Model implements AutoCloseable {
      * @param item the {@code inputShape().size()} values of one item
      * @return one probability per class, summing to 1
      * @throws IllegalArgumentException when the values are not exactly one item
-     * @throws IllegalStateException when the model is closed or its output is not a number
+     * @throws IllegalStateException when the model is closed or held for training, or its output is not a number
      */
     public float[] predict(float[] item) {
         return predictor().probabilities(item);

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.BlockingArrayQueue;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -32,6 +33,7 @@ public final class ModelServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ModelServer.class.getName());
     /** Jetty's threads: requests block while their items wait for a batch, so there are as many as clients. */
     private static final int MAX_THREADS = 512;
+    private static final int MAX_QUEUED_JOBS = 4096;
 
     private final List<Path> files;
     private final Backend backend;
@@ -109,7 +111,8 @@ public final class ModelServer implements AutoCloseable {
         }
         models = Collections.unmodifiableMap(loaded);
         metrics.watch(models.values());
-        QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 8);
+        // A bounded queue of jobs too: past it Jetty refuses connections rather than growing the heap.
+        QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 8, 60_000, new BlockingArrayQueue<>(MAX_QUEUED_JOBS));
         threads.setName("receptive-http");
         server = new Server(threads);
         connector = new ServerConnector(server);
@@ -163,8 +166,15 @@ public final class ModelServer implements AutoCloseable {
         }
     }
 
-    /** {@return the port the server listens on (the one chosen when 0 was asked for)} */
+    /**
+     * {@return the port the server listens on (the one chosen when 0 was asked for)}
+     *
+     * @throws IllegalStateException before {@link #start()}
+     */
     public int port() {
+        if (connector == null) {
+            throw new IllegalStateException("serve: the server is not started");
+        }
         return connector.getLocalPort();
     }
 
