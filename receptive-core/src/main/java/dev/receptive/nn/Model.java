@@ -35,8 +35,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Thread-safety: any number of threads may run forward passes at once, each in its own
  * workspace (or through the predictor), while nothing changes the weights. Backward writes the
  * parameter gradients: one backward at a time per model (a second one at the same time is
- * refused). Updating weights (optimizer, {@link #loadStateDict}) while other threads run forward
- * passes is not supported. {@link #close()} must come after every other use.
+ * refused). A training step holds the model ({@link #beginTraining()}) from its start to its
+ * close; while it does, the predictor refuses to predict, so no answer mixes old and new weights.
+ * Updating weights by other means ({@link #loadStateDict}, an optimizer outside a training step)
+ * while other threads run forward passes is not supported. {@link #close()} must come after every
+ * other use.
  */
 public final class Model implements AutoCloseable {
     /** The name by which nodes read the model's input. */
@@ -45,6 +48,10 @@ public final class Model implements AutoCloseable {
     private final Backend backend;
     private final ModelPlan plan;
     private final AtomicReference<Thread> backwardBy = new AtomicReference<>();
+    /** Guards {@link #trainers} and {@link #predictions}: the predictor never reads weights a trainer writes. */
+    private final Object holds = new Object();
+    private int trainers;
+    private int predictions;
     private volatile ModelInfo info = ModelInfo.NONE;
     private volatile Predictor predictor;
     private volatile boolean closed;
@@ -207,7 +214,18 @@ public final class Model implements AutoCloseable {
      */
     public Workspace newWorkspace() {
         checkOpen();
-        return new Workspace(this);
+        return new Workspace(this, false);
+    }
+
+    /**
+     * {@return a new workspace for evaluation passes only, without the gradient tensors a training workspace
+     * keeps; the caller closes it}
+     *
+     * @throws IllegalStateException when the model is closed
+     */
+    public Workspace newInferenceWorkspace() {
+        checkOpen();
+        return new Workspace(this, true);
     }
 
     /**
@@ -237,10 +255,81 @@ public final class Model implements AutoCloseable {
      * @param item the {@code inputShape().size()} values of one item
      * @return one probability per class, summing to 1
      * @throws IllegalArgumentException when the values are not exactly one item
-     * @throws IllegalStateException when the model is closed or its output is not a number
+     * @throws IllegalStateException when the model is closed or held for training, or its output is not a number
      */
     public float[] predict(float[] item) {
         return predictor().probabilities(item);
+    }
+
+    /**
+     * Marks the model as being trained until a matching {@link #endTraining()}: from then on its
+     * {@link #predictor()} refuses to predict, because the weights and batch-norm statistics are
+     * about to change under it. Waits for predictions already running to finish first, so none
+     * of them reads a half-updated model. {@code TrainingStep} calls this when it is made and
+     * {@link #endTraining()} when it is closed; a hand-written training loop may do the same.
+     * Holds nest: the model is free again when every one has ended.
+     *
+     * @throws IllegalStateException when the model is closed, or the thread is interrupted while
+     *     waiting (the hold is then not taken)
+     */
+    public void beginTraining() {
+        synchronized (holds) {
+            checkOpen();
+            trainers++;
+            try {
+                while (predictions > 0) {
+                    holds.wait();
+                }
+            } catch (InterruptedException e) {
+                trainers--;
+                holds.notifyAll();
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("model: interrupted while waiting for running predictions to finish"
+                        + " before training", e);
+            }
+        }
+    }
+
+    /**
+     * Ends one hold of {@link #beginTraining()}; the predictor predicts again once none is left.
+     *
+     * @throws IllegalStateException when no hold is taken
+     */
+    public void endTraining() {
+        synchronized (holds) {
+            if (trainers == 0) {
+                throw new IllegalStateException("model: endTraining without beginTraining");
+            }
+            trainers--;
+        }
+    }
+
+    /** {@return whether a training hold ({@link #beginTraining()}) is taken} */
+    public boolean inTraining() {
+        synchronized (holds) {
+            return trainers > 0;
+        }
+    }
+
+    /** Counts a prediction in; refused while the model is held for training. */
+    void beginPrediction() {
+        synchronized (holds) {
+            if (trainers > 0) {
+                throw new IllegalStateException("model: the model is being trained (a training step holds it), so its"
+                        + " weights are changing; predict after the training step is closed, or on a copy made with"
+                        + " describe().place(backend)");
+            }
+            predictions++;
+        }
+    }
+
+    void endPrediction() {
+        synchronized (holds) {
+            predictions--;
+            if (predictions == 0) {
+                holds.notifyAll();
+            }
+        }
     }
 
     /** Sets every parameter's gradient to zero; backward passes then add into them. */

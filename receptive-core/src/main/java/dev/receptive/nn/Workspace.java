@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Where one thread runs a {@link Model}: the activations of a forward pass, what backward needs of
  * it, and the gradients flowing back. Its tensors are made for a batch size on first use and
  * reused while the batch size stays; a tensor returned by {@link #forward} is valid until the next
- * forward in the same workspace.
+ * forward in the same workspace. An inference workspace ({@link Model#newInferenceWorkspace()})
+ * runs evaluation passes only and holds no gradient tensors.
  *
  * <p>A workspace belongs to one thread at a time: a call made while another thread is inside
  * this workspace is refused with an {@link IllegalStateException}. Use one workspace per thread,
@@ -25,6 +26,7 @@ public final class Workspace implements AutoCloseable {
     private final Scratch[] scratch;
     private final boolean[] needsGrad;
     private final int[] consumers;
+    private final boolean inference;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private int batch = -1;
     private Tensor input;
@@ -36,8 +38,9 @@ public final class Workspace implements AutoCloseable {
     private Pass lastPass;
     private boolean closed;
 
-    Workspace(Model model) {
+    Workspace(Model model, boolean inference) {
         this.model = model;
+        this.inference = inference;
         this.backend = model.backend();
         this.nodes = model.nodes();
         int n = nodes.size();
@@ -58,6 +61,11 @@ public final class Workspace implements AutoCloseable {
         }
     }
 
+    /** {@return whether this workspace runs evaluation passes only, without gradient tensors} */
+    public boolean inferenceOnly() {
+        return inference;
+    }
+
     /** {@return the model this workspace runs} */
     public Model model() {
         return model;
@@ -71,7 +79,8 @@ public final class Workspace implements AutoCloseable {
      * @param x input (N, inputShape...) on the model's backend, owned by the caller
      * @param pass {@link Pass#train} or {@link Pass#EVAL}, not null
      * @return y (N, outputShape...), owned by this workspace (do not close it)
-     * @throws IllegalArgumentException when x is not a batch of the model's input shape, or pass is null
+     * @throws IllegalArgumentException when x is not a batch of the model's input shape, or pass is
+     *     null or a training pass in an inference workspace
      * @throws IllegalStateException when the model is closed or another thread is inside this workspace
      */
     public Tensor forward(Tensor x, Pass pass) {
@@ -90,7 +99,8 @@ public final class Workspace implements AutoCloseable {
      * @param batch N ≥ 1 items one after another, N · inputShape().size() values
      * @param pass {@link Pass#train} or {@link Pass#EVAL}, not null
      * @return y (N, outputShape...), owned by this workspace (do not close it)
-     * @throws IllegalArgumentException when the values are not whole items, or pass is null
+     * @throws IllegalArgumentException when the values are not whole items, or pass is null or a
+     *     training pass in an inference workspace
      * @throws IllegalStateException when the model is closed or another thread is inside this workspace
      */
     public Tensor forward(float[] batch, Pass pass) {
@@ -121,6 +131,10 @@ public final class Workspace implements AutoCloseable {
         model.checkOpen();
         if (pass == null) {
             throw new IllegalArgumentException("model: pass must be Pass.train(step) or Pass.EVAL, not null");
+        }
+        if (inference && pass.training()) {
+            throw new IllegalArgumentException("model: an inference workspace runs Pass.EVAL only, not " + pass
+                    + "; train in a workspace from Model.newWorkspace()");
         }
         Shape s = x.shape();
         if (!isBatchOf(s, model.inputShape())) {
@@ -154,13 +168,17 @@ public final class Workspace implements AutoCloseable {
      * @param dOutput ∂L/∂y (N, outputShape...), the shape of the last forward's output, such as
      *     {@code Loss.gradient()}
      * @throws IllegalArgumentException when dOutput's shape is not the output's
-     * @throws IllegalStateException before any forward pass, or while another backward pass runs
-     *     on the same model
+     * @throws IllegalStateException in an inference workspace, before any forward pass, or while
+     *     another backward pass runs on the same model
      */
     public void backward(Tensor dOutput) {
         enter();
         try {
             model.checkOpen();
+            if (inference) {
+                throw new IllegalStateException("model: an inference workspace has no gradients; backward needs a"
+                        + " workspace from Model.newWorkspace()");
+            }
             if (lastPass == null) {
                 throw new IllegalStateException("model: backward called before forward in this workspace");
             }
@@ -251,10 +269,22 @@ public final class Workspace implements AutoCloseable {
         batch = n;
         for (int i = 0; i < count; i++) {
             out[i] = backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
-            if (needsGrad[i] && i < count - 1 && consumers[i] > 0) {
+            if (!inference && needsGrad[i] && i < count - 1 && consumers[i] > 0) {
                 grad[i] = backend.allocate(out[i].shape());
             }
         }
+    }
+
+    /**
+     * The bytes of an inference workspace's tensors at batch size n: the input and every node's
+     * output (what {@link #prepare} and the host-batch forward allocate without gradients).
+     */
+    static long inferenceBytes(Model model, int n) {
+        long values = model.inputShape().size();
+        for (Node node : model.nodes()) {
+            values += node.outputShape().size();
+        }
+        return values * n * Float.BYTES;
     }
 
     private void release() {

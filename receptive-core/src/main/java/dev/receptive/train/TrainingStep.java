@@ -27,7 +27,8 @@ import dev.receptive.tensor.Tensor;
  * gradients add up to the whole batch's (within fp32 rounding of the order of the sums).
  *
  * <p>Holds a workspace and a label tensor on the model's backend, made on first use; close it.
- * Not thread-safe: one training loop uses it.
+ * From construction to close it also holds the model for training ({@link Model#beginTraining()}),
+ * so the model's predictor refuses to predict meanwhile. Not thread-safe: one training loop uses it.
  */
 public final class TrainingStep implements AutoCloseable {
     /** Sees each micro-batch's mean loss (1) and output (micro, classes), still on the backend. */
@@ -55,6 +56,7 @@ public final class TrainingStep implements AutoCloseable {
     private float[] microLabels = new float[0];
     private int epoch;
     private float lr = Float.NaN;
+    private boolean closed;
 
     /**
      * A step of {@code model} trained on {@code loss} by {@code optimizer}.
@@ -66,6 +68,7 @@ public final class TrainingStep implements AutoCloseable {
      * @param schedule the learning rate per (fractional) epoch
      * @param accumulation micro-batches per batch, ≥ 1, dividing every batch given to {@link #gradients}
      * @throws IllegalArgumentException when model, loss or schedule is null or accumulation is below 1
+     * @throws IllegalStateException when the model is closed
      */
     public TrainingStep(Model model, Loss loss, Optimizer optimizer, LrSchedule schedule, int accumulation) {
         if (model == null || loss == null || schedule == null) {
@@ -80,6 +83,7 @@ public final class TrainingStep implements AutoCloseable {
         this.schedule = schedule;
         this.baseLr = optimizer == null ? Float.NaN : optimizer.learningRate();
         this.accumulation = accumulation;
+        model.beginTraining();
     }
 
     /**
@@ -201,9 +205,17 @@ public final class TrainingStep implements AutoCloseable {
         return model;
     }
 
-    /** Closes the workspace and the label tensor; the model, loss and optimizer stay the caller's. */
+    /**
+     * Closes the workspace and the label tensor and ends the model's training hold; the model, loss
+     * and optimizer stay the caller's.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        model.endTraining();
         if (labels != null) {
             labels.close();
             labels = null;
