@@ -100,7 +100,6 @@ final class OnnxImporter {
     /** A Receptive node in the making; named, pruned and built once the whole graph is read. */
     private static final class Spec {
         final String type;
-        final NodeProto node;
         Supplier<Layer> layer;
         boolean merge;
         List<Activation> inputs;
@@ -113,7 +112,6 @@ final class OnnxImporter {
 
         Spec(String type, NodeProto node) {
             this.type = type;
-            this.node = node;
             this.namedBy = node;
         }
     }
@@ -167,6 +165,9 @@ final class OnnxImporter {
             translate(n);
         }
         Value out = values.get(outputName);
+        if (out == null) {
+            throw fail("the graph output '" + outputName + "' is written by no node");
+        }
         if (!(out instanceof Activation a) || a.producer() == null) {
             throw fail("the graph output '" + outputName + "' is " + (out instanceof Tensor ? "a constant"
                     : out instanceof Dims ? "a shape" : out instanceof Padded ? "a Pad's output" : "the input itself")

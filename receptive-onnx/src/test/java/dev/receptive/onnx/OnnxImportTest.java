@@ -181,6 +181,7 @@ class OnnxImportTest {
                 "the value 'a' is written by Relu node 'a' and also by Relu node 'a'");
         assertRefused(new OnnxGraphs(3).node("Relu", "a", List.of("x")).output("a").output("x"), "has 2 graph outputs");
         assertRefused(new OnnxGraphs(3).node("Relu", "a", List.of("x")).output("x"), "is the input itself");
+        assertRefused(new OnnxGraphs(3).node("Relu", "a", List.of("x")).output("b"), "'b' is written by no node");
         assertRefused(new OnnxGraphs(3).weights("w", 0, 1, 3).node("Identity", "a", List.of("w")).output("a"),
                 "is a constant");
     }

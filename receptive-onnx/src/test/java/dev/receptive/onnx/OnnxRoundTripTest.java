@@ -49,7 +49,7 @@ class OnnxRoundTripTest {
             test.copyImage(i, images, i * item);
         }
         Path file = dir.resolve(name + ".onnx");
-        try (Model model = OnnxTestModels.trained(name, CPU)) {
+        try (Model model = OnnxTestModels.trained(name).place(CPU)) {
             OnnxFile.write(file, model);
             ModelFile.Contents back = OnnxFile.read(file);
             ModelDescription imported = back.model();

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import dev.receptive.backend.Backend;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.testing.Close;
 import dev.receptive.testing.TestBackends;
 import java.nio.FloatBuffer;
@@ -49,10 +50,11 @@ class OnnxRuntimeTest {
         }
         float[] expected;
         byte[] onnx;
-        try (Model model = OnnxTestModels.trained(name, CPU)) {
+        ModelDescription trained = OnnxTestModels.trained(name);
+        try (Model model = trained.place(CPU)) {
             expected = model.predictor().outputs(images);
-            onnx = OnnxFile.toBytes(model.describe());
         }
+        onnx = OnnxFile.toBytes(trained);
         float[] actual = run(onnx, images, test.itemShape().dims());
         Close.assertClose(name + ": ONNX Runtime's outputs against Receptive's", expected, actual, 2e-5, 1e-5);
         int classes = expected.length / IMAGES;

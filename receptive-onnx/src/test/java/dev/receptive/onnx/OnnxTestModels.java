@@ -17,6 +17,7 @@ import dev.receptive.nn.GlobalAvgPool2d;
 import dev.receptive.nn.Graph;
 import dev.receptive.nn.MaxPool2d;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.ReLU;
 import dev.receptive.nn.Sigmoid;
@@ -25,12 +26,15 @@ import dev.receptive.nn.Tanh;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.testing.TestBackends;
 import dev.receptive.train.TrainingStep;
 import dev.receptive.zoo.Zoo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The models the ONNX tests export: the zoo's networks and a graph of every other layer and
@@ -44,6 +48,7 @@ final class OnnxTestModels {
     private static final int BATCH = 32;
     private static Dataset train;
     private static Dataset test;
+    private static final Map<String, ModelDescription> TRAINED = new HashMap<>();
 
     private OnnxTestModels() {
     }
@@ -71,8 +76,22 @@ final class OnnxTestModels {
         }
     }
 
-    /** The model called {@code name}, trained for a few steps, with Fashion-MNIST's normalization and class names. */
-    static Model trained(String name, Backend backend) {
+    /**
+     * The model called {@code name}, trained for a few steps on the CPU, with Fashion-MNIST's
+     * normalization and class names; trained once per test JVM and shared by the tests.
+     */
+    static synchronized ModelDescription trained(String name) {
+        ModelDescription model = TRAINED.get(name);
+        if (model == null) {
+            try (Backend cpu = TestBackends.cpu(); Model m = train(name, cpu)) {
+                model = m.describe();
+            }
+            TRAINED.put(name, model);
+        }
+        return model;
+    }
+
+    private static Model train(String name, Backend backend) {
         Model model = name.equals("graph") ? graph().build(backend) : Zoo.build(name, backend, 7);
         try (Loss loss = Loss.softmaxCrossEntropy();
                 Optimizer sgd = Optimizer.sgd(0.05).momentum(0.9).build();
