@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,7 +25,7 @@ import picocli.CommandLine.Parameters;
         description = {"Accuracy, loss and confusion matrix of a model file on a dataset.",
             "The last line printed is: accuracy=<fraction> loss=<mean cross-entropy>"})
 final class EvaluateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors) or an ONNX file (NAME.onnx)")
     Path modelPath;
 
     @Option(names = "--dataset", description = "mnist, fashion-mnist or folder:PATH, an image folder with one subfolder "
@@ -45,10 +46,13 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
     String backend;
 
+    @Mixin
+    InputScaling scaling = new InputScaling();
+
     @Override
     public Integer call() throws IOException {
         Activity.set("reading the model file " + modelPath);
-        ModelFile.Contents contents = Inputs.modelFile(modelPath);
+        ModelFile.Contents contents = scaling.apply(Inputs.modelFile(modelPath), "evaluate");
         String id = dataset != null ? dataset : contents.metadata().getOrDefault(ModelMetadata.DATASET, "mnist");
         Path folder = FolderData.path(id);
         DatasetChoice choice = folder == null ? DatasetChoice.of(id) : null;

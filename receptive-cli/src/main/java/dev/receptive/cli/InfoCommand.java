@@ -20,7 +20,8 @@ import picocli.CommandLine.Parameters;
             "or, without one, this machine: Java, OS, backend and data folder."})
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "A model file (model.safetensors) or a training checkpoint (checkpoint.safetensors)")
+            description = "A model file (model.safetensors), an ONNX file (NAME.onnx) or a training checkpoint "
+                    + "(checkpoint.safetensors)")
     Path modelPath;
 
     @Override
@@ -43,7 +44,8 @@ final class InfoCommand implements Callable<Integer> {
         ModelFile.Contents contents = Inputs.modelFile(modelPath);
         ModelDescription model = contents.model();
         System.out.println("file:    " + modelPath + " (" + String.format("%,d", Files.size(modelPath)) + " bytes, "
-                + "format version " + contents.metadata().get(ModelFile.VERSION) + ")");
+                + (OnnxModels.isOnnx(modelPath) ? "ONNX" : "format version " + contents.metadata().get(ModelFile.VERSION))
+                + ")");
         for (Map.Entry<String, String> e : contents.metadata().entrySet()) {
             if (!e.getKey().equals(ModelFile.ARCHITECTURE) && !e.getKey().equals(ModelFile.VERSION)) {
                 System.out.println("meta:    " + e.getKey() + " = " + e.getValue());
@@ -51,6 +53,10 @@ final class InfoCommand implements Callable<Integer> {
         }
         System.out.println("input:   " + model.inputShape() + ", output: " + model.outputShape() + ", seed "
                 + model.seed());
+        if (!model.info().hasNormalization()) {
+            System.out.println("input:   no normalization recorded" + (OnnxModels.isOnnx(modelPath)
+                    ? "; predict and evaluate feed pixels scaled to [0, 1] unless --mean and --std say otherwise" : ""));
+        }
         System.out.println("memory:  " + mib(model.placementBytes()) + " on a backend (parameters, their gradients"
                 + " and buffers)");
         System.out.println();

@@ -28,9 +28,15 @@ final class Inputs {
         return file;
     }
 
-    /** A readable Receptive model file, or bad usage saying why not (and what to use for a checkpoint). */
+    /**
+     * A readable Receptive model file or ONNX file (by its .onnx name), or bad usage saying why not (and what to use
+     * for a checkpoint).
+     */
     static ModelFile.Contents modelFile(Path file) {
         existingFile(file, "model file");
+        if (OnnxModels.isOnnx(file)) {
+            return OnnxModels.read(file);
+        }
         try {
             return ModelFile.read(file);
         } catch (IOException e) {

@@ -17,7 +17,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "receptive", mixinStandardHelpOptions = true, version = "receptive 0.1.0",
         description = "Train and run convolutional networks on the JVM, on a CUDA GPU or any CPU.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, InfoCommand.class,
-            ServeCommand.class, BenchCommand.class, DoctorCommand.class})
+            ServeCommand.class, ExportCommand.class, BenchCommand.class, DoctorCommand.class})
 public final class Main implements Callable<Integer> {
     static final int OK = 0;
     static final int FAILURE = 1;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,7 +27,7 @@ import picocli.CommandLine.Parameters;
                 + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
                 + "\\r or \\\\, other control characters as \\uXXXX."})
 final class PredictCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors) or an ONNX file (NAME.onnx)")
     Path modelPath;
 
     @Parameters(index = "1..*", arity = "0..*", paramLabel = "IMAGE", description = "PNG, JPEG, GIF or BMP files")
@@ -43,10 +44,13 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
     String backend;
 
+    @Mixin
+    InputScaling scaling = new InputScaling();
+
     @Override
     public Integer call() throws IOException {
         Activity.set("reading the model file " + modelPath);
-        ModelFile.Contents contents = Inputs.modelFile(modelPath);
+        ModelFile.Contents contents = scaling.apply(Inputs.modelFile(modelPath), "predict");
         for (Path image : images) {
             Inputs.existingFile(image, "image");
         }

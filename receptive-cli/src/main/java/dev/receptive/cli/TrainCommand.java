@@ -6,6 +6,7 @@ import dev.receptive.data.Dataset;
 import dev.receptive.data.ImageFolder;
 import dev.receptive.data.Split;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.tensor.Shape;
@@ -26,7 +27,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a network (the seed network by default: conv5x5x32, pool, conv5x5x64, pool, dense 1024, "
@@ -89,6 +92,16 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--limit", paramLabel = "N", description = "Train on the first N training images only")
     Integer limit;
+
+    @Option(names = "--init", paramLabel = "MODEL", description = "Fine-tune: start from the architecture and weights "
+            + "of a model file or an ONNX file (NAME.onnx) instead of --model; it must give one output per class")
+    Path init;
+
+    @Spec
+    CommandSpec spec;
+
+    /** The model of --init, read once. */
+    private ModelDescription initial;
 
     @Override
     public Integer call() throws IOException {
@@ -257,6 +270,9 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The architecture JSON of --model when it names a file, else null (a zoo model); checked before training. */
     private String architectureFile() {
+        if (init != null) {
+            return initial().architecture();
+        }
         if (Zoo.NAMES.contains(modelName.toLowerCase(Locale.ROOT))) {
             return null;
         }
@@ -276,6 +292,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Model newModel(String architecture, Shape input, int classes, long runSeed, Backend b) {
+        if (init != null) {
+            return initial().place(b);
+        }
         try {
             return architecture == null ? Zoo.build(modelName, input, classes, b, runSeed)
                     : Model.fromArchitecture(architecture, b);
@@ -284,7 +303,23 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The model file or ONNX file of --init, which replaces --model. */
+    private ModelDescription initial() {
+        if (initial == null) {
+            if (spec.commandLine().getParseResult().hasMatchedOption("--model")) {
+                throw new UsageException("--init " + init + " gives the architecture; leave out --model " + modelName);
+            }
+            Activity.set("reading the model file " + init);
+            initial = Inputs.modelFile(init).model();
+        }
+        return initial;
+    }
+
     private Checkpoint readCheckpoint() {
+        if (init != null) {
+            throw new UsageException("--init starts a new run; --resume " + resume + " goes on with the checkpoint's"
+                    + " own model");
+        }
         Inputs.existingFile(resume, "checkpoint");
         Activity.set("reading the checkpoint " + resume);
         try {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -155,6 +156,22 @@ public final class Graph {
          */
         public Model build(Backend backend) {
             return Model.build(input, nodes, output, seed, backend, "Graph");
+        }
+
+        /**
+         * Checks the graph and every shape like {@link #build}, but places nothing: the model as a
+         * description with the given weights, for readers of other formats that make a model
+         * without a backend. The layers then belong to that description's plan.
+         *
+         * @param state exactly the model's parameters and buffers by state-dict name; the arrays are shared
+         * @param info the data's normalization and class names, {@link ModelInfo#NONE} for none
+         * @return the description, checked as {@link ModelDescription#of(String, Map, ModelInfo)} checks
+         * @throws IllegalArgumentException as {@link #build} does, or naming the state entry that is missing,
+         *     unexpected or misshapen
+         */
+        public ModelDescription describe(Map<String, HostTensor> state, ModelInfo info) {
+            return ModelDescription.of(Architecture.toJson(ModelPlan.of(input, nodes, output, seed, "Graph")), state,
+                    info);
         }
     }
 }

@@ -201,6 +201,14 @@ public final class ModelDescription implements Serializable {
         return plan.stateNames();
     }
 
+    /**
+     * {@return the nodes, each after its inputs, with their layers' settings and item shapes, as {@link Model#nodes()}
+     * (unmodifiable); the layers are planned, never placed: read them, do not add them to a model}
+     */
+    public List<Node> nodes() {
+        return plan.nodes();
+    }
+
     /** {@return the model's table of nodes, output shapes and parameter counts, as {@link Model#summary()}} */
     public String summary() {
         return plan.summary();
