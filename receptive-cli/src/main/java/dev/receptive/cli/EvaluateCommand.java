@@ -103,6 +103,11 @@ final class EvaluateCommand implements Callable<Integer> {
                     + images.size() + " images) on " + b.description());
             Activity.set("evaluating " + images.size() + " images");
             Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
+            if (!Double.isFinite(e.loss())) {
+                // As predict refuses a non-finite probability: an accuracy over such outputs means nothing.
+                throw new IllegalStateException(modelPath + ": the model's outputs on " + dataName + " are not finite"
+                        + " numbers (mean loss " + e.loss() + "): its weights overflow float32 on these inputs");
+            }
             System.out.print(e.confusionTable(images.classNames()));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }

@@ -45,6 +45,7 @@ public record Checkpoint(ModelDescription model, String optimizer,
     private static final String SETTING = "setting.";
     private static final String MODEL = "model/";
     private static final String OPTIMIZER = "optimizer/";
+    private static final System.Logger LOG = System.getLogger(Checkpoint.class.getName());
 
     /**
      * Copies the maps and the lists into unmodifiable ones (the tensors themselves are not copied).
@@ -113,6 +114,10 @@ public record Checkpoint(ModelDescription model, String optimizer,
             throw new IOException(file + ": not a Receptive checkpoint of version 1 or " + VERSION
                     + " (metadata 'receptive.checkpoint' is " + version + ")"
                     + (meta.containsKey("receptive.architecture") ? "; it is a model file, not a checkpoint" : ""));
+        }
+        if (!loaded.checksummed()) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: the checkpoint has no checksums (written by an older"
+                    + " Receptive), so damage to it cannot be detected; the next checkpoint will have them", file);
         }
         Map<String, String> settings = new LinkedHashMap<>();
         meta.forEach((k, v) -> {
