@@ -122,9 +122,17 @@ public final class Main implements Callable<Integer> {
         return "";
     }
 
-    /** The message on one line; exceptions without one are named by their class. */
+    /**
+     * The message on one line; exceptions without one are named by their class. A message that
+     * Receptive did not write (an exception made outside its code: the JDK's, a library's) comes
+     * after Receptive's own words of what was being done, so it is never the whole story.
+     */
     private static String message(Throwable e) {
         String m = e.getMessage() != null ? e.getMessage() : e.toString();
+        StackTraceElement[] at = e.getStackTrace();
+        if (at.length > 0 && !at[0].getClassName().startsWith("dev.receptive.")) {
+            m = "failed while " + Activity.current() + ": " + m + " (" + e.getClass().getName() + ")";
+        }
         return m.replaceAll("\\s*\\R\\s*", " ");
     }
 }

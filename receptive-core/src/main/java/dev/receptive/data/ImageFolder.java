@@ -277,6 +277,20 @@ public final class ImageFolder {
         return new Parts(part(train), part(validation));
     }
 
+    /**
+     * The files from {@code from} to {@code to} (in {@link #files()} order) with their labels and
+     * all the class names: for loading a large folder a part at a time.
+     *
+     * @param from the first file's index
+     * @param to one past the last file's index
+     * @return the part, which may be empty
+     * @throws IndexOutOfBoundsException when the range is not within [0, size()]
+     */
+    public ImageFolder slice(int from, int to) {
+        java.util.Objects.checkFromToIndex(from, to, size());
+        return new ImageFolder(root, classNames, files.subList(from, to), Arrays.copyOfRange(labels, from, to));
+    }
+
     private ImageFolder part(List<Integer> indices) {
         List<Path> f = new ArrayList<>();
         int[] l = new int[indices.size()];
