@@ -24,8 +24,8 @@ import picocli.CommandLine.Parameters;
         description = {"Accuracy, loss and confusion matrix of a model file on a dataset.",
             "The last line printed is: accuracy=<fraction> loss=<mean cross-entropy>"})
 final class EvaluateCommand implements Callable<Integer> {
-    /** The image data of one part of an image folder: memory stays at this whatever the folder's size. */
-    static final long PART_BYTES = 32L << 20;
+    /** The image data of one part of an image folder: what evaluating needs stays near this whatever the folder's size. */
+    static final long PART_BYTES = 4L << 20;
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors)")
     Path modelPath;
@@ -42,7 +42,8 @@ final class EvaluateCommand implements Callable<Integer> {
             + "else ~/.cache/receptive/datasets)")
     Path data;
 
-    @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", description = "Batch size, >= 1; more than the images is the images (default: "
+            + "${DEFAULT-VALUE})")
     int batch = 256;
 
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")

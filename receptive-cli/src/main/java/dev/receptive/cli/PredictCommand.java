@@ -26,8 +26,11 @@ import picocli.CommandLine.Parameters;
                 + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
                 + "\\r or \\\\, other control characters as \\uXXXX."})
 final class PredictCommand implements Callable<Integer> {
-    /** The input values of one part of the images: memory stays at this however many are named. */
-    static final long PART_BYTES = 16L << 20;
+    /**
+     * The input values of one part of the images: what a part needs (these, their batch, the
+     * model's activations) is a few times this, however many images are named.
+     */
+    static final long PART_BYTES = 2L << 20;
     /** At most this many images per part, so that lines come out steadily. */
     static final int MAX_PART = 256;
 
@@ -87,7 +90,7 @@ final class PredictCommand implements Callable<Integer> {
         // The first part is read before a backend is chosen, so that a bad image among a few is
         // reported before anything else; a long list is then read a part at a time, never whole.
         int part = (int) Math.max(1, Math.min(MAX_PART, PART_BYTES / ((long) Float.BYTES * in.size())));
-        Part first = read(reader, 0, Math.min(part, images.size()));
+        Part p = read(reader, 0, Math.min(part, images.size()));
         Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend); Model model = Inputs.model(contents, b)) {
             if (model.outputShape().rank() != 1) {
@@ -97,7 +100,9 @@ final class PredictCommand implements Callable<Integer> {
             int classes = model.outputShape().dim(0);
             List<String> names = classNames(contents.model().info().classNames(), classes);
             for (int from = 0; from < images.size(); from += part) {
-                Part p = from == 0 ? first : read(reader, from, Math.min(images.size(), from + part));
+                if (from > 0) {
+                    p = read(reader, from, Math.min(images.size(), from + part));
+                }
                 Activity.set("classifying images " + (from + 1) + " to " + (from + p.x.length) + " of "
                         + images.size());
                 float[][] probabilities;
