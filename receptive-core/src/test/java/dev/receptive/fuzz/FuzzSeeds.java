@@ -184,18 +184,22 @@ public final class FuzzSeeds {
                 seed("ModelFilesFuzzTestInputs/checkpoint", "checksummed-best-earlier-" + name + ".safetensors",
                         Files.readAllBytes(checkpoint));
             }
-            // A chain of 5,000 nodes (the size that overflowed the stack when planning recursed).
+            // A deep chain for the fuzzer to mutate (cycles, duplicate names, cut chains). Its
+            // length is what one input may cost while fuzzing (see ModelFilesFuzzTest); the
+            // 5,000 nodes that overflowed the stack when planning recursed are GraphTest's and
+            // IntegrityCliTest's.
+            int n = 600;
             Graph.Builder g = Graph.builder().input(1, 2, 2);
-            for (int i = 0; i < 5_000; i++) {
+            for (int i = 0; i < n; i++) {
                 g.add("n" + i, i % 2 == 0 ? new ReLU() : new Tanh(), i == 0 ? Model.INPUT : "n" + (i - 1));
             }
-            try (Model deep = g.add("flat", new Flatten(), "n4999").add("out", Dense.builder().units(2).build(), "flat")
-                    .output("out").build(cpu)) {
-                seed("ModelFilesFuzzTestInputs/architecture", "deep-chain-5000.json",
+            try (Model deep = g.add("flat", new Flatten(), "n" + (n - 1))
+                    .add("out", Dense.builder().units(2).build(), "flat").output("out").build(cpu)) {
+                seed("ModelFilesFuzzTestInputs/architecture", "deep-chain-" + n + ".json",
                         deep.architecture().getBytes(StandardCharsets.UTF_8));
                 Path file = tmp.resolve("deep.safetensors");
                 ModelFile.save(file, deep);
-                seed("ModelFilesFuzzTestInputs/modelFile", "checksummed-deep-chain-5000.safetensors",
+                seed("ModelFilesFuzzTestInputs/modelFile", "checksummed-deep-chain-" + n + ".safetensors",
                         Files.readAllBytes(file));
             }
         }

@@ -26,8 +26,9 @@ class ModelFilesFuzzTest {
     /**
      * Bytes a graph may allocate per byte of its architecture JSON. Parsing it, planning the
      * nodes and writing the canonical architecture back cost about 130 bytes per byte, linear in
-     * the number of nodes (measured from 1,000 to 5,000 chained nodes); the committed
-     * deep-chain-5000 inputs (248 KB of JSON) take 44 MB under the fuzz JVM. 64, the bound of the
+     * the number of nodes (measured from 1,000 to 5,000 chained nodes); while fuzzing, Jazzer's
+     * hooks on string comparisons add several times that (a chain of 5,000 nodes, 248 KB, took
+     * 148 MB and nearly 10 s), so the committed chain has 600 nodes (29 KB). 64, the bound of the
      * other readers, held only while every seed was a few hundred bytes.
      */
     private static final long PER_GRAPH_BYTE = 256;
