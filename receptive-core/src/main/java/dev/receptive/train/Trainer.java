@@ -122,17 +122,19 @@ public final class Trainer {
     /**
      * Trains until {@code epochs} epochs are done (counting those of the checkpoint it resumes
      * from) and returns the metrics of every epoch. Before anything changes, the model is checked
-     * against the data, the run folder is made and checked writable, and a checkpoint to resume
-     * from is checked against this run. The model's {@link ModelInfo} is set from the training
-     * set's normalization and class names.
+     * against the data, the run folder is made, checked writable and locked for this run (see
+     * {@link RunFolder}), and a checkpoint to resume from is checked against this run. The model's
+     * {@link ModelInfo} is set from the training set's normalization and class names. With a run
+     * folder, the best epoch's weights are kept on the host for the checkpoint while a later
+     * epoch is not the best.
      *
      * @param train the training set; its last partial batch of each epoch is skipped
      * @return the metrics of every epoch so far, including those of a checkpoint resumed from
      * @throws IllegalArgumentException when the model does not fit the data, the training set is smaller than
      *     one batch, early stopping has no validation set, or the checkpoint does not fit this run (a
      *     different model, settings or training set)
-     * @throws TrainingDivergedException when the loss becomes NaN or infinite
-     * @throws IOException when the run folder cannot be written
+     * @throws TrainingDivergedException when the training or validation loss becomes NaN or infinite
+     * @throws IOException when the run folder cannot be written or another run holds it
      */
     public List<Metrics> fit(Dataset train) throws IOException {
         Evaluation.checkFits(model, train, "Trainer");
