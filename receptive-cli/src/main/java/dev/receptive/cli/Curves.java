@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import dev.receptive.train.Metrics;
 import dev.receptive.train.StepMetrics;
 import java.util.List;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -32,18 +33,18 @@ final class Curves {
         XYChart loss = chart("Loss", "mean loss");
         XYChart accuracy = chart("Accuracy", "accuracy");
         if (steps.isEmpty()) {
-            loss.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainLoss).toArray());
-            accuracy.addSeries("train", epochs, history.stream().mapToDouble(Metrics::trainAccuracy).toArray());
+            add(loss, "train", epochs, history.stream().mapToDouble(Metrics::trainLoss).toArray());
+            add(accuracy, "train", epochs, history.stream().mapToDouble(Metrics::trainAccuracy).toArray());
         } else {
             // Every epoch has the same number of steps: epoch 1's last window ends at that number.
             double perEpoch = steps.stream().filter(w -> w.epoch() == 1).mapToInt(StepMetrics::step).max().orElse(1);
             double[] x = steps.stream().mapToDouble(w -> w.step() / perEpoch).toArray();
-            loss.addSeries("train", x, steps.stream().mapToDouble(StepMetrics::loss).toArray());
-            accuracy.addSeries("train", x, steps.stream().mapToDouble(StepMetrics::accuracy).toArray());
+            add(loss, "train", x, steps.stream().mapToDouble(StepMetrics::loss).toArray());
+            add(accuracy, "train", x, steps.stream().mapToDouble(StepMetrics::accuracy).toArray());
         }
         if (history.stream().allMatch(Metrics::hasValidation)) {
-            loss.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valLoss).toArray());
-            accuracy.addSeries("validation", epochs, history.stream().mapToDouble(Metrics::valAccuracy).toArray());
+            add(loss, "validation", epochs, history.stream().mapToDouble(Metrics::valLoss).toArray());
+            add(accuracy, "validation", epochs, history.stream().mapToDouble(Metrics::valAccuracy).toArray());
         }
         BufferedImage image = new BufferedImage(2 * WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
@@ -57,6 +58,15 @@ final class Curves {
         }
         if (!ImageIO.write(image, "png", out)) {
             throw new IOException("no PNG writer in this Java runtime");
+        }
+    }
+
+    /** The finite points only: the chart library refuses NaN and infinities, which a diverging run records. */
+    private static void add(XYChart chart, String name, double[] x, double[] y) {
+        int[] finite = IntStream.range(0, y.length).filter(i -> Double.isFinite(y[i])).toArray();
+        if (finite.length > 0) {
+            chart.addSeries(name, IntStream.of(finite).mapToDouble(i -> x[i]).toArray(),
+                    IntStream.of(finite).mapToDouble(i -> y[i]).toArray());
         }
     }
 

@@ -25,6 +25,9 @@ import picocli.CommandLine.Parameters;
         description = {"Accuracy, loss and confusion matrix of a model file on a dataset.",
             "The last line printed is: accuracy=<fraction> loss=<mean cross-entropy>"})
 final class EvaluateCommand implements Callable<Integer> {
+    /** The image data of one part of an image folder: what evaluating needs stays near this whatever the folder's size. */
+    static final long PART_BYTES = 4L << 20;
+
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors) or an ONNX file (NAME.onnx)")
     Path modelPath;
 
@@ -40,7 +43,8 @@ final class EvaluateCommand implements Callable<Integer> {
             + "else ~/.cache/receptive/datasets)")
     Path data;
 
-    @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", description = "Batch size, >= 1; more than the images is the images (default: "
+            + "${DEFAULT-VALUE})")
     int batch = 256;
 
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
@@ -74,13 +78,17 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         Shape input = contents.model().inputShape();
         String dataName;
-        Dataset images;
+        Dataset images = null;
+        ImageFolder chosen = null;
         if (folder == null) {
             Path root = data != null ? data : DataFolder.root();
             DataFetch.ensure(choice, root, System.err);
             Activity.set("loading " + choice.id() + " from " + choice.folder(root));
             dataName = choice.id();
             images = choice.load(root, part.equals("test") ? Split.TEST : Split.TRAIN, norm);
+            if (!input.equals(images.itemShape())) {
+                throw new UsageException(misfit(input, "?", dataName, images.itemShape(), images.classCount()));
+            }
         } else {
             if (input.rank() != 3 || (input.dim(0) != 1 && input.dim(0) != 3)) {
                 throw new UsageException(modelPath + ": an image folder gives grayscale (1, H, W) or RGB (3, H, W) images,"
@@ -89,28 +97,65 @@ final class EvaluateCommand implements Callable<Integer> {
             Activity.set("reading the image folder " + folder);
             dataName = FolderData.id(folder);
             ImageFolder all = FolderData.scan(folder, contents.model().info().classNames());
-            ImageFolder chosen = part.equals("all") ? all : part(all, contents, part);
-            Activity.set("loading " + chosen.size() + " images of " + folder + " at " + input);
-            images = FolderData.load(chosen, input, norm);
+            chosen = part.equals("all") ? all : part(all, contents, part);
         }
-        if (!input.equals(images.itemShape())) {
-            throw new UsageException(misfit(input, "?", dataName, images));
-        }
+        int count = images != null ? images.size() : chosen.size();
+        int classes = images != null ? images.classCount() : chosen.classNames().size();
+        List<String> classNames = images != null ? images.classNames() : chosen.classNames();
         Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend);
                 Model model = Inputs.model(contents, b);
                 Loss loss = Loss.softmaxCrossEntropy()) {
-            if (!model.outputShape().equals(Shape.of(images.classCount()))) {
-                throw new UsageException(misfit(input, model.outputShape().toString(), dataName, images));
+            if (!model.outputShape().equals(Shape.of(classes))) {
+                throw new UsageException(misfit(input, model.outputShape().toString(), dataName, input, classes));
             }
             System.err.println("receptive evaluate: " + modelPath + " on " + dataName + " " + part + " ("
-                    + images.size() + " images) on " + b.description());
-            Activity.set("evaluating " + images.size() + " images");
-            Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
-            System.out.print(e.confusionTable(images.classNames()));
+                    + count + " images) on " + b.description());
+            Evaluation e;
+            if (images != null) {
+                Activity.set("evaluating " + count + " images");
+                e = Evaluation.of(model, loss, images, Math.min(batch, count));
+            } else {
+                e = evaluateFolder(model, loss, chosen, input, norm);
+            }
+            if (!Double.isFinite(e.loss())) {
+                // As predict refuses a non-finite probability: an accuracy over such outputs means nothing.
+                throw new IllegalStateException(modelPath + ": the model's outputs on " + dataName + " are not finite"
+                        + " numbers (mean loss " + e.loss() + "): its weights overflow float32 on these inputs");
+            }
+            System.out.print(e.confusionTable(classNames));
             System.out.printf(Locale.ROOT, "accuracy=%.4f loss=%.4f%n", e.accuracy(), e.loss());
         }
         return Main.OK;
+    }
+
+    /**
+     * An image folder of any size, a part of {@link #PART_BYTES} at a time: each part is loaded,
+     * evaluated and dropped, so memory does not grow with the folder.
+     */
+    private Evaluation evaluateFolder(Model model, Loss loss, ImageFolder folder, Shape input, Normalization norm) {
+        int part = (int) Math.max(1, Math.min(folder.size(), PART_BYTES / ((long) Float.BYTES * input.size())));
+        int classes = folder.classNames().size();
+        int[][] confusion = new int[classes][classes];
+        double lossSum = 0;
+        for (int from = 0; from < folder.size(); from += part) {
+            int to = Math.min(folder.size(), from + part);
+            Activity.set("loading images " + (from + 1) + " to " + to + " of " + folder.size() + " at " + input);
+            Dataset images = FolderData.load(folder.slice(from, to), input, norm);
+            Activity.set("evaluating images " + (from + 1) + " to " + to + " of " + folder.size());
+            Evaluation e = Evaluation.of(model, loss, images, Math.min(batch, images.size()));
+            lossSum += e.loss() * images.size();
+            for (int a = 0; a < classes; a++) {
+                for (int p = 0; p < classes; p++) {
+                    confusion[a][p] += e.confusion()[a][p];
+                }
+            }
+        }
+        int correct = 0;
+        for (int c = 0; c < classes; c++) {
+            correct += confusion[c][c];
+        }
+        return new Evaluation(lossSum / folder.size(), (double) correct / folder.size(), confusion);
     }
 
     /** The training or validation part of the split recorded in the model file. */
@@ -131,8 +176,8 @@ final class EvaluateCommand implements Callable<Integer> {
         return part.equals("train") ? parts.train() : parts.validation();
     }
 
-    private String misfit(Shape input, String output, String dataName, Dataset images) {
+    private String misfit(Shape input, String output, String dataName, Shape images, int classes) {
         return modelPath + ": the model takes " + input + (output.equals("?") ? "" : " and gives " + output) + ", but "
-                + dataName + " has " + images.itemShape() + " images in " + images.classCount() + " classes";
+                + dataName + " has " + images + " images in " + classes + " classes";
     }
 }

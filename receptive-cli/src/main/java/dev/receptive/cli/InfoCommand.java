@@ -75,7 +75,7 @@ final class InfoCommand implements Callable<Integer> {
                 + "a training checkpoint, not a model file");
         System.out.println("state:   after epoch " + c.epoch() + ", step " + c.step() + "; seed " + c.seed()
                 + ", batch size " + c.batchSize() + ", " + c.trainSize() + " training images, optimizer "
-                + c.optimizer());
+                + c.optimizer() + (c.best() == null ? "" : "; best epoch " + c.best().epoch()));
         System.out.println("model:   evaluate and predict take " + model
                 + (Files.isRegularFile(model) ? " (the best epoch's)" : " (not written yet: train writes it after an epoch)")
                 + "; train --resume goes on from this checkpoint");

@@ -89,10 +89,4 @@ final class Inputs {
             throw new UsageException(e.getMessage(), e);
         }
     }
-
-    static void positive(String option, double value) {
-        if (!(value > 0) || Double.isInfinite(value)) {
-            throw new UsageException(option + " must be a positive number, got " + value);
-        }
-    }
 }

@@ -30,6 +30,9 @@ public final class Main implements Callable<Integer> {
     boolean verbose;
 
     public static void main(String[] args) {
+        // One line per library warning ("receptive: WARNING: model.safetensors: ..."), not java.util.logging's
+        // two (a date and the logger's name, then the message); read when the console handler is made.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "receptive: %4$s: %5$s%6$s%n");
         // Charts are drawn into images, never on a screen; a server may have no display at all.
         System.setProperty("java.awt.headless", "true");
         // The library logs through System.Logger (java.util.logging here): the command line prints
@@ -122,9 +125,17 @@ public final class Main implements Callable<Integer> {
         return "";
     }
 
-    /** The message on one line; exceptions without one are named by their class. */
-    private static String message(Throwable e) {
+    /**
+     * The message on one line; exceptions without one are named by their class. A message that
+     * Receptive did not write (an exception made outside its code: the JDK's, a library's) comes
+     * after Receptive's own words of what was being done, so it is never the whole story.
+     */
+    static String message(Throwable e) {
         String m = e.getMessage() != null ? e.getMessage() : e.toString();
+        StackTraceElement[] at = e.getStackTrace();
+        if (at.length > 0 && !at[0].getClassName().startsWith("dev.receptive.")) {
+            m = "failed while " + Activity.current() + ": " + m + " (" + e.getClass().getName() + ")";
+        }
         return m.replaceAll("\\s*\\R\\s*", " ");
     }
 }

@@ -27,6 +27,14 @@ import picocli.CommandLine.Parameters;
                 + "A tab, newline, carriage return or backslash in a file or class name is printed as \\t, \\n, "
                 + "\\r or \\\\, other control characters as \\uXXXX."})
 final class PredictCommand implements Callable<Integer> {
+    /**
+     * The input values of one part of the images: what a part needs (these, their batch, the
+     * model's activations) is a few times this, however many images are named.
+     */
+    static final long PART_BYTES = 2L << 20;
+    /** At most this many images per part, so that lines come out steadily. */
+    static final int MAX_PART = 256;
+
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (model.safetensors) or an ONNX file (NAME.onnx)")
     Path modelPath;
 
@@ -83,49 +91,71 @@ final class PredictCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(modelPath + ": " + e.getMessage(), e);
         }
-        float[][] x = new float[images.size()][];
-        boolean[] inverted = new boolean[images.size()];
-        for (int i = 0; i < images.size(); i++) {
-            ImageInput.Loaded image;
-            Activity.set("reading the image " + images.get(i));
-            try {
-                image = reader.load(images.get(i));
-            } catch (IOException e) {
-                throw new UsageException(e.getMessage(), e);
-            }
-            inverted[i] = image.inverted();
-            x[i] = image.values();
-        }
+        // The first part is read before a backend is chosen, so that a bad image among a few is
+        // reported before anything else; a long list is then read a part at a time, never whole.
+        int part = (int) Math.max(1, Math.min(MAX_PART, PART_BYTES / ((long) Float.BYTES * in.size())));
+        Part p = read(reader, 0, Math.min(part, images.size()));
         Activity.set("building the model of " + modelPath);
         try (Backend b = Inputs.backend(backend); Model model = Inputs.model(contents, b)) {
-            Activity.set("classifying " + images.size() + " images");
             if (model.outputShape().rank() != 1) {
                 throw new UsageException(modelPath + ": predict needs one score per class, but the model gives "
                         + model.outputShape());
             }
             int classes = model.outputShape().dim(0);
             List<String> names = classNames(contents.model().info().classNames(), classes);
-            float[][] p;
-            try {
-                p = model.predictor().probabilities(x);
-            } catch (IllegalStateException e) {
-                throw new IllegalStateException(modelPath + ": " + e.getMessage(), e);
-            }
-            for (int i = 0; i < images.size(); i++) {
-                int best = 0;
-                for (int c = 1; c < classes; c++) {
-                    best = p[i][c] > p[i][best] ? c : best;
+            for (int from = 0; from < images.size(); from += part) {
+                if (from > 0) {
+                    p = read(reader, from, Math.min(images.size(), from + part));
                 }
-                StringBuilder all = new StringBuilder();
-                for (int c = 0; c < classes; c++) {
-                    all.append(c == 0 ? "" : " ").append(Tsv.escape(names.get(c)).replace(' ', '_')).append('=')
-                            .append(String.format(Locale.ROOT, "%.4f", p[i][c]));
+                Activity.set("classifying images " + (from + 1) + " to " + (from + p.x.length) + " of "
+                        + images.size());
+                float[][] probabilities;
+                try {
+                    probabilities = model.predictor().probabilities(p.x);
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException(modelPath + ": " + e.getMessage(), e);
                 }
-                System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", Tsv.escape(images.get(i).toString()),
-                        Tsv.escape(names.get(best)), p[i][best], all, inverted[i] ? "\t(inverted)" : "");
+                print(from, probabilities, p.inverted, names);
             }
         }
         return Main.OK;
+    }
+
+    /** Images [from, to) as the model's inputs, and which were inverted. */
+    private record Part(float[][] x, boolean[] inverted) {
+    }
+
+    private Part read(ImageInput reader, int from, int to) {
+        float[][] x = new float[to - from][];
+        boolean[] inverted = new boolean[to - from];
+        for (int i = from; i < to; i++) {
+            Activity.set("reading the image " + images.get(i));
+            try {
+                ImageInput.Loaded image = reader.load(images.get(i));
+                inverted[i - from] = image.inverted();
+                x[i - from] = image.values();
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage(), e);
+            }
+        }
+        return new Part(x, inverted);
+    }
+
+    private void print(int from, float[][] p, boolean[] inverted, List<String> names) {
+        int classes = names.size();
+        for (int i = 0; i < p.length; i++) {
+            int best = 0;
+            for (int c = 1; c < classes; c++) {
+                best = p[i][c] > p[i][best] ? c : best;
+            }
+            StringBuilder all = new StringBuilder();
+            for (int c = 0; c < classes; c++) {
+                all.append(c == 0 ? "" : " ").append(Tsv.escape(names.get(c)).replace(' ', '_')).append('=')
+                        .append(String.format(Locale.ROOT, "%.4f", p[i][c]));
+            }
+            System.out.printf(Locale.ROOT, "%s\t%s\t%.4f\t%s%s%n", Tsv.escape(images.get(from + i).toString()),
+                    Tsv.escape(names.get(best)), p[i][best], all, inverted[i] ? "\t(inverted)" : "");
+        }
     }
 
     /**

@@ -16,7 +16,12 @@ import dev.receptive.train.Metrics;
 import dev.receptive.train.RunFolder;
 import dev.receptive.train.Trainer;
 import dev.receptive.zoo.Zoo;
+import dev.receptive.io.Safetensors;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -27,9 +32,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a network (the seed network by default: conv5x5x32, pool, conv5x5x64, pool, dense 1024, "
@@ -37,9 +40,14 @@ import picocli.CommandLine.Spec;
             + "epoch and keeping the best epoch's model.",
             "The last line printed is: test_accuracy=<fraction> epoch_seconds=<mean training seconds per epoch>"})
 final class TrainCommand implements Callable<Integer> {
+    /** Far more than any real architecture: a chain of 100,000 layers is about 3 MiB. */
+    private static final long MAX_ARCHITECTURE_BYTES = 16 << 20;
+    private static final int MAX_EPOCHS = 100_000;
+
     @Option(names = "--model", description = "seednet, resnet8, resnet14, resnet20, or an architecture JSON file "
-            + "(its own seed decides the initial weights) (default: ${DEFAULT-VALUE})")
-    String modelName = "seednet";
+            + "(its own seed decides the initial weights); not with --resume, whose checkpoint holds the model "
+            + "(default: seednet)")
+    String modelOption;
 
     @Mixin
     TrainingOptions training = new TrainingOptions();
@@ -49,8 +57,8 @@ final class TrainCommand implements Callable<Integer> {
     String dataset = "mnist";
 
     @Option(names = "--val-split", paramLabel = "FRACTION", description = "With folder:PATH: the share of each class "
-            + "held out for validation, chosen by --seed (default: ${DEFAULT-VALUE})")
-    double valSplit = 0.2;
+            + "held out for validation, in (0, 1), chosen by --seed (default: 0.2)")
+    Double valSplitOption;
 
     @Option(names = "--image-size", paramLabel = "N|HxW", description = "With folder:PATH: resize images to this "
             + "(default: the --model JSON's input, else 28)")
@@ -60,13 +68,16 @@ final class TrainCommand implements Callable<Integer> {
             + "JSON's input, else 1 when every image is grayscale, else 3)")
     Integer channels;
 
-    @Option(names = "--epochs", description = "Epochs in all, counting those of --resume (default: ${DEFAULT-VALUE})")
+    @Option(names = "--epochs", description = "Epochs in all, counting those of --resume, from 1 to 100000 "
+            + "(default: ${DEFAULT-VALUE})")
     int epochs = 3;
 
-    @Option(names = "--batch", description = "Batch size (default: 64, or the checkpoint's with --resume)")
+    @Option(names = "--batch", description = "Batch size, from 1 to the training set's size (default: 64, or the "
+            + "checkpoint's with --resume)")
     Integer batch;
 
-    @Option(names = "--lr", description = "Learning rate (default: 0.001, or the checkpoint's with --resume)")
+    @Option(names = "--lr", description = "Learning rate, from 1e-10 to 100 (default: 0.001, or the checkpoint's with "
+            + "--resume)")
     Double lr;
 
     @Option(names = "--seed", description = "Seeds the weights, dropout and shuffling (default: 1, or the checkpoint's)")
@@ -97,8 +108,6 @@ final class TrainCommand implements Callable<Integer> {
             + "of a model file or an ONNX file (NAME.onnx) instead of --model; it must give one output per class")
     Path init;
 
-    @Spec
-    CommandSpec spec;
 
     /** The model of --init, read once. */
     private ModelDescription initial;
@@ -111,14 +120,26 @@ final class TrainCommand implements Callable<Integer> {
             throw new UsageException("--image-size and --channels apply to --dataset folder:PATH only; " + dataset
                     + " has 1x28x28 images");
         }
+        if (folder == null && valSplitOption != null) {
+            throw new UsageException("--val-split applies to --dataset folder:PATH only; " + dataset + " has its own"
+                    + " test set");
+        }
+        double valSplit = valSplitOption != null ? valSplitOption : 0.2;
         if (!(valSplit > 0 && valSplit < 1)) {
             throw new UsageException("--val-split must be a fraction in (0, 1), got " + valSplit);
         }
-        if (epochs < 1) {
-            throw new UsageException("--epochs must be >= 1, got " + epochs);
+        if (epochs < 1 || epochs > MAX_EPOCHS) {
+            throw new UsageException("--epochs must be from 1 to " + MAX_EPOCHS + ", got " + epochs);
+        }
+        if (allowChangedSettings && resume == null) {
+            throw new UsageException("--allow-changed-settings applies to --resume only");
         }
         if (limit != null && limit < 1) {
             throw new UsageException("--limit must be >= 1, got " + limit);
+        }
+        if (modelOption != null && resume != null) {
+            throw new UsageException("--model and --resume conflict: the checkpoint holds its model; leave out --model"
+                    + " to resume, or --resume to train " + modelOption + " from the start");
         }
         Checkpoint checkpoint = resume == null ? null : readCheckpoint();
         long runSeed = seed != null ? seed : checkpoint != null ? checkpoint.seed() : 1;
@@ -128,7 +149,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         double rate = lr != null ? lr : checkpoint != null && checkpoint.settings().containsKey("lr")
                 ? Double.parseDouble(checkpoint.settings().get("lr")) : 1e-3;
-        Inputs.positive("--lr", rate);
+        TrainingOptions.checkLearningRate(rate);
         training.check(batchSize, epochs);
         String architecture = checkpoint != null ? null : architectureFile();
         Path runDir = runFolder();
@@ -142,6 +163,7 @@ final class TrainCommand implements Callable<Integer> {
             Activity.set("loading " + choice.id() + " from " + choice.folder(root));
             dataName = choice.id();
             train = choice.load(root, Split.TRAIN);
+            training.checkCropPadding(train.itemShape());
             if (limit != null && limit < train.size()) {
                 train = train.subset(0, limit);
             }
@@ -156,8 +178,9 @@ final class TrainCommand implements Callable<Integer> {
             dataName = FolderData.id(folder);
             ImageFolder.Parts parts = FolderData.split(FolderData.scan(folder), valSplit, runSeed);
             Shape modelInput = checkpoint != null ? checkpoint.model().inputShape()
-                    : architecture != null ? Inputs.inputShape(architecture, modelName) : null;
+                    : architecture != null ? Inputs.inputShape(architecture, modelName()) : null;
             Shape shape = FolderData.shape(channels, imageSize, modelInput, parts.train());
+            training.checkCropPadding(shape);
             Activity.set("loading " + parts.train().size() + " images of " + folder + " at " + shape);
             train = FolderData.load(parts.train(), shape);
             if (limit != null && limit < train.size()) {
@@ -170,6 +193,11 @@ final class TrainCommand implements Callable<Integer> {
         if (train.size() < batchSize) {
             throw new UsageException("the training set has " + train.size() + " images, fewer than one batch of "
                     + batchSize);
+        }
+        if ((long) epochs * (train.size() / batchSize) > Integer.MAX_VALUE) {
+            // Steps are counted in an int: they key the dropout masks and the checkpoint.
+            throw new UsageException("--epochs " + epochs + " of " + train.size() / batchSize + " steps each are more"
+                    + " than 2^31 - 1 steps; use fewer epochs or a larger --batch");
         }
         if (checkpoint != null) {
             checkResume(checkpoint, runSeed, batchSize, train.size());
@@ -212,7 +240,7 @@ final class TrainCommand implements Callable<Integer> {
                     }
                     throw e;
                 }
-                Path modelFile = runDir.resolve(RunFolder.MODEL);
+                Path modelFile = verifiedModel(runDir);
                 Evaluation last = trainer.lastValidation();
                 if (last != null) {
                     System.out.print(last.confusionTable(train.classNames()));
@@ -225,6 +253,22 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return Main.OK;
+    }
+
+    /**
+     * The run folder's model file, read back whole and its checksums checked: "saved" is said of
+     * a file that is on disk as it was meant to be, never of one that is missing or damaged.
+     */
+    private static Path verifiedModel(Path runDir) throws IOException {
+        Path modelFile = runDir.resolve(RunFolder.MODEL);
+        if (!Files.isRegularFile(modelFile)) {
+            throw new IllegalStateException(runDir + ": training ended without a model file in the run folder: the"
+                    + " checkpoint resumed from predates recording the best epoch's weights, and no epoch of this run"
+                    + " beat it; its model file is in the checkpoint's own run folder");
+        }
+        Activity.set("checking the model file " + modelFile);
+        Safetensors.verify(modelFile);
+        return modelFile;
     }
 
     /**
@@ -243,6 +287,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new UsageException("--out " + dir + " is a file, not a folder");
+        }
+        String holder = RunFolder.holder(dir);
+        if (holder != null) {
+            // Checked again, and for good, when training takes the folder's lock.
+            throw new IllegalStateException("--out " + dir + ": the run folder is in use by " + holder
+                    + "; give this run another folder, or wait until that one ends");
         }
         Path existing = dir.resolve(RunFolder.CHECKPOINT);
         if (Files.exists(existing)) {
@@ -268,27 +318,47 @@ final class TrainCommand implements Callable<Integer> {
         return dir;
     }
 
+    private String modelName() {
+        return modelOption != null ? modelOption : "seednet";
+    }
+
     /** The architecture JSON of --model when it names a file, else null (a zoo model); checked before training. */
     private String architectureFile() {
         if (init != null) {
             return initial().architecture();
         }
-        if (Zoo.NAMES.contains(modelName.toLowerCase(Locale.ROOT))) {
+        String name = modelName();
+        if (Zoo.NAMES.contains(name.toLowerCase(Locale.ROOT))) {
             return null;
         }
-        Path file = Path.of(modelName);
+        Path file = Path.of(name);
         if (!Files.isRegularFile(file)) {
             throw new UsageException("--model must be " + String.join(", ", Zoo.NAMES) + " or an architecture JSON file, "
-                    + "got '" + modelName + "'" + (Files.exists(file) ? " (not a file)" : ""));
+                    + "got '" + name + "'" + (Files.exists(file) ? " (not a file)" : ""));
         }
+        byte[] bytes;
         try {
-            if (Files.size(file) > (1 << 20)) {
-                throw new UsageException("--model " + file + " is larger than 1 MiB: not an architecture");
+            if (Files.size(file) > MAX_ARCHITECTURE_BYTES) {
+                throw new UsageException("--model " + file + " is larger than " + (MAX_ARCHITECTURE_BYTES >> 20)
+                        + " MiB: not an architecture");
             }
-            return Files.readString(file);
+            bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UsageException("--model " + file + ": " + e.getMessage(), e);
         }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new UsageException("--model " + file + " is not UTF-8 text, so not an architecture JSON file"
+                    + (looksLikeSafetensors(bytes) ? " (a model file or checkpoint? train goes on from a checkpoint"
+                    + " with --resume)" : " (an image or other binary file?)"), e);
+        }
+    }
+
+    /** Whether the bytes start as safetensors do: a little-endian header length, then '{'. */
+    private static boolean looksLikeSafetensors(byte[] bytes) {
+        return bytes.length > 9 && bytes[8] == '{' && bytes[7] == 0 && bytes[6] == 0;
     }
 
     private Model newModel(String architecture, Shape input, int classes, long runSeed, Backend b) {
@@ -296,18 +366,18 @@ final class TrainCommand implements Callable<Integer> {
             return initial().place(b);
         }
         try {
-            return architecture == null ? Zoo.build(modelName, input, classes, b, runSeed)
+            return architecture == null ? Zoo.build(modelName(), input, classes, b, runSeed)
                     : Model.fromArchitecture(architecture, b);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--model " + modelName + ": " + e.getMessage(), e);
+            throw new UsageException("--model " + modelName() + ": " + e.getMessage(), e);
         }
     }
 
     /** The model file or ONNX file of --init, which replaces --model. */
     private ModelDescription initial() {
         if (initial == null) {
-            if (spec.commandLine().getParseResult().hasMatchedOption("--model")) {
-                throw new UsageException("--init " + init + " gives the architecture; leave out --model " + modelName);
+            if (modelOption != null) {
+                throw new UsageException("--init " + init + " gives the architecture; leave out --model " + modelOption);
             }
             Activity.set("reading the model file " + init);
             initial = Inputs.modelFile(init).model();

@@ -23,8 +23,8 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
-import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageInputStreamImpl;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
@@ -68,7 +68,9 @@ final class ImageDecoder {
                 throw Files.exists(file) ? new IOException(file + ": not a regular file")
                         : new NoSuchFileException(file.toString(), null, "no such image file");
             }
-            return new FileImageInputStream(file.toFile());
+            // Through the Path itself: a File is made from the name as a string, which loses the
+            // bytes of names the JVM's charset cannot represent (any non-ASCII name under LANG=C).
+            return new ChannelImageInputStream(FileChannel.open(file, StandardOpenOption.READ));
         }
 
         @Override
@@ -82,6 +84,59 @@ final class ImageDecoder {
                 header.flip().get(bytes);
                 return new Head(bytes, channel.size());
             }
+        }
+    }
+
+    /** A file read through its channel, as FileImageInputStream reads one through a RandomAccessFile. */
+    private static final class ChannelImageInputStream extends ImageInputStreamImpl {
+        private final FileChannel channel;
+        private final ByteBuffer one = ByteBuffer.allocate(1);
+
+        ChannelImageInputStream(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public int read() throws IOException {
+            checkClosed();
+            bitOffset = 0;
+            one.clear();
+            if (channel.read(one, streamPos) <= 0) {
+                return -1;
+            }
+            streamPos++;
+            return one.get(0) & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            checkClosed();
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            bitOffset = 0;
+            if (len == 0) {
+                return 0;
+            }
+            int n = channel.read(ByteBuffer.wrap(b, off, len), streamPos);
+            if (n <= 0) {
+                return -1;
+            }
+            streamPos += n;
+            return n;
+        }
+
+        @Override
+        public long length() {
+            try {
+                return channel.size();
+            } catch (IOException e) {
+                return -1L;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            super.close();
+            channel.close();
         }
     }
 

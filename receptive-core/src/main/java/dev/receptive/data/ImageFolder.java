@@ -3,6 +3,7 @@ package dev.receptive.data;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemLoopException;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.NotDirectoryException;
@@ -73,7 +74,15 @@ public final class ImageFolder {
         List<Path> classDirs = classFolders(root);
         List<String> names = new ArrayList<>();
         for (Path dir : classDirs) {
-            names.add(dir.getFileName().toString());
+            String name = dir.getFileName().toString();
+            int same = names.indexOf(name);
+            if (same >= 0) {
+                // Two names of other bytes that the JVM's charset shows alike ("?" or U+FFFD for what it cannot decode).
+                throw new IOException(root + ": the class folders " + classDirs.get(same) + " and " + dir + " both read"
+                        + " as '" + name + "' in this JVM's charset for file names (" + System.getProperty("sun.jnu.encoding")
+                        + "); rename one, or run with a UTF-8 locale (LANG=C.UTF-8)");
+            }
+            names.add(name);
         }
         return scan(root, classDirs, names);
     }
@@ -166,6 +175,10 @@ public final class ImageFolder {
         try (Stream<Path> walk = Files.walk(dir, FileVisitOption.FOLLOW_LINKS)) {
             all = walk.filter(p -> !hidden(dir, p) && Files.isRegularFile(p)).sorted().toList();
         } catch (UncheckedIOException e) {
+            if (e.getCause() instanceof FileSystemLoopException loop) {
+                throw new IOException(dir + ": the symbolic link " + loop.getFile() + " leads back to a folder that"
+                        + " contains it (a loop); remove it or point it elsewhere", loop);
+            }
             throw new IOException(dir + ": " + e.getCause().getMessage(), e.getCause());
         }
         int skipped = 0;
@@ -275,6 +288,20 @@ public final class ImageFolder {
                     + " can be held out for validation");
         }
         return new Parts(part(train), part(validation));
+    }
+
+    /**
+     * The files from {@code from} to {@code to} (in {@link #files()} order) with their labels and
+     * all the class names: for loading a large folder a part at a time.
+     *
+     * @param from the first file's index
+     * @param to one past the last file's index
+     * @return the part, which may be empty
+     * @throws IndexOutOfBoundsException when the range is not within [0, size()]
+     */
+    public ImageFolder slice(int from, int to) {
+        java.util.Objects.checkFromToIndex(from, to, size());
+        return new ImageFolder(root, classNames, files.subList(from, to), Arrays.copyOfRange(labels, from, to));
     }
 
     private ImageFolder part(List<Integer> indices) {

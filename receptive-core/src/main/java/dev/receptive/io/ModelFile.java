@@ -47,6 +47,7 @@ public final class ModelFile {
     private static final List<String> READABLE = List.of("1", "2");
     /** Smaller than any real pixel standard deviation; a smaller one turns inputs into infinities. */
     private static final double MIN_STD = 1e-6;
+    private static final System.Logger LOG = System.getLogger(ModelFile.class.getName());
 
     /**
      * A model file's content, read and checked but not yet placed on a backend.
@@ -59,6 +60,12 @@ public final class ModelFile {
     }
 
     private ModelFile() {
+    }
+
+    /** One line for a file without checksums: it loads, but damage to it cannot be detected. */
+    private static void uncheckedNotice(Path file) {
+        LOG.log(System.Logger.Level.WARNING, "{0}: the model file has no checksums (written by another tool or an"
+                + " older Receptive), so damage to its weights cannot be detected; saving it again adds them", file);
     }
 
     /**
@@ -154,6 +161,9 @@ public final class ModelFile {
         Safetensors.Loaded loaded = Safetensors.read(file);
         Map<String, String> metadata = loaded.metadata();
         String architecture = metadata.get(ARCHITECTURE);
+        if (!loaded.checksummed() && architecture != null) {
+            uncheckedNotice(file);
+        }
         if (architecture == null) {
             String what = metadata.containsKey("receptive.checkpoint")
                     ? "a training checkpoint, not a model file: the model file is saved beside it at the end of"

@@ -25,11 +25,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors), float32 tensors only:
@@ -42,6 +46,14 @@ import java.util.Set;
  *             and the tensors tile it with no gap and no overlap
  * </pre>
  * Files written here load in PyTorch's safetensors and back, tensors in the order given.
+ *
+ * <p>Every file written here carries checksums in its metadata, under {@value #CHECKSUMS}: a
+ * JSON object (as a string, since safetensors metadata is string to string) giving each tensor's
+ * CRC32C of its little-endian bytes and, under {@value #METADATA}, the CRC32C of the other
+ * metadata entries (sorted by key; each key and value as a 4-byte big-endian UTF-8 length and the
+ * bytes). Every read verifies them and names the file and the tensor or entry that differs. A
+ * file without the entry (written by another tool, or by Receptive before checksums) is read
+ * as it is; {@link Loaded#checksummed()} says which it was.
  */
 public final class Safetensors {
     /** The reference implementation refuses larger headers too. */
@@ -50,15 +62,20 @@ public final class Safetensors {
     private static final int CHUNK_BYTES = 1 << 20;
     private static final String METADATA = "__metadata__";
     private static final String F32 = "F32";
+    /** The metadata entry holding the checksums; see the class comment. */
+    public static final String CHECKSUMS = "receptive.crc32c";
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
     /**
      * What a file holds.
      *
      * @param tensors the tensors by name, in header order
-     * @param metadata the "__metadata__" strings, empty when the file has none
+     * @param metadata the "__metadata__" strings, empty when the file has none; without the
+     *     {@value #CHECKSUMS} entry, which the read has verified
+     * @param checksummed whether the file carried checksums (all of which matched); false for
+     *     a file written by another tool or by Receptive before checksums
      */
-    public record Loaded(Map<String, TensorData> tensors, Map<String, String> metadata) {
+    public record Loaded(Map<String, TensorData> tensors, Map<String, String> metadata, boolean checksummed) {
     }
 
     private record Entry(String name, int[] shape, long begin, long end) {
@@ -72,12 +89,20 @@ public final class Safetensors {
      *
      * @param file the file to write or replace
      * @param tensors F32 tensors by name; no name may be "__metadata__"
-     * @param metadata free-form strings stored under "__metadata__"; omitted when empty
+     * @param metadata free-form strings stored under "__metadata__", beside the checksums
+     *     ({@value #CHECKSUMS}, a key the caller may not use)
+     * @throws IllegalArgumentException when a tensor is named "__metadata__" or a metadata key is {@value #CHECKSUMS}
      * @throws IOException when the file cannot be written; the previous file is then intact
      */
     public static void write(Path file, Map<String, TensorData> tensors, Map<String, String> metadata)
             throws IOException {
-        byte[] header = header(tensors, metadata);
+        if (metadata.containsKey(CHECKSUMS)) {
+            throw new IllegalArgumentException("Safetensors.write: metadata key " + CHECKSUMS + " is reserved for the"
+                    + " checksums this writer adds");
+        }
+        Map<String, String> withSums = new LinkedHashMap<>(metadata);
+        withSums.put(CHECKSUMS, checksums(tensors, metadata));
+        byte[] header = header(tensors, withSums);
         AtomicFiles.write(file, out -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
             out.write(length.array());
@@ -87,6 +112,54 @@ public final class Safetensors {
                 writeFloats(out, t.data(), chunk);
             }
         });
+    }
+
+    /** The {@value #CHECKSUMS} entry: each tensor's CRC32C, and the metadata's under "__metadata__". */
+    private static String checksums(Map<String, TensorData> tensors, Map<String, String> metadata) {
+        JsonObject sums = new JsonObject();
+        sums.addProperty(METADATA, hex(metadataCrc(metadata)));
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
+            if (e.getKey().equals(METADATA)) {
+                throw new IllegalArgumentException("Safetensors.write: a tensor cannot be named " + METADATA);
+            }
+            CRC32C crc = new CRC32C();
+            for (float v : e.getValue().data()) {
+                if (!chunk.hasRemaining()) {
+                    crc.update(chunk.array(), 0, chunk.position());
+                    chunk.clear();
+                }
+                chunk.putFloat(v);
+            }
+            crc.update(chunk.array(), 0, chunk.position());
+            chunk.clear();
+            sums.addProperty(e.getKey(), hex(crc.getValue()));
+        }
+        return GSON.toJson(sums);
+    }
+
+    /**
+     * CRC32C of the metadata entries other than the checksums, sorted by key (so a writer that
+     * reorders them, as a hash map does, keeps the sum), each key and value length-prefixed.
+     */
+    private static long metadataCrc(Map<String, String> metadata) {
+        CRC32C crc = new CRC32C();
+        ByteBuffer length = ByteBuffer.allocate(4);
+        for (String key : new TreeMap<>(metadata).keySet()) {
+            if (key.equals(CHECKSUMS)) {
+                continue;
+            }
+            for (String part : new String[] {key, metadata.get(key)}) {
+                byte[] bytes = part.getBytes(StandardCharsets.UTF_8);
+                crc.update(length.clear().putInt(bytes.length).array());
+                crc.update(bytes);
+            }
+        }
+        return crc.getValue();
+    }
+
+    private static String hex(long crc) {
+        return String.format(Locale.ROOT, "%08x", crc);
     }
 
     /** The JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does. */
@@ -99,9 +172,6 @@ public final class Safetensors {
         }
         long offset = 0;
         for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-            if (e.getKey().equals(METADATA)) {
-                throw new IllegalArgumentException("Safetensors.write: a tensor cannot be named " + METADATA);
-            }
             TensorData t = e.getValue();
             JsonObject info = new JsonObject();
             info.addProperty("dtype", F32);
@@ -134,16 +204,35 @@ public final class Safetensors {
     }
 
     /**
-     * Reads and validates a whole file.
+     * Reads and validates a whole file, and verifies its checksums when it has them.
      *
      * @param file the file to read
      * @return its tensors and metadata
      * @throws IOException naming the file and the problem: a header length past the end of the
      *     file, a header that is not UTF-8 JSON of the expected form, a dtype other than F32, a
      *     shape that disagrees with its offsets, offsets that overlap, leave gaps or run past the
-     *     data, a truncated file
+     *     data, a truncated file, a checksum entry that is malformed or does not list exactly the
+     *     file's tensors, or a tensor or the metadata that does not match its checksum (naming it)
      */
     public static Loaded read(Path file) throws IOException {
+        return scan(file, true);
+    }
+
+    /**
+     * Checks a whole file as {@link #read} does, without keeping its tensors: it reads the file
+     * once, a chunk at a time, so memory stays small whatever the file's size. For confirming
+     * that a file just written is on disk as it was meant to be.
+     *
+     * @param file the file to check
+     * @return whether it carries checksums (which then all matched); false for a file without them
+     * @throws IOException naming the file and the problem, as {@link #read}
+     */
+    public static boolean verify(Path file) throws IOException {
+        return scan(file, false).checksummed();
+    }
+
+    /** Reads the header, checks the layout and the checksums, and keeps the tensors when asked. */
+    private static Loaded scan(Path file, boolean keep) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size < 8) {
@@ -163,23 +252,96 @@ public final class Safetensors {
             List<Entry> entries = parseHeader(file, json, metadata);
             long dataStart = 8 + headerLength;
             checkLayout(file, entries, size - dataStart);
+            Map<String, Long> sums = storedChecksums(file, metadata, entries);
 
             Map<String, TensorData> tensors = new LinkedHashMap<>();
             ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, Math.max(4, size - dataStart)))
                     .order(ByteOrder.LITTLE_ENDIAN);
             for (Entry e : entries) {
-                float[] values = new float[(int) ((e.end() - e.begin()) / 4)];
-                for (int done = 0; done < values.length; ) {
-                    int n = Math.min(values.length - done, chunk.capacity() / 4);
+                int count = (int) ((e.end() - e.begin()) / 4);
+                float[] values = keep ? new float[count] : null;
+                CRC32C crc = new CRC32C();
+                for (int done = 0; done < count; ) {
+                    int n = Math.min(count - done, chunk.capacity() / 4);
                     chunk.clear().limit(4 * n);
                     readFully(file, channel, dataStart + e.begin() + 4L * done, chunk);
-                    chunk.flip().asFloatBuffer().get(values, done, n);
+                    crc.update(chunk.array(), 0, 4 * n);
+                    if (keep) {
+                        chunk.flip().asFloatBuffer().get(values, done, n);
+                    }
                     done += n;
                 }
-                tensors.put(e.name(), new TensorData(e.shape(), values));
+                if (sums != null && crc.getValue() != sums.get(e.name())) {
+                    throw error(file, "tensor '" + e.name() + "' does not match its checksum (CRC32C " + hex(crc.getValue())
+                            + ", recorded " + hex(sums.get(e.name())) + "): the file is damaged");
+                }
+                if (keep) {
+                    tensors.put(e.name(), new TensorData(e.shape(), values));
+                }
             }
-            return new Loaded(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+            metadata.remove(CHECKSUMS);
+            return new Loaded(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata), sums != null);
         }
+    }
+
+    /**
+     * The tensors' recorded CRC32Cs by name, after checking that they name exactly the file's
+     * tensors and that the metadata matches its own; null when the file has no checksums.
+     */
+    private static Map<String, Long> storedChecksums(Path file, Map<String, String> metadata, List<Entry> entries)
+            throws IOException {
+        String json = metadata.get(CHECKSUMS);
+        if (json == null) {
+            return null;
+        }
+        Map<String, Long> sums = new HashMap<>();
+        JsonReader reader = new JsonReader(new StringReader(json));
+        reader.setStrictness(Strictness.STRICT);
+        try {
+            reader.beginObject();
+            while (reader.hasNext()) {
+                String name = reader.nextName();
+                String value = reader.peek() == JsonToken.STRING ? reader.nextString() : "";
+                if (!value.matches("[0-9a-f]{8}")) {
+                    throw error(file, "metadata " + CHECKSUMS + " gives '" + name + "' a checksum that is not 8 hex"
+                            + " digits: the header is damaged");
+                }
+                if (sums.put(name, Long.parseLong(value, 16)) != null) {
+                    throw error(file, "metadata " + CHECKSUMS + " names '" + name + "' twice: the header is damaged");
+                }
+            }
+            reader.endObject();
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw error(file, "metadata " + CHECKSUMS + " has text after its JSON object: the header is damaged");
+            }
+        } catch (MalformedJsonException | EOFException | IllegalStateException e) {
+            throw error(file, "metadata " + CHECKSUMS + " is not a JSON object of checksums (" + jsonProblem(e)
+                    + "): the header is damaged");
+        }
+        Long meta = sums.remove(METADATA);
+        if (meta == null) {
+            throw error(file, "metadata " + CHECKSUMS + " lacks the metadata's own checksum: the header is damaged");
+        }
+        long actual = metadataCrc(metadata);
+        if (actual != meta) {
+            throw error(file, "the metadata does not match its checksum (CRC32C " + hex(actual) + ", recorded "
+                    + hex(meta) + "): the header is damaged, or was edited without removing " + CHECKSUMS);
+        }
+        Set<String> names = new HashSet<>();
+        for (Entry e : entries) {
+            names.add(e.name());
+            if (!sums.containsKey(e.name())) {
+                throw error(file, "tensor '" + e.name() + "' has no checksum in " + CHECKSUMS + ": the header is"
+                        + " damaged, or the tensor was added or renamed without removing " + CHECKSUMS);
+            }
+        }
+        for (String name : sums.keySet()) {
+            if (!names.contains(name)) {
+                throw error(file, "metadata " + CHECKSUMS + " records tensor '" + name + "', which the file does not"
+                        + " hold: the header is damaged, or the tensor was removed or renamed");
+            }
+        }
+        return sums;
     }
 
     private static List<Entry> parseHeader(Path file, String json, Map<String, String> metadata) throws IOException {
@@ -223,7 +385,10 @@ public final class Safetensors {
             if (reader.peek() != JsonToken.STRING) {
                 throw error(file, "metadata value of '" + key + "' is " + reader.peek() + ", not a string");
             }
-            metadata.put(key, reader.nextString());
+            if (metadata.put(key, reader.nextString()) != null) {
+                // JSON readers disagree on which of two values wins; this one refuses to guess.
+                throw error(file, "metadata names '" + key + "' twice");
+            }
         }
         reader.endObject();
     }

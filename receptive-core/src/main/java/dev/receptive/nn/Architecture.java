@@ -13,9 +13,14 @@ import com.google.gson.stream.JsonToken;
 import dev.receptive.tensor.Shape;
 import java.io.IOException;
 import java.io.StringReader;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A model's architecture as compact JSON: input item shape, seed and each node's type and
@@ -34,8 +39,9 @@ import java.util.Map;
  *   {"name": "sum", "inputs": ["conv1", "input"], "type": "Add"},
  *   {"name": "out", "inputs": ["sum"], "type": "ReLU"}]}
  * </pre>
- * Parsing is strict JSON (no comments, single quotes or trailing text), and every unknown field
- * is an error naming where it is.
+ * Parsing is strict JSON (no comments, single quotes or trailing text, no key twice in one
+ * object), and every unknown field is an error naming where it is. Node names are unique, letters,
+ * digits and '_' in dot-separated parts, and never {@value Model#INPUT}, which names the model's input.
  */
 final class Architecture {
     private Architecture() {
@@ -101,8 +107,15 @@ final class Architecture {
         JsonArray layers = top.array("layers");
         top.rejectUnknown();
         List<Graph.Spec> specs = new ArrayList<>();
+        Map<String, Integer> names = new HashMap<>();
         for (int i = 0; i < layers.size(); i++) {
-            specs.add(node(layers.get(i), i, graph));
+            Graph.Spec spec = node(layers.get(i), i, graph);
+            Integer before = names.putIfAbsent(spec.name(), i);
+            if (before != null) {
+                throw new IllegalArgumentException("architecture: layers[" + i + "] and layers[" + before
+                        + "] are both named '" + spec.name() + "'; node names must be unique");
+            }
+            specs.add(spec);
         }
         if (!graph) {
             output = specs.isEmpty() ? null : specs.get(specs.size() - 1).name();
@@ -121,6 +134,13 @@ final class Architecture {
         List<String> inputs;
         if (graph) {
             name = f.getString("name");
+            if (name.equals(Model.INPUT)) {
+                throw f.error("name", "is '" + Model.INPUT + "', which is reserved: it names the model's input, which"
+                        + " nodes read as \"inputs\": [\"" + Model.INPUT + "\"]; give the node another name");
+            }
+            if (!Graph.NAME.matcher(name).matches()) {
+                throw f.error("name", "must be letters, digits and '_' in dot-separated parts, got '" + name + "'");
+            }
             inputs = new ArrayList<>();
             JsonArray ins = f.array("inputs");
             for (JsonElement in : ins) {
@@ -157,8 +177,9 @@ final class Architecture {
         }
     }
 
-    /** One JSON object and nothing after it, in strict JSON. */
+    /** One JSON object and nothing after it, in strict JSON, with no key twice in one object. */
     static JsonObject parseStrict(String json) {
+        rejectDuplicateKeys(json);
         try (JsonReader reader = new JsonReader(new StringReader(json))) {
             reader.setStrictness(Strictness.STRICT);
             JsonElement parsed = JsonParser.parseReader(reader);
@@ -171,6 +192,56 @@ final class Architecture {
             return root;
         } catch (JsonParseException | IOException | IllegalStateException e) {
             throw new IllegalArgumentException("architecture: not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Gson keeps the last of two equal keys, so {"filters": 8, "filters": 64} would silently be a
+     * layer of 64: the keys are compared first, walking the tokens with a stack rather than
+     * recursion, so that deep nesting cannot overflow the thread's stack. Malformed JSON is left
+     * to the parse, which names it.
+     */
+    private static void rejectDuplicateKeys(String json) {
+        Deque<Set<String>> objects = new ArrayDeque<>();
+        Set<String> array = Set.of(); // stands for an array on the stack: arrays have no keys
+        try (JsonReader reader = new JsonReader(new StringReader(json))) {
+            reader.setStrictness(Strictness.STRICT);
+            while (true) {
+                switch (reader.peek()) {
+                    case BEGIN_OBJECT -> {
+                        reader.beginObject();
+                        objects.push(new HashSet<>());
+                    }
+                    case END_OBJECT -> {
+                        reader.endObject();
+                        objects.pop();
+                    }
+                    case BEGIN_ARRAY -> {
+                        reader.beginArray();
+                        objects.push(array);
+                    }
+                    case END_ARRAY -> {
+                        reader.endArray();
+                        objects.pop();
+                    }
+                    case NAME -> {
+                        String key = reader.nextName();
+                        if (!objects.peek().add(key)) {
+                            String path = reader.getPath(); // "$.layers[3].filters"
+                            String parent = path.substring(0, path.length() - key.length() - 1);
+                            throw new IllegalArgumentException("architecture: " + (parent.equals("$") ? "the top level"
+                                    : parent.substring(2)) + " names the key '" + key + "' twice; JSON readers"
+                                    + " disagree on which value counts");
+                        }
+                    }
+                    case END_DOCUMENT -> {
+                        return;
+                    }
+                    default -> reader.skipValue();
+                }
+            }
+        } catch (IOException | IllegalStateException | NumberFormatException e) {
+            // Malformed: the parse that follows reports it in its own words.
         }
     }
 }

@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * attribute names do; dots nest them ("layer1.0.conv1").
  */
 public final class Graph {
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*");
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*");
 
     private Graph() {
     }

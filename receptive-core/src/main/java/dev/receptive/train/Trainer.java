@@ -6,6 +6,7 @@ import dev.receptive.data.Batches;
 import dev.receptive.data.Dataset;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelDescription;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
@@ -68,6 +69,8 @@ public final class Trainer {
     private final List<Metrics> history = new ArrayList<>();
     private final List<StepMetrics> steps = new ArrayList<>();
     private Evaluation lastValidation;
+    /** The best epoch so far and its weights, tracked for the run folder's model file; null when unknown. */
+    private Checkpoint.Best best;
     private int epochsDone;
     private int step;
 
@@ -119,17 +122,19 @@ public final class Trainer {
     /**
      * Trains until {@code epochs} epochs are done (counting those of the checkpoint it resumes
      * from) and returns the metrics of every epoch. Before anything changes, the model is checked
-     * against the data, the run folder is made and checked writable, and a checkpoint to resume
-     * from is checked against this run. The model's {@link ModelInfo} is set from the training
-     * set's normalization and class names.
+     * against the data, the run folder is made, checked writable and locked for this run (see
+     * {@link RunFolder}), and a checkpoint to resume from is checked against this run. The model's
+     * {@link ModelInfo} is set from the training set's normalization and class names. With a run
+     * folder, the best epoch's weights are kept on the host for the checkpoint while a later
+     * epoch is not the best.
      *
      * @param train the training set; its last partial batch of each epoch is skipped
      * @return the metrics of every epoch so far, including those of a checkpoint resumed from
      * @throws IllegalArgumentException when the model does not fit the data, the training set is smaller than
      *     one batch, early stopping has no validation set, or the checkpoint does not fit this run (a
      *     different model, settings or training set)
-     * @throws TrainingDivergedException when the loss becomes NaN or infinite
-     * @throws IOException when the run folder cannot be written
+     * @throws TrainingDivergedException when the training or validation loss becomes NaN or infinite
+     * @throws IOException when the run folder cannot be written or another run holds it
      */
     public List<Metrics> fit(Dataset train) throws IOException {
         Evaluation.checkFits(model, train, "Trainer");
@@ -143,9 +148,12 @@ public final class Trainer {
         if (patience > 0 && validation == null) {
             throw new IllegalArgumentException("Trainer: early stopping needs a validation set");
         }
-        if (runFolder != null) {
-            runFolder.prepare();
+        try (RunFolder.Lock lock = runFolder == null ? null : runFolder.lock()) {
+            return train(train);
         }
+    }
+
+    private List<Metrics> train(Dataset train) throws IOException {
         if (resume != null && epochsDone == 0 && history.isEmpty()) {
             restore(resume, train);
         }
@@ -194,22 +202,34 @@ public final class Trainer {
                 backend.synchronize();
                 double seconds = (System.nanoTime() - start) / 1e9;
                 Evaluation val = validation == null ? null : Evaluation.of(model, loss, validation, batchSize);
+                if (val != null && !Double.isFinite(val.loss())) {
+                    // Step losses can stay finite while outputs grow until the validation sum overflows.
+                    throw new TrainingDivergedException(epoch + 1, step, "the validation loss is " + val.loss(),
+                            epochLr, null);
+                }
                 Metrics m = new Metrics(epoch + 1, stats.meanLoss(), stats.accuracy(),
                         val == null ? Double.NaN : val.loss(), val == null ? Double.NaN : val.accuracy(),
                         Double.parseDouble(Float.toString(epochLr)), seconds, stats.images() / seconds, waited / 1e9);
-                boolean best = val == null || history.stream().noneMatch(h -> h.valAccuracy() >= m.valAccuracy());
                 history.add(m);
                 lastValidation = val;
                 epochsDone++;
                 LOG.log(System.Logger.Level.INFO, () -> m.summary(epochs));
                 if (runFolder != null) {
-                    runFolder.writeEpoch(checkpoint(train.size()), val, model, best, modelMetadata);
+                    ModelDescription now = model.describe();
+                    if (Checkpoint.bestEpoch(history) == m.epoch()) {
+                        best = new Checkpoint.Best(m.epoch(), now);
+                    }
+                    runFolder.writeEpoch(checkpoint(now, train.size()), val, model.info(), modelMetadata);
                 }
                 for (TrainingListener l : listeners) {
                     l.epochEnded(m, Collections.unmodifiableList(history), Collections.unmodifiableList(steps), val,
                             runFolder == null ? null : runFolder.dir());
                 }
             }
+        }
+        if (runFolder != null) {
+            // A resume with no epoch left to run, into a folder without the model file, still leaves it there.
+            runFolder.writeModel(best, model.info(), modelMetadata);
         }
         return Collections.unmodifiableList(history);
     }
@@ -233,17 +253,7 @@ public final class Trainer {
      * 0 before any epoch}
      */
     public int bestEpoch() {
-        int best = history.isEmpty() ? 0 : history.get(history.size() - 1).epoch();
-        if (validation != null) {
-            double acc = -1;
-            for (Metrics m : history) {
-                if (m.valAccuracy() > acc) {
-                    acc = m.valAccuracy();
-                    best = m.epoch();
-                }
-            }
-        }
-        return best;
+        return Checkpoint.bestEpoch(history);
     }
 
     /** {@return whether early stopping ended the last {@link #fit} before its epochs were done} */
@@ -259,9 +269,9 @@ public final class Trainer {
     }
 
     /** The state after the epochs done so far, as {@link #fit} writes it to the run folder. */
-    private Checkpoint checkpoint(int trainSize) {
-        return new Checkpoint(model.describe(), optimizer.getClass().getSimpleName(),
-                optimizer.exportState(), epochsDone, step, seed, batchSize, trainSize, history, steps, settings());
+    private Checkpoint checkpoint(ModelDescription now, int trainSize) {
+        return new Checkpoint(now, optimizer.getClass().getSimpleName(), optimizer.exportState(), epochsDone, step,
+                seed, batchSize, trainSize, history, steps, settings(), best);
     }
 
     /** Checks everything a bit-exact resume needs, then loads the weights and optimizer state. */
@@ -300,6 +310,7 @@ public final class Trainer {
             throw new IllegalArgumentException("Trainer: cannot resume from the checkpoint: " + e.getMessage(), e);
         }
         epochsDone = c.epoch();
+        best = c.best();
         step = c.step();
         history.addAll(c.history());
         steps.addAll(c.steps());

@@ -5,11 +5,14 @@ import dev.receptive.io.ModelFile;
 import dev.receptive.nn.Conv2d;
 import dev.receptive.nn.Dense;
 import dev.receptive.nn.Flatten;
+import dev.receptive.nn.Graph;
 import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.MaxPool2d;
 import dev.receptive.nn.ReLU;
 import dev.receptive.nn.Model;
+import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Sequential;
+import dev.receptive.nn.Tanh;
 import dev.receptive.nn.optim.OptimizerState;
 import dev.receptive.testing.HostileImages;
 import dev.receptive.testing.TestBackends;
@@ -148,11 +151,14 @@ public final class FuzzSeeds {
             for (Model m : List.of(dense, conv)) {
                 String name = m == dense ? "dense" : "conv";
                 Path file = tmp.resolve(name + ".safetensors");
-                ModelFile.save(file, m, Map.of("receptive.classes", "[\"a\",\"b\",\"c\"]"));
-                seed("ModelFilesFuzzTestInputs/modelFile", name + ".safetensors", Files.readAllBytes(file));
+                m.setInfo(new ModelInfo(null, List.of("a", "b", "c").subList(0, m.outputShape().dim(0))));
+                ModelFile.save(file, m);
+                // The seeds NAME.safetensors without the "checksummed-" prefix were written before
+                // checksums and are kept as they were: files of that age are still read.
+                seed("ModelFilesFuzzTestInputs/modelFile", "checksummed-" + name + ".safetensors", Files.readAllBytes(file));
                 seed("ModelFilesFuzzTestInputs/architecture", name + ".json",
                         m.architecture().getBytes(StandardCharsets.UTF_8));
-                seed("SafetensorsFuzzTestInputs/read", name + ".safetensors", Files.readAllBytes(file));
+                seed("SafetensorsFuzzTestInputs/read", "checksummed-" + name + ".safetensors", Files.readAllBytes(file));
 
                 Map<String, Map<String, HostTensor>> slots = new LinkedHashMap<>();
                 m.stateDict().forEach((param, t) -> {
@@ -166,7 +172,35 @@ public final class FuzzSeeds {
                         List.of(new StepMetrics(1, 4, 2.3, 0.1, 1e-3)), Map.of("lr", "0.001"));
                 Path checkpoint = tmp.resolve(name + "-checkpoint.safetensors");
                 c.write(checkpoint);
-                seed("ModelFilesFuzzTestInputs/checkpoint", name + ".safetensors", Files.readAllBytes(checkpoint));
+                seed("ModelFilesFuzzTestInputs/checkpoint", "checksummed-" + name + ".safetensors",
+                        Files.readAllBytes(checkpoint));
+                // Epoch 2 of a run whose best epoch was 1: its weights travel as best/... tensors.
+                Checkpoint later = new Checkpoint(m.describe(), "Adam", new OptimizerState(8, slots), 2, 8, 1, 2, 8,
+                        List.of(new Metrics(1, 2.3, 0.1, 2.2, 0.4, 1e-3, 0.5, 16, 0.01),
+                                new Metrics(2, 2.1, 0.2, 2.0, 0.3, 1e-3, 0.5, 16, 0.01)),
+                        List.of(new StepMetrics(1, 4, 2.3, 0.1, 1e-3), new StepMetrics(2, 8, 2.1, 0.2, 1e-3)),
+                        Map.of("lr", "0.001"), new Checkpoint.Best(1, m.describe()));
+                later.write(checkpoint);
+                seed("ModelFilesFuzzTestInputs/checkpoint", "checksummed-best-earlier-" + name + ".safetensors",
+                        Files.readAllBytes(checkpoint));
+            }
+            // A deep chain for the fuzzer to mutate (cycles, duplicate names, cut chains). Its
+            // length is what one input may cost while fuzzing (see ModelFilesFuzzTest); the
+            // 5,000 nodes that overflowed the stack when planning recursed are GraphTest's and
+            // IntegrityCliTest's.
+            int n = 600;
+            Graph.Builder g = Graph.builder().input(1, 2, 2);
+            for (int i = 0; i < n; i++) {
+                g.add("n" + i, i % 2 == 0 ? new ReLU() : new Tanh(), i == 0 ? Model.INPUT : "n" + (i - 1));
+            }
+            try (Model deep = g.add("flat", new Flatten(), "n" + (n - 1))
+                    .add("out", Dense.builder().units(2).build(), "flat").output("out").build(cpu)) {
+                seed("ModelFilesFuzzTestInputs/architecture", "deep-chain-" + n + ".json",
+                        deep.architecture().getBytes(StandardCharsets.UTF_8));
+                Path file = tmp.resolve("deep.safetensors");
+                ModelFile.save(file, deep);
+                seed("ModelFilesFuzzTestInputs/modelFile", "checksummed-deep-chain-" + n + ".safetensors",
+                        Files.readAllBytes(file));
             }
         }
         seed("SafetensorsFuzzTestInputs/read", "reference-small.safetensors",

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.receptive.testing.Crc32c;
+import dev.receptive.testing.OldFiles;
 import dev.receptive.testing.Rand;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -45,34 +47,40 @@ class SafetensorsTest {
                 "b", new TensorData(new int[] {1}, new float[] {0.25f})), Map.of("format", "pt"));
 
         // Insertion order kept (w before b), metadata first, compact JSON, key order as the
-        // reference writer: dtype, shape, data_offsets.
-        String json = "{\"__metadata__\":{\"format\":\"pt\"},"
+        // reference writer: dtype, shape, data_offsets. The checksums, computed here with the
+        // bitwise CRC32C of the test tree: the metadata's over its length-prefixed entries, each
+        // tensor's over its little-endian bytes.
+        String sums = "{\\\"__metadata__\\\":\\\"" + Crc32c.hex(Crc32c.of(0, 0, 0, 6, 'f', 'o', 'r', 'm', 'a', 't', 0, 0, 0, 2,
+                'p', 't')) + "\\\",\\\"w\\\":\\\"" + Crc32c.hex(Crc32c.of(0, 0, 0xC0, 0x3F, 0, 0, 0, 0xC0)) + "\\\",\\\"b\\\":\\\""
+                + Crc32c.hex(Crc32c.of(0, 0, 0x80, 0x3E)) + "\\\"}";
+        String json = "{\"__metadata__\":{\"format\":\"pt\",\"receptive.crc32c\":\"" + sums + "\"},"
                 + "\"w\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
-        assertEquals(141, json.length());
+        assertEquals(232, json.length());
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        littleEndian(expected, 144, 8); // 141 bytes padded up to a multiple of 8
+        littleEndian(expected, 232, 8); // already a multiple of 8: no padding
         expected.writeBytes(json.getBytes(StandardCharsets.US_ASCII));
-        expected.writeBytes("   ".getBytes(StandardCharsets.US_ASCII));
         littleEndian(expected, 0x3FC00000, 4); // 1.5f
         littleEndian(expected, 0xC0000000L, 4); // -2f
         littleEndian(expected, 0x3E800000, 4); // 0.25f
-        assertEquals(8 + 144 + 12, expected.size());
+        assertEquals(8 + 232 + 12, expected.size());
         assertArrayEquals(expected.toByteArray(), Files.readAllBytes(f));
     }
 
     @Test
-    void matchesTheReferenceWriterByteForByte() throws IOException {
+    void matchesTheReferenceWriterByteForByteBesideTheChecksums() throws IOException {
         // test-data/safetensors/reference-small.safetensors was written by the reference
         // implementation (safetensors 0.8.0, see test-data/README.md). It orders tensors by name;
-        // given that order, our writer must produce the same bytes.
+        // given that order, our writer must produce the same bytes once the checksum entry,
+        // which the reference writer knows nothing of, is taken out of the header.
         Path reference = Path.of("test-data", "safetensors", "reference-small.safetensors");
         Path f = dir.resolve("ours.safetensors");
         Safetensors.write(f, tensors(
                 "a.s", new TensorData(new int[0], new float[] {3f}),
                 "b", new TensorData(new int[] {1}, new float[] {0.25f}),
                 "w", new TensorData(new int[] {2, 1}, new float[] {1.5f, -2f})), Map.of("format", "pt"));
-        assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(f));
+        assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(OldFiles.withoutChecksums(f)));
+        assertTrue(Safetensors.read(f).checksummed());
 
         Safetensors.Loaded loaded = Safetensors.read(reference);
         assertEquals(List.of("a.s", "b", "w"), new ArrayList<>(loaded.tensors().keySet()));
@@ -80,6 +88,7 @@ class SafetensorsTest {
         assertArrayEquals(new float[] {1.5f, -2f}, loaded.tensors().get("w").data());
         assertArrayEquals(new int[0], loaded.tensors().get("a.s").shape());
         assertEquals(Map.of("format", "pt"), loaded.metadata());
+        assertTrue(!loaded.checksummed(), "the reference writer adds no checksums");
     }
 
     @Test
@@ -110,12 +119,12 @@ class SafetensorsTest {
     }
 
     @Test
-    void withoutMetadataTheKeyIsOmitted() throws IOException {
+    void withoutMetadataOnlyTheChecksumsAreThere() throws IOException {
         Path f = dir.resolve("plain.safetensors");
         Safetensors.write(f, tensors("x", new TensorData(new int[] {1}, new float[] {1f})), Map.of());
         byte[] bytes = Files.readAllBytes(f);
         String header = new String(bytes, 8, bytes.length - 8 - 4, StandardCharsets.UTF_8);
-        assertTrue(header.startsWith("{\"x\":"), header);
+        assertTrue(header.startsWith("{\"__metadata__\":{\"receptive.crc32c\":"), header);
         assertEquals(Map.of(), Safetensors.read(f).metadata());
     }
 
@@ -148,6 +157,14 @@ class SafetensorsTest {
             b[i] = Float.floatToRawIntBits(a[i]);
         }
         return b;
+    }
+
+    @Test
+    void writeRefusesTheChecksumKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Safetensors.write(
+                dir.resolve("x"), tensors("w", new TensorData(new int[] {1}, new float[1])),
+                Map.of(Safetensors.CHECKSUMS, "{}")));
+        assertTrue(e.getMessage().contains("reserved"), e.getMessage());
     }
 
     @Test

@@ -164,4 +164,37 @@ class ArchitectureTest {
         rejected(good.replace("\"seed\":42", "seed:42"), "not valid JSON");
         rejected("[1, 2]", "expected a JSON object");
     }
+
+    /**
+     * The issue's findings: a duplicated key's last value silently won (a layer of 64 filters where
+     * the file also says 8), duplicate node names dropped the first node or were called a cycle,
+     * and a node named like the model's input got a misleading message.
+     */
+    @Test
+    void duplicateKeysAndNodeNamesAndTheReservedInputNameAreRefusedByName() {
+        String good = seedNetWith(r -> { });
+        String twice = good.replace("\"filters\":32", "\"filters\":32,\"filters\":64");
+        assertTrue(!twice.equals(good));
+        rejected(twice, "architecture: layers[0] names the key 'filters' twice");
+        rejected(good.replace("\"seed\":42", "\"seed\":42,\"seed\":7"), "architecture: the top level names the key"
+                + " 'seed' twice");
+        rejected(good.replace("\"kernel\":[5,5]", "\"kernel\":[5,5],\"kernel\":[3,3]"), "layers[0]", "'kernel' twice");
+
+        String graph = "{\"input\":[2],\"seed\":1,\"output\":\"b\",\"layers\":["
+                + "{\"name\":\"a\",\"inputs\":[\"input\"],\"type\":\"ReLU\"},"
+                + "{\"name\":\"b\",\"inputs\":[\"a\"],\"type\":\"Tanh\"}]}";
+        Model.fromArchitecture(graph, backend).close();
+        // The same name for both nodes: read as a cycle before (b reads itself); named now.
+        rejected(graph.replace("\"name\":\"a\"", "\"name\":\"b\"").replace("[\"a\"]", "[\"b\"]"),
+                "architecture: layers[1] and layers[0] are both named 'b'; node names must be unique");
+        // A second node named like the first, both reading the input: the first was silently dropped.
+        String dropped = "{\"input\":[2],\"seed\":1,\"output\":\"b\",\"layers\":["
+                + "{\"name\":\"b\",\"inputs\":[\"input\"],\"type\":\"ReLU\"},"
+                + "{\"name\":\"b\",\"inputs\":[\"input\"],\"type\":\"Tanh\"}]}";
+        rejected(dropped, "layers[1] and layers[0] are both named 'b'");
+        rejected(graph.replace("\"name\":\"a\"", "\"name\":\"input\"").replace("[\"a\"]", "[\"input\"]"),
+                "layers[0] (ReLU): field 'name' is 'input', which is reserved");
+        rejected(graph.replace("\"name\":\"a\"", "\"name\":\"a b\"").replace("[\"a\"]", "[\"a b\"]"),
+                "field 'name' must be letters, digits and '_'");
+    }
 }

@@ -168,4 +168,32 @@ class TrainerTest {
             assertEquals(0, adam.stepCount());
         }
     }
+
+    /**
+     * The issue's finding: a run whose outputs grew until the validation loss overflowed (its
+     * step losses still finite) ended in the chart library's complaint about an infinite point.
+     * Validation images near 1e37 overflow the outputs of any model trained here.
+     */
+    @Test
+    void aValidationLossThatIsNotFiniteIsADivergence() {
+        Dataset train = Fixtures.train(64);
+        float[] images = new float[64 * 784];
+        int[] labels = new int[64];
+        for (int i = 0; i < 64; i++) {
+            train.copyImage(i, images, i * 784);
+            labels[i] = train.label(i);
+        }
+        for (int i = 0; i < images.length; i++) {
+            images[i] = images[i] * 1e37f + 1e37f;
+        }
+        Dataset huge = new Dataset(images, labels, train.itemShape(), train.classNames());
+        try (Model model = Fixtures.smallNet(1).build(backend); Loss loss = Loss.softmaxCrossEntropy();
+                Optimizer adam = Optimizer.adam(1e-3).build()) {
+            Trainer t = Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1).batchSize(32).seed(1)
+                    .validation(huge).build();
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> t.fit(train));
+            assertTrue(e.getMessage().startsWith("training diverged at epoch 1, step 2 (lr 0.001): the validation loss"
+                    + " is "), e.getMessage());
+        }
+    }
 }

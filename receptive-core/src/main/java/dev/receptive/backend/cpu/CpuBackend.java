@@ -30,7 +30,7 @@ public final class CpuBackend extends AbstractBackend {
      * A backend using the default thread count: the system property receptive.threads, else the
      * environment variable RECEPTIVE_THREADS, else every core.
      *
-     * @throws IllegalArgumentException when the property or variable is not a whole number
+     * @throws IllegalArgumentException when the property or variable is not a whole number from 1 to 4 per core
      */
     public CpuBackend() {
         this(CpuParallel.defaultThreads());
@@ -39,9 +39,9 @@ public final class CpuBackend extends AbstractBackend {
     /**
      * A backend splitting each op over {@code threads} threads (the caller's included); results do not depend on it.
      *
-     * @param threads at least 1; 1 runs every op on the calling thread, more start a pool of daemon threads
-     *     that {@link #close()} stops
-     * @throws IllegalArgumentException when threads &lt; 1
+     * @param threads from 1 to 4 per core the JVM may use; 1 runs every op on the calling thread, more start a
+     *     pool of daemon threads that {@link #close()} stops
+     * @throws IllegalArgumentException when threads is out of that range
      */
     public CpuBackend(int threads) {
         this.par = new CpuParallel(threads);

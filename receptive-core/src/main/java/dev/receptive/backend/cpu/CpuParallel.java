@@ -23,9 +23,16 @@ final class CpuParallel implements AutoCloseable {
     private final int threads;
     private final ExecutorService pool;
 
+    /**
+     * Threads per core at most: more only wait for a core, and each costs a stack and its share of
+     * every op's scratch (100,000 ran the JVM out of memory).
+     */
+    static final int MAX_PER_CORE = 4;
+
     CpuParallel(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        if (threads < 1 || threads > maxThreads()) {
+            throw new IllegalArgumentException("thread count must be from 1 to " + maxThreads() + " (" + MAX_PER_CORE
+                    + " per core), got " + threads);
         }
         this.threads = threads;
         this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
@@ -35,17 +42,32 @@ final class CpuParallel implements AutoCloseable {
         });
     }
 
-    /** Threads from the system property receptive.threads, else RECEPTIVE_THREADS, else all cores. */
+    /** {@return the most threads a pool may have: {@link #MAX_PER_CORE} per core the JVM may use} */
+    static int maxThreads() {
+        return MAX_PER_CORE * Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Threads from the system property receptive.threads, else RECEPTIVE_THREADS, else all cores.
+     *
+     * @throws IllegalArgumentException naming the setting when it is not a whole number from 1 to {@link #maxThreads()}
+     */
     static int defaultThreads() {
         String property = System.getProperty("receptive.threads");
         String name = property != null ? "receptive.threads" : "RECEPTIVE_THREADS";
         String v = property != null ? property : System.getenv("RECEPTIVE_THREADS");
         if (v != null && !v.isBlank()) {
+            int n;
             try {
-                return Math.max(1, Integer.parseInt(v.trim()));
+                n = Integer.parseInt(v.trim());
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'", e);
             }
+            if (n < 1 || n > maxThreads()) {
+                throw new IllegalArgumentException(name + " must be from 1 to " + maxThreads() + " (" + MAX_PER_CORE
+                        + " per core of the " + Runtime.getRuntime().availableProcessors() + "), got " + n);
+            }
+            return n;
         }
         return Runtime.getRuntime().availableProcessors();
     }
