@@ -45,5 +45,8 @@ HEALTHCHECK --interval=10m --timeout=60s --start-period=20s \
 # The heap may take 75% of the container's memory limit (Java's default is 25%); -Xmx in
 # JDK_JAVA_OPTIONS overrides it.
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-jar", "/opt/receptive/receptive.jar"]
-# A service runs `serve MODEL` here instead (docker run ... receptive serve /models/model.safetensors).
-CMD ["--help"]
+# By default the image serves /models/model.safetensors (mount a folder holding it) on port 8080
+# under the name "model"; any other command replaces this one (train, predict, evaluate, ...).
+# SIGTERM drains the requests in flight for up to 8 s, inside the 10 s a container stop allows.
+EXPOSE 8080
+CMD ["serve", "/models/model.safetensors", "--port", "8080", "--drain-timeout-s", "8"]

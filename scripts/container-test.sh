@@ -7,7 +7,8 @@
 #      image's base is plain Debian, so it has everything but NVIDIA's libraries;
 #   4. in the CPU image: the health check passes, one epoch of training on the Fashion-MNIST
 #      fixtures (mounted read-only, no network, a non-root user) reaches a sane accuracy, and
-#      `predict` classifies the trouser images of test-data/image-folder;
+#      `predict` classifies the trouser images of test-data/image-folder; the image's default
+#      command, `serve`, answers an image prediction over HTTP and stops on SIGTERM;
 #   5. in the CUDA image: the Java runtime is the copied one, `doctor` names each missing CUDA
 #      library (driver, cuBLAS 12, cuDNN 9) with its remedy, and the health check fails.
 # Containers, the images built and the build layers go on every exit; the base images and the
@@ -15,7 +16,7 @@
 #
 # Usage: scripts/container-test.sh [--purge]
 # Environment: RECEPTIVE_CONTAINER_STORE (the cache, default /var/tmp/receptive-container-test),
-# DEBIAN_MIRROR (default: the Debian mirror apt uses, else deb.debian.org).
+# DEBIAN_MIRROR (default: the Debian mirror apt uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -115,7 +116,7 @@ if [ -z "${DEBIAN_MIRROR:-}" ] && command -v apt-get >/dev/null; then
     DEBIAN_MIRROR=$(apt-get indextargets --format '$(ORIGIN) $(CODENAME) $(RELEASE) $(REPO_URI)' 2>/dev/null \
         | awk '$1 == "Debian" && $2 == $3 && $4 ~ /^https?:/ { print $4; exit }')
 fi
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian/}"
+[ -n "${DEBIAN_MIRROR:-}" ] || die "no Debian mirror: apt has none configured; set DEBIAN_MIRROR to one"
 
 DEBIAN="localhost/receptive-test/debian:bookworm-$(recipe_tag "minbase bookworm $DEBIAN_MIRROR, apt caches removed")"
 if ! has_image "$DEBIAN"; then
@@ -256,6 +257,39 @@ right=$(awk -F'\t' '$1 ~ /^\/images\/trouser\// && $2 == "Trouser"' <<<"$out" | 
 [ "$right" -ge $((${#images[@]} - 2)) ] \
     || { echo "$out" >&2; die "predict: only $right of ${#images[@]} trouser images classified as Trouser"; }
 phase "CPU image: predict"
+
+log "CPU image: serve (its default command) answers over HTTP and stops on SIGTERM"
+served="${TAG##*/}-serve-$RANDOM"
+pm run -d --name "$served" --network none "${LIMITS[@]}" -v "$WORK/runs/fmnist:/models:ro" \
+    -v "$PWD/test-data/image-folder:/images:ro" "$CPU_IMAGE" >/dev/null 2>"$WORK/run.txt" \
+    || { cat "$WORK/run.txt" >&2; die "could not start serve in the CPU image"; }
+http() { # request-line [file]: one HTTP/1.0 exchange with the server inside its container (bash's /dev/tcp)
+    pm exec "$served" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 || exit 1
+        if [ -n "$2" ]; then
+            printf "%s HTTP/1.0\r\nHost: localhost\r\nContent-Type: image/png\r\nContent-Length: %s\r\n\r\n" "$1" "$(stat -c %s "$2")" >&3
+            cat "$2" >&3
+        else
+            printf "%s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3
+        fi
+        cat <&3' http "$@" 2>/dev/null
+}
+ready=""
+for _ in $(seq 1 120); do
+    if http "GET /v2/health/ready" | head -1 | grep -q " 200"; then ready=yes; break; fi
+    sleep 1
+done
+[ -n "$ready" ] || { pm logs "$served" >&2; die "serve in the CPU image was not ready within 120 s"; }
+out=$(http "POST /predictions/model" "/images/trouser/$(basename "${images[0]}")")
+expect "$out" "serve's image prediction" " 200" '"Trouser"'
+code=0
+timeout 60 "${PM[@]}" stop -t 20 "$served" >/dev/null 2>&1 || code=$?
+exited=$(pm inspect --format '{{.State.ExitCode}}' "$served" 2>/dev/null || echo "?")
+pm rm -f -t 0 "$served" >/dev/null 2>&1 || true
+# The JVM ends with 143 (128 + SIGTERM) after its shutdown hook drained the server; 137 would
+# mean podman had to kill it.
+[ "$code" = 0 ] && { [ "$exited" = 0 ] || [ "$exited" = 143 ]; } \
+    || die "serve did not stop cleanly on SIGTERM (stop $code, exit code $exited)"
+phase "CPU image: serve"
 
 log "CUDA image (no CUDA libraries in its base): doctor and health check"
 health=$(pm image inspect --format '{{json .HealthCheck}}' "$CUDA_IMAGE")

@@ -108,7 +108,6 @@ final class TrainCommand implements Callable<Integer> {
             + "of a model file or an ONNX file (NAME.onnx) instead of --model; it must give one output per class")
     Path init;
 
-
     /** The model of --init, read once. */
     private ModelDescription initial;
 
