@@ -20,8 +20,10 @@ import java.util.function.IntConsumer;
  * submitted from any number of threads are grouped into one forward pass of the model's
  * {@link Predictor}, up to a maximum batch and a maximum delay. A batch closes when it is full or
  * when its first item has waited the maximum delay; items that arrive while a pass runs wait for
- * the next, so under load batches fill without any delay. The delay applies only after a pass of
- * more than one item: a lone caller's items run at once.
+ * the next, so under load batches fill without any delay. A batch waits for company only until it
+ * holds as many items as the pass before it (callers that got their answers tend to come back);
+ * past that it takes what is already queued and runs. So a lone caller's items run at once, and
+ * 16 callers are not held the whole delay for a batch of 32 that cannot fill.
  *
  * <pre>
  * try (BatchingPredictor batcher = BatchingPredictor.builder(model).optMaxBatch(32).build()) {
@@ -200,21 +202,27 @@ public final class BatchingPredictor implements AutoCloseable {
                 continue;
             }
             batch.add(first);
-            // A lone caller (the last pass held one item) is not held back waiting for company.
-            gather(batch, lastBatch > 1 ? first.queuedAt() + maxDelayNanos : first.queuedAt());
+            // Wait for as many items as the last pass held (clients that got their answers tend to
+            // come back), at most the delay; past that, take only what is already queued. A lone
+            // caller (a last pass of one item) is never held back, and 16 callers are not held
+            // for a batch of 32 that cannot fill.
+            gather(batch, Math.min(lastBatch, maxBatch), first.queuedAt() + maxDelayNanos);
             lastBatch = batch.size();
             run(batch);
             batch.clear();
         }
     }
 
-    /** Adds queued items to the batch until it is full or the deadline passes. */
-    private void gather(List<Pending> batch, long deadline) {
+    /**
+     * Adds queued items to the batch until it is full: waiting, until the deadline, while it holds
+     * fewer than {@code expected} items; after that, only while items are already queued.
+     */
+    private void gather(List<Pending> batch, int expected, long deadline) {
         while (batch.size() < maxBatch) {
             Pending next = queue.poll();
             if (next == null) {
                 long wait = deadline - System.nanoTime();
-                if (wait <= 0 || closed) {
+                if (batch.size() >= expected || wait <= 0 || closed) {
                     return;
                 }
                 try {
@@ -319,7 +327,7 @@ public final class BatchingPredictor implements AutoCloseable {
 
         /**
          * How long a batch's first item waits for more items (default 2 ms; zero runs whatever is
-         * queued at once). It applies only while passes hold more than one item.
+         * queued at once). A batch waits only while it holds fewer items than the pass before it.
          *
          * @param delay ≥ 0
          * @return this builder
