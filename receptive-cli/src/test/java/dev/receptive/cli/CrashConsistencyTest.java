@@ -109,13 +109,16 @@ class CrashConsistencyTest {
             Files.deleteIfExists(log);
             Process p = ChildJvm.startLogged(dir, JVM, log, train(data, run, resume));
             boolean killed = false;
+            List<Path> before = temps(run);
             if (kills < MIN_KILLS) {
-                List<Path> before = temps(run);
                 String checkpointBefore = state(checkpoint);
-                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200 + random.nextInt(4000));
+                long randomMillis = 200 + random.nextInt(4000);
                 // Every other kill waits for a write to begin: a new temporary file, or the
-                // checkpoint itself changing (which an in-place writer would do).
+                // checkpoint itself changing (which an in-place writer would do). It waits for as
+                // long as the run takes, not a random time: on a loaded machine the child JVM may
+                // not reach its first checkpoint within the random kills' 4.2 s.
                 boolean atWrite = kills % 2 == 1;
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(atWrite ? 120_000 : randomMillis);
                 while (p.isAlive() && System.nanoTime() < deadline && !killed) {
                     if (atWrite) {
                         List<Path> now = new ArrayList<>(temps(run));
@@ -134,7 +137,10 @@ class CrashConsistencyTest {
             if (killed) {
                 kills++;
                 boolean partial = Files.exists(checkpoint) && Files.size(checkpoint) < referenceBytes * 99 / 100;
-                duringWrites += partial || !temps(run).isEmpty() ? 1 : 0;
+                // A temporary file this attempt left (not one an earlier killed writer left).
+                List<Path> left = new ArrayList<>(temps(run));
+                left.removeAll(before);
+                duringWrites += partial || !left.isEmpty() ? 1 : 0;
                 if (Files.exists(checkpoint)) {
                     Checkpoint c = Checkpoint.read(checkpoint); // the last checkpoint always loads
                     assertTrue(c.epoch() >= lastEpoch, "checkpoint went back from epoch " + lastEpoch + " to " + c.epoch());
