@@ -1,0 +1,126 @@
+package dev.receptive.spark;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
+import dev.receptive.io.ModelFile;
+import dev.receptive.io.internal.AtomicFiles;
+import dev.receptive.nn.Model;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The runnable inference example: predicts every image of a folder (PNG, JPEG, GIF or BMP, read
+ * by Spark's {@code binaryFile} source on the executors) with a model file and writes one line
+ * per image, sorted by path: the path, the class index, the class name (or the index again when
+ * the model records no names) and its probability, separated by tabs.
+ *
+ * <pre>
+ * --model FILE      the model file (safetensors, as train saves it); the driver reads it
+ * --images DIR      a folder every executor can read; its image files, subfolders included
+ * --out FILE        where the lines go (default: standard output)
+ * --batch N         images per forward pass on an executor (default 64)
+ * --backend NAME    the executors' backend: auto (default), cpu or cuda
+ * --master URL      Spark master when not run by spark-submit (default local[*])
+ * </pre>
+ */
+public final class PredictOnSpark {
+    private static final List<String> OPTIONS = List.of("--model", "--images", "--out", "--batch", "--backend", "--master");
+
+    private PredictOnSpark() {
+    }
+
+    /**
+     * Predicts, writes the lines, then stops its Spark session.
+     *
+     * @param args the options listed above
+     * @throws Exception when the model cannot be read or a job fails; a missing option or folder exits with status 2
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opt = parse(args);
+        if (!opt.containsKey("--model") || !opt.containsKey("--images")) {
+            usage("--model FILE and --images DIR are required");
+        }
+        Path modelFile = Path.of(opt.get("--model"));
+        Path images = Path.of(opt.get("--images"));
+        if (!Files.isDirectory(images)) {
+            usage("no image folder at " + images);
+        }
+        int batch = Integer.parseInt(opt.getOrDefault("--batch", "64"));
+        SparkSession.Builder builder = SparkSession.builder().appName("receptive-predict");
+        if (opt.containsKey("--master")) {
+            builder.master(opt.get("--master"));
+        } else if (!new org.apache.spark.SparkConf().contains("spark.master")) {
+            builder.master("local[*]");
+        }
+        SparkSession spark = builder.getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        try (Backend driver = Backends.create("cpu"); Model model = ModelFile.load(modelFile, driver);
+                SparkPredictor predictor = SparkPredictor.builder().spark(spark).model(model).batchSize(batch)
+                        .backend(opt.getOrDefault("--backend", "auto")).build()) {
+            org.apache.spark.sql.Dataset<Row> files = spark.read().format("binaryFile")
+                    .option("recursiveFileLookup", "true")
+                    .option("pathGlobFilter", "*.{png,PNG,jpg,JPG,jpeg,JPEG,gif,GIF,bmp,BMP}")
+                    .load(images.toAbsolutePath().toString());
+            boolean named = !model.info().classNames().isEmpty();
+            List<Row> rows = predictor.predict(files, "content")
+                    .select(functions.col("path"), functions.col(SparkPredictor.PREDICTION),
+                            named ? functions.col(SparkPredictor.CLASS)
+                                    : functions.col(SparkPredictor.PREDICTION).cast("string"),
+                            functions.col(SparkPredictor.PROBABILITIES))
+                    .orderBy("path").collectAsList();
+            write(opt.get("--out"), rows);
+            System.err.printf(Locale.ROOT, "predicted %d images with %s on %s%n", rows.size(), modelFile,
+                    spark.sparkContext().master());
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static void write(String out, List<Row> rows) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (Row r : rows) {
+            int cls = r.getInt(1);
+            List<Object> p = r.getList(3);
+            text.append(r.getString(0)).append('\t').append(cls).append('\t').append(r.getString(2)).append('\t')
+                    .append(String.format(Locale.ROOT, "%.6f", (Float) p.get(cls))).append('\n');
+        }
+        if (out == null) {
+            System.out.print(text);
+            System.out.flush();
+            return;
+        }
+        Path file = Path.of(out);
+        if (file.getParent() != null) {
+            Files.createDirectories(file.getParent());
+        }
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, o -> o.write(bytes)); // a reader sees the old file or all the new lines
+
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> opt = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (OPTIONS.contains(args[i]) && i + 1 < args.length) {
+                opt.put(args[i], args[++i]);
+            } else {
+                usage("unknown or incomplete option '" + args[i] + "'; options: " + OPTIONS);
+            }
+        }
+        return opt;
+    }
+
+    private static void usage(String message) {
+        System.err.println("PredictOnSpark: " + message);
+        System.exit(2);
+    }
+}
