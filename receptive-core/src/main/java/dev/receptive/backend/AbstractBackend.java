@@ -117,14 +117,38 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void conv2dForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
-        String op = "conv2dForward";
+        checkConv2dForward("conv2dForward", y, x, w, b, p);
+        conv2dForwardImpl(y, x, w, b, p);
+    }
+
+    @Override
+    public final void conv2dBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        checkConv2dForward("conv2dBiasReluForward", y, x, w, b, p);
+        conv2dBiasReluForwardImpl(y, x, w, b, p);
+    }
+
+    private void checkConv2dForward(String op, Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
         own(op, y, x, w);
         expect(op, "y", p.outputShape(op, x.shape(), w.shape()), y);
         if (b != null) {
             own(op, b);
             expect(op, "b", Shape.of(w.shape().dim(0)), b);
         }
+    }
+
+    /**
+     * {@link #conv2dBiasReluForward} with the shapes checked: by default the convolution, then the
+     * ReLU in place. Override to apply the ReLU as the convolution writes y.
+     *
+     * @param y output (N, K, P, Q), after the ReLU
+     * @param x input (N, C, H, W)
+     * @param w weights (K, C, R, S)
+     * @param b bias (K), or null
+     * @param p stride, padding and dilation
+     */
+    protected void conv2dBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
         conv2dForwardImpl(y, x, w, b, p);
+        activationForwardImpl(Activation.RELU, y, y);
     }
 
     @Override
@@ -426,7 +450,31 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void denseForward(Tensor y, Tensor x, Tensor w, Tensor b) {
-        String op = "denseForward";
+        checkDenseForward("denseForward", y, x, w, b);
+        denseForwardImpl(y, x, w, b);
+    }
+
+    @Override
+    public final void denseBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b) {
+        checkDenseForward("denseBiasReluForward", y, x, w, b);
+        denseBiasReluForwardImpl(y, x, w, b);
+    }
+
+    /**
+     * {@link #denseBiasReluForward} with the shapes checked: by default the dense layer, then the
+     * ReLU in place. Override to apply the ReLU as the product writes y.
+     *
+     * @param y output (N, out), after the ReLU
+     * @param x input (N, in)
+     * @param w weights (out, in)
+     * @param b bias (out), or null
+     */
+    protected void denseBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        denseForwardImpl(y, x, w, b);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    private void checkDenseForward(String op, Tensor y, Tensor x, Tensor w, Tensor b) {
         own(op, y, x, w);
         rank(op, "w", 2, w);
         int n = x.shape().dim(0);
@@ -437,7 +485,6 @@ public abstract class AbstractBackend implements Backend {
             own(op, b);
             expect(op, "b", Shape.of(out), b);
         }
-        denseForwardImpl(y, x, w, b);
     }
 
     @Override

@@ -131,6 +131,11 @@ public final class CpuBackend extends AbstractBackend {
     }
 
     @Override
+    protected void conv2dBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        kernels.conv2dBiasReluForward(d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p);
+    }
+
+    @Override
     protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
         kernels.conv2dBackwardData(d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p);
     }
@@ -149,6 +154,12 @@ public final class CpuBackend extends AbstractBackend {
     protected void denseForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
         Shape ws = w.shape();
         kernels.denseForward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
+    }
+
+    @Override
+    protected void denseBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        Shape ws = w.shape();
+        kernels.denseBiasReluForward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
     }
 
     @Override

@@ -48,13 +48,16 @@ interface VectorKernels {
     /** Bits of the preferred vector the kernels use: 512 with AVX-512, 256 with AVX2, 128 with NEON or SSE. */
     int vectorBits();
 
-    void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out);
+    /** y = x·wᵀ + b, then max(y, 0) as the ReLU kernel computes it when relu (the same bits as the two ops). */
+    void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out,
+            boolean relu);
 
     void denseBackward(CpuParallel par, float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n,
             int in, int out, boolean accumulate);
 
+    /** The convolution plus b, then max(y, 0) as the ReLU kernel computes it when relu (the same bits as the two ops). */
     boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
-            Conv2dParams p);
+            Conv2dParams p, boolean relu);
 
     boolean conv2dBackwardData(CpuParallel par, float[] dx, float[] dy, float[] w, Shape xs, Shape ws, Shape ys,
             Conv2dParams p);

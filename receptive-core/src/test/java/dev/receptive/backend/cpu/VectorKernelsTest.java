@@ -27,6 +27,15 @@ class VectorKernelsTest {
     private static final double ATOL = 1e-5;
     private static final double RTOL = 1e-4;
 
+    /** The scalar ReLU kernel's result. */
+    private static float[] relu(float[] x) {
+        float[] y = new float[x.length];
+        try (CpuParallel one = new CpuParallel(1)) {
+            CpuPointwise.activationForward(one, dev.receptive.backend.Activation.RELU, y, x, x.length);
+        }
+        return y;
+    }
+
     private static VectorKernels vector() {
         assumeTrue(VectorKernels.load().isPresent(), "this JVM runs the scalar kernels");
         return VectorKernels.load().get();
@@ -66,12 +75,15 @@ class VectorKernelsTest {
 
                 float[] y = new float[ys.size()];
                 float[] yRef = new float[ys.size()];
-                assertTrue(vk.conv2dForward(three, y, x, wt, b, xs, ws, ys, p), what);
+                assertTrue(vk.conv2dForward(three, y, x, wt, b, xs, ws, ys, p, false), what);
                 scalar.forward(yRef, x, wt, b, xs, ws, ys, p);
                 assertClose(what + " forward", toDouble(yRef), y, atol(c * r * s), RTOL);
                 float[] y1 = new float[ys.size()];
-                vk.conv2dForward(one, y1, x, wt, b, xs, ws, ys, p);
+                vk.conv2dForward(one, y1, x, wt, b, xs, ws, ys, p, false);
                 assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+                float[] fused = new float[ys.size()];
+                assertTrue(vk.conv2dForward(three, fused, x, wt, b, xs, ws, ys, p, true), what);
+                assertArrayEquals(relu(y), fused, what + " forward with the ReLU fused: the bits of the two ops");
 
                 float[] dx = new float[xs.size()];
                 float[] dxRef = new float[xs.size()];
@@ -115,12 +127,15 @@ class VectorKernelsTest {
 
                 float[] y = new float[n * out];
                 float[] yRef = new float[n * out];
-                vk.denseForward(three, y, x, w, b, n, in, out);
+                vk.denseForward(three, y, x, w, b, n, in, out, false);
                 scalar.forward(yRef, x, w, b, n, in, out);
                 assertClose(what + " forward", toDouble(yRef), y, atol(in), RTOL);
                 float[] y1 = new float[n * out];
-                vk.denseForward(one, y1, x, w, b, n, in, out);
+                vk.denseForward(one, y1, x, w, b, n, in, out, false);
                 assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+                float[] fused = new float[n * out];
+                vk.denseForward(three, fused, x, w, b, n, in, out, true);
+                assertArrayEquals(relu(y), fused, what + " forward with the ReLU fused: the bits of the two ops");
 
                 float[] dx = new float[n * in];
                 float[] dxRef = new float[n * in];
