@@ -14,15 +14,15 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dense layers and stride-1 convolutions on {@link VectorGemm}'s register-blocked tile. Only
+ * Dense layers and convolutions on {@link VectorGemm}'s register-blocked tile. Only
  * {@link VectorKernels#load} names this class, reflectively, when the JVM has the Vector API.
  *
  * <p>Convolution without im2col: in an input padded to Hp × Wp, output (p, q) and filter tap
- * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·Wp + q and off = c·Hp·Wp +
+ * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·sh·Wp + q·sw and off = c·Hp·Wp +
  * r·dh·Wp + s·dw. So yᵀ(pq, k) = Σ_crs xpad[pos(pq) + off(crs)] · wᵀ(crs, k), a product whose A
  * is read straight from the padded image through two offset tables. The data gradient is the
  * same product with the filters flipped and transposed, over dy padded by dilation·(kernel − 1)
- * − pad; the filter gradient runs the positions (of every image) as the reduction.
+ * − pad (at stride 1 only); the filter gradient runs the positions (of every image) as the reduction.
  */
 final class PanamaKernels implements VectorKernels {
     /**
@@ -195,11 +195,11 @@ final class PanamaKernels implements VectorKernels {
     @Override
     public boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws,
             Shape ys, Conv2dParams p, boolean relu) {
-        if (p.strideH() != 1 || p.strideW() != 1 || ws.dim(0) < MIN_CHANNELS) {
+        if (ws.dim(0) < MIN_CHANNELS) {
             return false;
         }
         Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
-                p.padW(), p.dilationH(), p.dilationW());
+                p.padW(), p.strideH(), p.strideW(), p.dilationH(), p.dilationW());
         Call call = CALL.get();
         plan.forwardImages(par, x, w, y, b, relu, call);
         return true;
@@ -231,7 +231,8 @@ final class PanamaKernels implements VectorKernels {
                 }
             }
         }
-        Plan plan = new Plan(ys.dim(0), k, ys.dim(2), ys.dim(3), c, r, s, padH, padW, p.dilationH(), p.dilationW());
+        Plan plan = new Plan(ys.dim(0), k, ys.dim(2), ys.dim(3), c, r, s, padH, padW, 1, 1, p.dilationH(),
+                p.dilationW());
         plan.forwardImages(par, dy, wf, dx, null, false, call);
         return true;
     }
@@ -239,11 +240,8 @@ final class PanamaKernels implements VectorKernels {
     @Override
     public boolean conv2dBackwardFilter(CpuParallel par, float[] dw, float[] x, float[] dy, Shape xs, Shape ws,
             Shape ys, Conv2dParams p, boolean accumulate) {
-        if (p.strideH() != 1 || p.strideW() != 1) {
-            return false;
-        }
         Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
-                p.padW(), p.dilationH(), p.dilationW());
+                p.padW(), p.strideH(), p.strideW(), p.dilationH(), p.dilationW());
         Call call = CALL.get();
         plan.filterGradient(par, dw, x, dy, plan.offsets(call.ints(0, plan.crs)), accumulate, call);
         return true;
@@ -403,12 +401,12 @@ final class PanamaKernels implements VectorKernels {
         });
     }
 
-    /** One stride-1 convolution: sizes, padded sizes and the loops over images. */
+    /** One convolution: sizes, padded sizes and the loops over images. */
     private static final class Plan {
-        final int n, c, h, w, k, r, s, ph, pw, dh, dw;
+        final int n, c, h, w, k, r, s, ph, pw, sh, sw, dh, dw;
         final int p, q, hp, wp, crs;
 
-        Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int dh, int dw) {
+        Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int sh, int sw, int dh, int dw) {
             this.n = n;
             this.c = c;
             this.h = h;
@@ -422,8 +420,10 @@ final class PanamaKernels implements VectorKernels {
             this.dw = dw;
             this.hp = h + 2 * ph;
             this.wp = w + 2 * pw;
-            this.p = hp - dh * (r - 1);
-            this.q = wp - dw * (s - 1);
+            this.sh = sh;
+            this.sw = sw;
+            this.p = (hp - dh * (r - 1) - 1) / sh + 1;
+            this.q = (wp - dw * (s - 1) - 1) / sw + 1;
             this.crs = c * r * s;
         }
 
@@ -471,7 +471,7 @@ final class PanamaKernels implements VectorKernels {
             int[] positions = call.ints(2, pq);
             for (int pp = 0; pp < p; pp++) {
                 for (int qq = 0; qq < q; qq++) {
-                    positions[pp * q + qq] = pp * wp + qq;
+                    positions[pp * q + qq] = pp * sh * wp + qq * sw;
                 }
             }
             par.forRange(n, (from, to) -> {
@@ -540,7 +540,7 @@ final class PanamaKernels implements VectorKernels {
                             for (int pp = 0; pp < p; pp++) {
                                 for (int qq = 0; qq < q; qq++) {
                                     int kk = i * pq + pp * q + qq;
-                                    aK[kk] = i * stride + pp * wp + qq;
+                                    aK[kk] = i * stride + pp * sh * wp + qq * sw;
                                     bK[kk] = kk * t.nr;
                                 }
                             }

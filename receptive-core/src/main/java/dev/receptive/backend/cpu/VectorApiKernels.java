@@ -9,7 +9,7 @@ import dev.receptive.tensor.Shape;
 
 /**
  * The fast kernels: the Vector API implementation ({@link VectorKernels}, loaded reflectively) for
- * dense layers, stride-1 convolutions with enough channels, the conv bias gradient, 2×2 max-pool
+ * dense layers, convolutions with enough channels (the data gradient at stride 1 only), the conv bias gradient, 2×2 max-pool
  * backward, ReLU backward and Adam; the scalar reference for every other op and geometry. Memory-
  * bound ops that vectors did not speed up stay scalar (docs/benchmarks.md lists what was tried).
  */
