@@ -265,10 +265,8 @@ public abstract class AbstractBackend implements Backend {
     /** cuDNN's CUDNN_BN_MIN_EPSILON: no backend takes a smaller eps. */
     public static final float BATCH_NORM_MIN_EPS = 1e-5f;
 
-    @Override
-    public final void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+    private void checkBatchNormTraining(String op, Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
-        String op = "batchNormForwardTraining";
         Shape c = checkBatchNorm(op, y, x, eps, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         if (!(momentum >= 0 && momentum <= 1)) {
             throw new IllegalArgumentException(op + ": momentum must be in [0, 1], got " + momentum);
@@ -278,7 +276,69 @@ public abstract class AbstractBackend implements Backend {
             throw new IllegalArgumentException(op + ": each channel needs at least 2 values to estimate a variance, x "
                     + x.shape() + " has " + m);
         }
+    }
+
+    @Override
+    public final void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        checkBatchNormTraining("batchNormForwardTraining", y, x, gamma, beta, runningMean, runningVar, saveMean,
+                saveInvStd, momentum, eps);
         batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+    }
+
+    @Override
+    public final void batchNormReluForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        checkBatchNormTraining("batchNormReluForwardTraining", y, x, gamma, beta, runningMean, runningVar, saveMean,
+                saveInvStd, momentum, eps);
+        batchNormReluForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum,
+                eps);
+    }
+
+    /**
+     * {@link #batchNormReluForwardTraining} with the shapes checked: by default batch norm, then the
+     * ReLU in place. Override to apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C)
+     * @param saveInvStd output (C)
+     * @param momentum running-statistics factor
+     * @param eps added to the variance
+     */
+    protected void batchNormReluForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    @Override
+    public final void batchNormReluForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        checkBatchNorm("batchNormReluForwardInference", y, x, eps, gamma, beta, runningMean, runningVar);
+        batchNormReluForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+    }
+
+    /**
+     * {@link #batchNormReluForwardInference} with the shapes checked: by default batch norm, then
+     * the ReLU in place. Override to apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    protected void batchNormReluForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        batchNormForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+        activationForwardImpl(Activation.RELU, y, y);
     }
 
     @Override

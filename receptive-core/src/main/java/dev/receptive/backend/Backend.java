@@ -398,6 +398,67 @@ public interface Backend extends AutoCloseable {
         denseBackward(dx, dw, db, dz, x, w, true);
     }
 
+    /**
+     * y = max(0, batch norm(x)) in training: {@link #batchNormForwardTraining} (batch statistics,
+     * running statistics updated, saveMean and saveInvStd written) with the ReLU applied as it writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C): the batch mean, for the backward pass
+     * @param saveInvStd output (C): 1/√(batch variance + eps), for the backward pass
+     * @param momentum running-statistics factor, in [0, 1]
+     * @param eps added to the variance
+     */
+    default void batchNormReluForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTraining(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * y = max(0, batch norm(x)) with the running statistics: {@link #batchNormForwardInference} with
+     * the ReLU applied as it writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    default void batchNormReluForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        batchNormForwardInference(y, x, gamma, beta, runningMean, runningVar, eps);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * The backward pass of {@link #batchNormReluForwardTraining}: dz = dy · [y &gt; 0], then
+     * {@link #batchNormBackward} from dz with dGamma and dBeta added to.
+     *
+     * @param dx output (N, C, ...)
+     * @param dGamma added to (C)
+     * @param dBeta added to (C)
+     * @param dz output (N, C, ...): the gradient before the ReLU; may be dy itself
+     * @param dy gradient of y (N, C, ...)
+     * @param x the forward call's input
+     * @param y the forward call's output (after the ReLU)
+     * @param gamma scale (C)
+     * @param saveMean as the forward call wrote it (C)
+     * @param saveInvStd as the forward call wrote it (C)
+     * @param eps as in the forward call
+     */
+    default void batchNormReluBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dz, Tensor dy, Tensor x,
+            Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
+        activationBackward(Activation.RELU, dz, dy, y);
+        batchNormBackward(dx, dGamma, dBeta, dz, x, gamma, saveMean, saveInvStd, eps, true);
+    }
+
     // ---- losses: forward and gradient fused ---------------------------------------------
 
     /**

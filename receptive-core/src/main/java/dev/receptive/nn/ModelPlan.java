@@ -108,8 +108,9 @@ final class ModelPlan {
     /**
      * The planning pass that fuses a layer with the ReLU after it: entry j is the index of the
      * node whose output node j's ReLU reads when the two run as one fused op, else −1. A pair
-     * fuses when the producer can apply a ReLU as it writes ({@link Layer#fusesRelu}: convolution
-     * and dense layers, through the backend's conv2dBiasRelu and denseBiasRelu ops) and the ReLU is
+     * fuses when the producer can apply a ReLU as it writes ({@link Layer#fusesRelu}: convolution,
+     * dense and batch norm layers, through the backend's conv2dBiasRelu, denseBiasRelu and
+     * batchNormRelu ops) and the ReLU is
      * its only reader, so that nothing else needs the value before the ReLU. A workspace then runs
      * the pair as one op forward and one backward; the ReLU node's output is the producer's.
      */

@@ -13,9 +13,10 @@ import dev.receptive.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fused ops (a convolution or dense layer with its bias and the ReLU after it, forward and
- * backward) against the ops they fuse, on any backend, and their gradients against finite
- * differences of a double reference.
+ * The fused ops (a convolution or dense layer with its bias, or batch norm, and the ReLU after
+ * it, forward and backward) against the ops they fuse, on any backend, and the convolution's and
+ * dense layer's gradients against finite differences of a double reference (batch norm's
+ * backward is the composition of ops whose own contracts check it that way).
  */
 public abstract class FusedContract extends ContractBase {
     // Fused and unfused compute the same fp32 operations on the CPU (the bits are equal there);
@@ -169,6 +170,68 @@ public abstract class FusedContract extends ContractBase {
         assertArrayEquals(new float[] {1, 1 + 9}, get(dx));
         assertArrayEquals(new float[] {1, 2, 0, 0, 3, 6}, get(dw));
         assertArrayEquals(new float[] {1, 0, 3}, get(db));
+    }
+
+    @Test
+    void batchNormReluEqualsTheOpsItFuses() {
+        Rand rand = new Rand(26);
+        int[][] shapes = {{4, 3, 5, 5}, {7, 16, 6, 6}, {6, 10}};
+        for (int[] dims : shapes) {
+            int c = dims[1];
+            int size = 1;
+            for (int d : dims) {
+                size *= d;
+            }
+            String what = java.util.Arrays.toString(dims);
+            Tensor x = t(rand.uniform(size, -2, 2), dims);
+            Tensor gamma = t(rand.uniform(c, 0.5, 1.5), c);
+            Tensor beta = t(rand.uniform(c, -0.5, 0.5), c);
+            float[] mean0 = rand.uniform(c, -0.1, 0.1);
+            float[] var0 = rand.uniform(c, 0.5, 1.5);
+            Tensor dy = t(rand.uniform(size, -1, 1), dims);
+
+            Tensor y = zeros(dims);
+            Tensor rm = t(mean0, c);
+            Tensor rv = t(var0, c);
+            Tensor sm = zeros(c);
+            Tensor si = zeros(c);
+            backend.batchNormForwardTraining(y, x, gamma, beta, rm, rv, sm, si, 0.1f, 1e-5f);
+            backend.activationForward(Activation.RELU, y, y);
+            Tensor fy = zeros(dims);
+            Tensor frm = t(mean0, c);
+            Tensor frv = t(var0, c);
+            Tensor fsm = zeros(c);
+            Tensor fsi = zeros(c);
+            backend.batchNormReluForwardTraining(fy, x, gamma, beta, frm, frv, fsm, fsi, 0.1f, 1e-5f);
+            assertClose(what + " training forward", get(y), get(fy), ATOL, RTOL);
+            assertClose(what + " running mean", get(rm), get(frm), ATOL, RTOL);
+            assertClose(what + " running variance", get(rv), get(frv), ATOL, RTOL);
+
+            Tensor yi = zeros(dims);
+            backend.batchNormForwardInference(yi, x, gamma, beta, rm, rv, 1e-5f);
+            backend.activationForward(Activation.RELU, yi, yi);
+            Tensor fyi = zeros(dims);
+            backend.batchNormReluForwardInference(fyi, x, gamma, beta, rm, rv, 1e-5f);
+            assertClose(what + " inference forward", get(yi), get(fyi), ATOL, RTOL);
+
+            float[] dg0 = rand.uniform(c, -1, 1);
+            float[] db0 = rand.uniform(c, -1, 1);
+            Tensor dz = zeros(dims);
+            Tensor dx = zeros(dims);
+            Tensor dg = t(dg0, c);
+            Tensor db = t(db0, c);
+            backend.activationBackward(Activation.RELU, dz, dy, y);
+            backend.batchNormBackward(dx, dg, db, dz, x, gamma, sm, si, 1e-5f, true);
+            Tensor fdz = zeros(dims);
+            Tensor fdx = zeros(dims);
+            Tensor fdg = t(dg0, c);
+            Tensor fdb = t(db0, c);
+            backend.batchNormReluBackward(fdx, fdg, fdb, fdz, dy, x, fy, gamma, fsm, fsi, 1e-5f);
+            assertClose(what + " dz", get(dz), get(fdz), ATOL, RTOL);
+            assertClose(what + " dx", get(dx), get(fdx), ATOL, RTOL);
+            assertClose(what + " dGamma (added to)", get(dg), get(fdg), ATOL, RTOL);
+            assertClose(what + " dBeta (added to)", get(db), get(fdb), ATOL, RTOL);
+        }
     }
 
     @Test

@@ -1,6 +1,8 @@
 package dev.receptive.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.receptive.backend.cpu.CpuBackend;
 import dev.receptive.tensor.Shape;
@@ -54,6 +56,24 @@ class FusionPlanTest {
                 .add("flat", new Flatten(), "relu")
                 .add("dense", Dense.builder().units(6).build(), "flat")
                 .add("out", new ReLU(), "dense").output("out").seed(2).build(cpu), images, Shape.of(13, 6));
+        // resnet8: batch norm + ReLU pairs (training statistics, running statistics in evaluation).
+        check(cpu -> Zoo.build("resnet8", Shape.of(1, 28, 28), 10, cpu, 5), images, Shape.of(13, 10));
+    }
+
+    @Test
+    void resnetBatchNormsFuseWithTheirRelus() {
+        try (CpuBackend cpu = new CpuBackend(1); Model model = Zoo.build("resnet8", Shape.of(1, 28, 28), 10, cpu, 5)) {
+            int[] fused = model.reluFusions();
+            int pairs = 0;
+            for (int j = 0; j < fused.length; j++) {
+                if (fused[j] >= 0) {
+                    pairs++;
+                    assertInstanceOf(ReLU.class, model.nodes().get(j).layer());
+                    assertInstanceOf(BatchNorm.class, model.nodes().get(fused[j]).layer());
+                }
+            }
+            assertTrue(pairs >= 2, "pairs: " + pairs);
+        }
     }
 
     private static void check(Function<CpuBackend, Model> make, float[] images, Shape out) {

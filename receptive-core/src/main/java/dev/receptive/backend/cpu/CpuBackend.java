@@ -176,7 +176,15 @@ public final class CpuBackend extends AbstractBackend {
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
         Shape s = x.shape();
         kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps);
+                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, false);
+    }
+
+    @Override
+    protected void batchNormReluForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        Shape s = x.shape();
+        kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
+                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, true);
     }
 
     @Override
@@ -184,7 +192,15 @@ public final class CpuBackend extends AbstractBackend {
             Tensor runningVar, float eps) {
         Shape s = x.shape();
         kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
-                s.dim(1), s.sizePerItem() / s.dim(1), eps);
+                s.dim(1), s.sizePerItem() / s.dim(1), eps, false);
+    }
+
+    @Override
+    protected void batchNormReluForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        Shape s = x.shape();
+        kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
+                s.dim(1), s.sizePerItem() / s.dim(1), eps, true);
     }
 
     @Override
