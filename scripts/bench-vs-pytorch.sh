@@ -12,6 +12,10 @@
 # Other load on the machine changes both sides: note it with the results. On a shared machine,
 # CLOCK=thread-cpu with RECEPTIVE_THREADS=1 times the calling thread's CPU time instead of wall
 # time (each engine then computes on that thread alone), which leaves the other load out.
+# Narrower machines: MAX_VECTOR_SIZE=16 (128-bit, NEON/SSE) or 32 (256-bit, AVX2) limits
+# Receptive's JVM (-XX:MaxVectorSize), and ATEN_CPU_CAPABILITY=default or avx2 limits PyTorch
+# the same way (its own variable, read by the PyTorch JVM only). FIGURES picks the figures, e.g.
+# FIGURES="train 64,train 256" (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +28,23 @@ if [ "$clock" = thread-cpu ] && [ "$threads" != 1 ]; then
 fi
 java_opts=(--add-modules jdk.incubator.vector -Dreceptive.threads="$threads" -Dai.djl.pytorch.num_threads="$threads"
     -Dai.djl.pytorch.num_interop_threads=1 -Dreceptive.bench.clock="$clock")
+receptive_opts=()
+[ -n "${MAX_VECTOR_SIZE:-}" ] && receptive_opts=(-XX:MaxVectorSize="$MAX_VECTOR_SIZE")
+aten="${ATEN_CPU_CAPABILITY:-}"
+unset ATEN_CPU_CAPABILITY
 
 mvn -q -B -P djl -pl receptive-bench-djl -am package dependency:build-classpath \
     -DskipTests -Dmdep.outputFile=target/classpath.txt
 cp="$(cat receptive-bench-djl/target/classpath.txt):receptive-bench-djl/target/classes"
 
 run() { # engine mode batch -> value
-    java "${java_opts[@]}" -cp "$cp" dev.receptive.bench.djl.SideBySide "$1" "$2" "$3" 2>/dev/null \
-        | sed -n 's/.*value=//p'
+    if [ "$1" = receptive ]; then
+        java "${java_opts[@]}" "${receptive_opts[@]}" -cp "$cp" dev.receptive.bench.djl.SideBySide "$1" "$2" "$3" \
+            2>/dev/null | sed -n 's/.*value=//p'
+    else
+        env ${aten:+ATEN_CPU_CAPABILITY="$aten"} java "${java_opts[@]}" -cp "$cp" dev.receptive.bench.djl.SideBySide \
+            "$1" "$2" "$3" 2>/dev/null | sed -n 's/.*value=//p'
+    fi
 }
 
 stats() { # numbers on stdin -> "median (min-max)"
@@ -42,8 +55,10 @@ stats() { # numbers on stdin -> "median (min-max)"
 }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(java -version 2>&1 | head -1)"
-echo "threads per engine: $threads; clock: $clock; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for figure in "train 64" "train 256" "infer 256" "latency 1"; do
+echo "threads per engine: $threads; clock: $clock; receptive MaxVectorSize: ${MAX_VECTOR_SIZE:-default};" \
+    "pytorch ATEN_CPU_CAPABILITY: ${aten:-default}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+IFS=, read -r -a figures <<< "${FIGURES:-train 64,train 256,infer 256,latency 1}"
+for figure in "${figures[@]}"; do
     read -r mode batch <<< "$figure"
     unit="images/s"
     [ "$mode" = latency ] && unit="ms"
@@ -54,7 +69,7 @@ for figure in "train 64" "train 256" "infer 256" "latency 1"; do
         # A ratio above 1 means Receptive is faster (for latency: PyTorch's time over ours).
         if [ "$mode" = latency ]; then ratio=$(awk -v a="$p" -v b="$r" 'BEGIN {printf "%.3f", a / b}')
         else ratio=$(awk -v a="$r" -v b="$p" 'BEGIN {printf "%.3f", a / b}'); fi
-        echo "  $mode batch $batch pair $i: receptive $r, pytorch $p $unit, ratio $ratio"
+        echo "  $mode batch $batch pair $i: receptive $r, pytorch $p $unit, ratio $ratio (load $(cut -d' ' -f1 /proc/loadavg))"
         r_all+="$r"$'\n'; p_all+="$p"$'\n'; ratio_all+="$ratio"$'\n'
     done
     echo "$mode batch $batch ($unit): receptive $(printf '%s' "$r_all" | stats)," \

@@ -5,6 +5,12 @@ The reference point for Receptive's CUDA backend on the same GPU:
 
     python3 bench/pytorch/w1_bench.py [--batches 64,256,1024] [--samples 5] [--device cuda]
 
+On the CPU (`--device cpu --threads 1 --clock thread-cpu`) it is the counterpart of Receptive's
+`bench` with RECEPTIVE_THREADS=1 and -Dreceptive.bench.clock=thread-cpu: one intra-op thread
+computes on the calling thread, and its CPU time leaves other load on the machine out.
+ATEN_CPU_CAPABILITY=default or avx2 limits PyTorch's kernels to narrower vectors, as
+-XX:MaxVectorSize=16 or 32 limits Receptive's.
+
 Network: conv5x5x32 pad 2 + ReLU -> maxpool 2 -> conv5x5x64 pad 2 + ReLU -> maxpool 2 -> flatten
 -> dense 1024 + ReLU -> dropout 0.5 -> dense 10 -> softmax cross-entropy, Adam (lr 1e-4), fp32.
 As Receptive runs by default: TF32 off for cuDNN and matmul, cudnn.benchmark on (the fastest
@@ -34,25 +40,25 @@ def seed_net():
         nn.Linear(1024, 10))
 
 
-def median_seconds(step, sync, samples):
-    warm_end = time.perf_counter() + 1.0
+def median_seconds(step, sync, samples, clock=time.perf_counter):
+    warm_end = clock() + 1.0
     calls = 0
-    t0 = time.perf_counter()
+    t0 = clock()
     while True:
         step()
         sync()
         calls += 1
-        if time.perf_counter() >= warm_end and calls >= 3:
+        if clock() >= warm_end and calls >= 3:
             break
-    per_call = (time.perf_counter() - t0) / calls
+    per_call = (clock() - t0) / calls
     reps = int(max(1, min(1000, 0.3 / per_call)))
     times = []
     for _ in range(samples):
-        t = time.perf_counter()
+        t = clock()
         for _ in range(reps):
             step()
         sync()
-        times.append((time.perf_counter() - t) / reps)
+        times.append((clock() - t) / reps)
     return statistics.median(times)
 
 
@@ -61,7 +67,16 @@ def main():
     parser.add_argument("--batches", default="64,256,1024")
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads on the CPU (0: PyTorch's default)")
+    parser.add_argument("--clock", choices=["wall", "thread-cpu"], default="wall",
+                        help="thread-cpu: the calling thread's CPU time (CPU, one thread only)")
     args = parser.parse_args()
+    if args.clock == "thread-cpu" and (args.device == "cuda" or args.threads != 1):
+        parser.error("--clock thread-cpu needs --device cpu --threads 1")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+        torch.set_num_interop_threads(1)
+    clock = time.thread_time if args.clock == "thread-cpu" else time.perf_counter
 
     device = torch.device(args.device)
     torch.backends.cudnn.allow_tf32 = False
@@ -75,7 +90,9 @@ def main():
             torch.version.cuda, torch.backends.cudnn.version()))
     else:
         sync = lambda: None  # noqa: E731
-        print("device: %s, torch %s" % (device, torch.__version__))
+        print("device: %s, torch %s, %d threads, CPU capability %s, clock %s" % (
+            device, torch.__version__, torch.get_num_threads(), torch.backends.cpu.get_cpu_capability()
+            if hasattr(torch.backends, "cpu") else "(not reported)", args.clock))
     print("fp32, TF32 off (cudnn.allow_tf32=%s, matmul.allow_tf32=%s), cudnn.benchmark=%s, eager" % (
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark))
 
@@ -93,7 +110,7 @@ def main():
             loss.backward()
             opt.step()
 
-        seconds = median_seconds(step, sync, args.samples)
+        seconds = median_seconds(step, sync, args.samples, clock)
         print("W1 train batch %4d: %10.1f images/s  (%.2f ms/step)" % (batch, batch / seconds, seconds * 1e3),
               flush=True)
 

@@ -117,14 +117,38 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void conv2dForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
-        String op = "conv2dForward";
+        checkConv2dForward("conv2dForward", y, x, w, b, p);
+        conv2dForwardImpl(y, x, w, b, p);
+    }
+
+    @Override
+    public final void conv2dBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        checkConv2dForward("conv2dBiasReluForward", y, x, w, b, p);
+        conv2dBiasReluForwardImpl(y, x, w, b, p);
+    }
+
+    private void checkConv2dForward(String op, Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
         own(op, y, x, w);
         expect(op, "y", p.outputShape(op, x.shape(), w.shape()), y);
         if (b != null) {
             own(op, b);
             expect(op, "b", Shape.of(w.shape().dim(0)), b);
         }
+    }
+
+    /**
+     * {@link #conv2dBiasReluForward} with the shapes checked: by default the convolution, then the
+     * ReLU in place. Override to apply the ReLU as the convolution writes y.
+     *
+     * @param y output (N, K, P, Q), after the ReLU
+     * @param x input (N, C, H, W)
+     * @param w weights (K, C, R, S)
+     * @param b bias (K), or null
+     * @param p stride, padding and dilation
+     */
+    protected void conv2dBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
         conv2dForwardImpl(y, x, w, b, p);
+        activationForwardImpl(Activation.RELU, y, y);
     }
 
     @Override
@@ -241,10 +265,8 @@ public abstract class AbstractBackend implements Backend {
     /** cuDNN's CUDNN_BN_MIN_EPSILON: no backend takes a smaller eps. */
     public static final float BATCH_NORM_MIN_EPS = 1e-5f;
 
-    @Override
-    public final void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+    private void checkBatchNormTraining(String op, Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
-        String op = "batchNormForwardTraining";
         Shape c = checkBatchNorm(op, y, x, eps, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         if (!(momentum >= 0 && momentum <= 1)) {
             throw new IllegalArgumentException(op + ": momentum must be in [0, 1], got " + momentum);
@@ -254,7 +276,69 @@ public abstract class AbstractBackend implements Backend {
             throw new IllegalArgumentException(op + ": each channel needs at least 2 values to estimate a variance, x "
                     + x.shape() + " has " + m);
         }
+    }
+
+    @Override
+    public final void batchNormForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        checkBatchNormTraining("batchNormForwardTraining", y, x, gamma, beta, runningMean, runningVar, saveMean,
+                saveInvStd, momentum, eps);
         batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+    }
+
+    @Override
+    public final void batchNormReluForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        checkBatchNormTraining("batchNormReluForwardTraining", y, x, gamma, beta, runningMean, runningVar, saveMean,
+                saveInvStd, momentum, eps);
+        batchNormReluForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum,
+                eps);
+    }
+
+    /**
+     * {@link #batchNormReluForwardTraining} with the shapes checked: by default batch norm, then the
+     * ReLU in place. Override to apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C)
+     * @param saveInvStd output (C)
+     * @param momentum running-statistics factor
+     * @param eps added to the variance
+     */
+    protected void batchNormReluForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    @Override
+    public final void batchNormReluForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        checkBatchNorm("batchNormReluForwardInference", y, x, eps, gamma, beta, runningMean, runningVar);
+        batchNormReluForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+    }
+
+    /**
+     * {@link #batchNormReluForwardInference} with the shapes checked: by default batch norm, then
+     * the ReLU in place. Override to apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    protected void batchNormReluForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        batchNormForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+        activationForwardImpl(Activation.RELU, y, y);
     }
 
     @Override
@@ -426,7 +510,31 @@ public abstract class AbstractBackend implements Backend {
 
     @Override
     public final void denseForward(Tensor y, Tensor x, Tensor w, Tensor b) {
-        String op = "denseForward";
+        checkDenseForward("denseForward", y, x, w, b);
+        denseForwardImpl(y, x, w, b);
+    }
+
+    @Override
+    public final void denseBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b) {
+        checkDenseForward("denseBiasReluForward", y, x, w, b);
+        denseBiasReluForwardImpl(y, x, w, b);
+    }
+
+    /**
+     * {@link #denseBiasReluForward} with the shapes checked: by default the dense layer, then the
+     * ReLU in place. Override to apply the ReLU as the product writes y.
+     *
+     * @param y output (N, out), after the ReLU
+     * @param x input (N, in)
+     * @param w weights (out, in)
+     * @param b bias (out), or null
+     */
+    protected void denseBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        denseForwardImpl(y, x, w, b);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    private void checkDenseForward(String op, Tensor y, Tensor x, Tensor w, Tensor b) {
         own(op, y, x, w);
         rank(op, "w", 2, w);
         int n = x.shape().dim(0);
@@ -437,7 +545,6 @@ public abstract class AbstractBackend implements Backend {
             own(op, b);
             expect(op, "b", Shape.of(out), b);
         }
-        denseForwardImpl(y, x, w, b);
     }
 
     @Override

@@ -320,6 +320,145 @@ public interface Backend extends AutoCloseable {
      */
     void denseBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate);
 
+    // ---- fused ops: a layer and the ReLU after it -----------------------------------------
+    // The defaults compose the ops above, so every backend has them; a backend overrides one to
+    // save the passes over memory between the parts (the CPU applies the bias and the ReLU while
+    // it writes the product). Results equal the composed ops within fp32 rounding. A model uses
+    // them where its plan finds a convolution or dense layer whose only reader is a ReLU.
+
+    /**
+     * y = max(0, conv2d(x, w) + b): {@link #conv2dForward} with the ReLU applied as it writes y.
+     *
+     * @param y output (N, K, P, Q), after the ReLU
+     * @param x input (N, C, H, W)
+     * @param w weights (K, C, R, S)
+     * @param b bias (K), or null for none
+     * @param params stride, padding and dilation
+     */
+    default void conv2dBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams params) {
+        conv2dForward(y, x, w, b, params);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * The backward pass of {@link #conv2dBiasReluForward}: dz = dy · [y &gt; 0], the gradient of the
+     * convolution's output, then dx (unless null), dw += and db += (unless null) from dz.
+     *
+     * @param dx output (N, C, H, W), or null to skip it
+     * @param dw weight gradient (K, C, R, S), added to
+     * @param db bias gradient (K), added to, or null for none
+     * @param dz output (N, K, P, Q): the gradient before the ReLU; may be dy itself
+     * @param dy gradient of y (N, K, P, Q)
+     * @param x the forward call's input
+     * @param w weights (K, C, R, S)
+     * @param y the forward call's output (after the ReLU)
+     * @param params as in the forward call
+     */
+    default void conv2dBiasReluBackward(Tensor dx, Tensor dw, Tensor db, Tensor dz, Tensor dy, Tensor x, Tensor w,
+            Tensor y, Conv2dParams params) {
+        activationBackward(Activation.RELU, dz, dy, y);
+        if (dx != null) {
+            conv2dBackwardData(dx, dz, w, params);
+        }
+        conv2dBackwardFilter(dw, x, dz, params, true);
+        if (db != null) {
+            conv2dBackwardBias(db, dz, true);
+        }
+    }
+
+    /**
+     * y = max(0, x·wᵀ + b): {@link #denseForward} with the ReLU applied as it writes y.
+     *
+     * @param y output (N, out), after the ReLU
+     * @param x input (N, in), or any (N, ...) whose items hold {@code in} values
+     * @param w weights (out, in)
+     * @param b bias (out), or null for none
+     */
+    default void denseBiasReluForward(Tensor y, Tensor x, Tensor w, Tensor b) {
+        denseForward(y, x, w, b);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * The backward pass of {@link #denseBiasReluForward}: dz = dy · [y &gt; 0], then
+     * {@link #denseBackward} from dz with dw and db added to.
+     *
+     * @param dx output, the shape of x, or null to skip it
+     * @param dw weight gradient (out, in), added to
+     * @param db bias gradient (out), added to, or null for none
+     * @param dz output (N, out): the gradient before the ReLU; may be dy itself
+     * @param dy gradient of y (N, out)
+     * @param x the forward call's input
+     * @param w weights (out, in)
+     * @param y the forward call's output (after the ReLU)
+     */
+    default void denseBiasReluBackward(Tensor dx, Tensor dw, Tensor db, Tensor dz, Tensor dy, Tensor x, Tensor w,
+            Tensor y) {
+        activationBackward(Activation.RELU, dz, dy, y);
+        denseBackward(dx, dw, db, dz, x, w, true);
+    }
+
+    /**
+     * y = max(0, batch norm(x)) in training: {@link #batchNormForwardTraining} (batch statistics,
+     * running statistics updated, saveMean and saveInvStd written) with the ReLU applied as it writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C): the batch mean, for the backward pass
+     * @param saveInvStd output (C): 1/√(batch variance + eps), for the backward pass
+     * @param momentum running-statistics factor, in [0, 1]
+     * @param eps added to the variance
+     */
+    default void batchNormReluForwardTraining(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTraining(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * y = max(0, batch norm(x)) with the running statistics: {@link #batchNormForwardInference} with
+     * the ReLU applied as it writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    default void batchNormReluForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        batchNormForwardInference(y, x, gamma, beta, runningMean, runningVar, eps);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * The backward pass of {@link #batchNormReluForwardTraining}: dz = dy · [y &gt; 0], then
+     * {@link #batchNormBackward} from dz with dGamma and dBeta added to.
+     *
+     * @param dx output (N, C, ...)
+     * @param dGamma added to (C)
+     * @param dBeta added to (C)
+     * @param dz output (N, C, ...): the gradient before the ReLU; may be dy itself
+     * @param dy gradient of y (N, C, ...)
+     * @param x the forward call's input
+     * @param y the forward call's output (after the ReLU)
+     * @param gamma scale (C)
+     * @param saveMean as the forward call wrote it (C)
+     * @param saveInvStd as the forward call wrote it (C)
+     * @param eps as in the forward call
+     */
+    default void batchNormReluBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dz, Tensor dy, Tensor x,
+            Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
+        activationBackward(Activation.RELU, dz, dy, y);
+        batchNormBackward(dx, dGamma, dBeta, dz, x, gamma, saveMean, saveInvStd, eps, true);
+    }
+
     // ---- losses: forward and gradient fused ---------------------------------------------
 
     /**

@@ -97,13 +97,37 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     // y, x: (N, C, ...)
     @Override
     protected final void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        forward(y, x, pass, scratch, false);
+    }
+
+    @Override
+    boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
+    void forwardRelu(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        forward(y, x, pass, scratch, true);
+    }
+
+    private void forward(Tensor y, Tensor x, Pass pass, Scratch scratch, boolean relu) {
         if (pass.training()) {
             Shape c = weight.shape();
-            backend().batchNormForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(), runningVar.value(),
-                    scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) momentum, (float) eps);
+            Tensor mean = scratch.tensor("mean", c);
+            Tensor invStd = scratch.tensor("invStd", c);
+            if (relu) {
+                backend().batchNormReluForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(),
+                        runningVar.value(), mean, invStd, (float) momentum, (float) eps);
+            } else {
+                backend().batchNormForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(),
+                        runningVar.value(), mean, invStd, (float) momentum, (float) eps);
+            }
             Tensor one = scratch.tensor("one", Shape.of(1));
             backend().fill(one, 1f);
             backend().axpy(batches.value(), 1f, one);
+        } else if (relu) {
+            backend().batchNormReluForwardInference(y, x, weight.value(), bias.value(), runningMean.value(),
+                    runningVar.value(), (float) eps);
         } else {
             backend().batchNormForwardInference(y, x, weight.value(), bias.value(), runningMean.value(),
                     runningVar.value(), (float) eps);
@@ -121,5 +145,17 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
         backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
                 scratch.tensor("invStd", c), (float) eps, true);
+    }
+
+    @Override
+    void backwardRelu(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        if (!pass.training()) {
+            throw new IllegalStateException("layer " + name() + " (" + type() + "): backward after an evaluation pass is"
+                    + " not supported; train with Pass.train");
+        }
+        Shape c = weight.shape();
+        Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
+        backend().batchNormReluBackward(into, weight.grad(), bias.grad(), dz, dy, x, y, weight.value(),
+                scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) eps);
     }
 }

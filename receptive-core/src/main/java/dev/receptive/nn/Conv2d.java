@@ -136,6 +136,21 @@ public final class Conv2d extends Layer {
         }
     }
 
+    @Override
+    boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
+    void forwardRelu(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        backend().conv2dBiasReluForward(y, x, w.value(), b == null ? null : b.value(), params);
+    }
+
+    @Override
+    void backwardRelu(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        backend().conv2dBiasReluBackward(dx, w.grad(), b == null ? null : b.grad(), dz, dy, x, w.value(), y, params);
+    }
+
     /** filters and kernel are required; stride 1, padding 0, dilation 1, bias on and He init by default. */
     public static final class Builder {
         private int filters;

@@ -92,6 +92,21 @@ public final class Dense extends Layer {
         backend().denseBackward(dx, w.grad(), b == null ? null : b.grad(), dy, x, w.value(), true);
     }
 
+    @Override
+    boolean fusesRelu() {
+        return true;
+    }
+
+    @Override
+    void forwardRelu(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        backend().denseBiasReluForward(y, x, w.value(), b == null ? null : b.value());
+    }
+
+    @Override
+    void backwardRelu(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        backend().denseBiasReluBackward(dx, w.grad(), b == null ? null : b.grad(), dz, dy, x, w.value(), y);
+    }
+
     /** units is required; bias on and He init by default. */
     public static final class Builder {
         private int units;

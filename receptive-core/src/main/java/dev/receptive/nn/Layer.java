@@ -304,6 +304,27 @@ public abstract class Layer {
         backwardInternal(dx, dy, x, y, pass, scratch);
     }
 
+    // ---- fused with a following ReLU (see ModelPlan#reluFusions) ------------------------------
+
+    /** Whether this layer can apply a ReLU as it writes its output: {@link #forwardRelu} and {@link #backwardRelu}. */
+    boolean fusesRelu() {
+        return false;
+    }
+
+    /** y = max(0, layer(x)), overwriting y: the forward call of this layer and the ReLU that reads it. */
+    void forwardRelu(Tensor y, Tensor x, Pass pass, Scratch scratch) {
+        throw new UnsupportedOperationException(describe() + " fuses no ReLU");
+    }
+
+    /**
+     * The backward call of this layer and the ReLU after it: given dy = ∂L/∂y of y =
+     * {@link #forwardRelu}(x), writes dz (the gradient before the ReLU), adds the parameter
+     * gradients and, unless dx is null, writes dx.
+     */
+    void backwardRelu(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        throw new UnsupportedOperationException(describe() + " fuses no ReLU");
+    }
+
     final void config(LayerConfig config) {
         writeConfig(config);
     }

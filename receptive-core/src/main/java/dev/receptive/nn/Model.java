@@ -362,6 +362,11 @@ public final class Model implements AutoCloseable {
         return plan.nodes();
     }
 
+    /** {@return the plan's fused pairs: for each node, the producer whose ReLU it is when they run as one op, or −1} */
+    int[] reluFusions() {
+        return plan.reluFusions();
+    }
+
     /** {@return the layers in node order, merges left out (an unmodifiable copy)} */
     public List<Layer> layers() {
         List<Layer> layers = new ArrayList<>();

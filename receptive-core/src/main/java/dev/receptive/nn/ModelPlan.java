@@ -29,12 +29,14 @@ final class ModelPlan {
     private final boolean chain;
     private final List<Parameter> parameters;
     private final List<Buffer> buffers;
+    private final int[] reluFusions;
 
     private ModelPlan(Shape inputShape, long seed, List<Node> nodes, boolean chain) {
         this.inputShape = inputShape;
         this.seed = seed;
         this.nodes = Collections.unmodifiableList(nodes);
         this.chain = chain;
+        this.reluFusions = reluFusions(nodes);
         List<Parameter> ps = new ArrayList<>();
         List<Buffer> bs = new ArrayList<>();
         for (Node n : nodes) {
@@ -101,6 +103,44 @@ final class ModelPlan {
         ModelPlan plan = new ModelPlan(input, seed, nodes, chain);
         plan.checkNames(who);
         return plan;
+    }
+
+    /**
+     * The planning pass that fuses a layer with the ReLU after it: entry j is the index of the
+     * node whose output node j's ReLU reads when the two run as one fused op, else −1. A pair
+     * fuses when the producer can apply a ReLU as it writes ({@link Layer#fusesRelu}: convolution,
+     * dense and batch norm layers, through the backend's conv2dBiasRelu, denseBiasRelu and
+     * batchNormRelu ops) and the ReLU is
+     * its only reader, so that nothing else needs the value before the ReLU. A workspace then runs
+     * the pair as one op forward and one backward; the ReLU node's output is the producer's.
+     */
+    private static int[] reluFusions(List<Node> nodes) {
+        int[] readers = new int[nodes.size()];
+        for (Node n : nodes) {
+            for (int in : n.inputIndices()) {
+                if (in >= 0) {
+                    readers[in]++;
+                }
+            }
+        }
+        int[] fused = new int[nodes.size()];
+        for (int j = 0; j < nodes.size(); j++) {
+            fused[j] = -1;
+            Node n = nodes.get(j);
+            int in = n.inputIndices()[0];
+            if (n.layer() instanceof ReLU && in >= 0 && readers[in] == 1) {
+                Layer producer = nodes.get(in).layer();
+                if (producer != null && producer.fusesRelu()) {
+                    fused[j] = in;
+                }
+            }
+        }
+        return fused;
+    }
+
+    /** {@return for each node, the producer it runs fused with (see {@link #reluFusions(List)}), or −1} */
+    int[] reluFusions() {
+        return reluFusions.clone();
     }
 
     private static Shape mergeShape(Graph.Spec s, List<Shape> ins) {

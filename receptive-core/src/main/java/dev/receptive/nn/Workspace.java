@@ -26,6 +26,10 @@ public final class Workspace implements AutoCloseable {
     private final Scratch[] scratch;
     private final boolean[] needsGrad;
     private final int[] consumers;
+    /** For a ReLU node that runs fused with the node before it, that node's index; else −1. */
+    private final int[] fusedInto;
+    /** Whether node i runs fused with the ReLU that reads it. */
+    private final boolean[] fusesRelu;
     private final boolean inference;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private int batch = -1;
@@ -38,7 +42,14 @@ public final class Workspace implements AutoCloseable {
     private Pass lastPass;
     private boolean closed;
 
+    /** Set to "false" to run every node on its own (the plan's fused pairs unfused), for comparisons. */
+    static final String FUSE_PROPERTY = "receptive.fuse";
+
     Workspace(Model model, boolean inference) {
+        this(model, inference, !"false".equalsIgnoreCase(System.getProperty(FUSE_PROPERTY, "").trim()));
+    }
+
+    Workspace(Model model, boolean inference, boolean fuse) {
         this.model = model;
         this.inference = inference;
         this.backend = model.backend();
@@ -58,6 +69,16 @@ public final class Workspace implements AutoCloseable {
                 }
             }
             needsGrad[i] = own;
+        }
+        this.fusedInto = fuse ? model.reluFusions() : new int[n];
+        if (!fuse) {
+            Arrays.fill(fusedInto, -1);
+        }
+        this.fusesRelu = new boolean[n];
+        for (int j = 0; j < n; j++) {
+            if (fusedInto[j] >= 0) {
+                fusesRelu[fusedInto[j]] = true;
+            }
         }
     }
 
@@ -146,7 +167,11 @@ public final class Workspace implements AutoCloseable {
         for (int i = 0; i < nodes.size(); i++) {
             Node node = nodes.get(i);
             int[] in = node.inputIndices();
-            if (node.layer() != null) {
+            if (fusedInto[i] >= 0) {
+                continue; // its producer wrote out[i], which is the producer's output
+            } else if (fusesRelu[i]) {
+                node.layer().forwardRelu(out[i], value(in[0], x), pass, scratch[i]);
+            } else if (node.layer() != null) {
                 node.layer().forward(out[i], value(in[0], x), pass, scratch[i]);
             } else {
                 List<Tensor> xs = new ArrayList<>(in.length);
@@ -194,7 +219,13 @@ public final class Workspace implements AutoCloseable {
                     if (!needsGrad[i] || (i != last && !written[i])) {
                         continue; // no parameter upstream, or nothing downstream needed this gradient
                     }
-                    backwardNode(i, i == last ? dOutput : grad[i]);
+                    Tensor dy = i == last ? dOutput : grad[i];
+                    if (fusedInto[i] >= 0) {
+                        // The pair's one backward op: the producer's gradient tensor takes dz.
+                        backwardNode(fusedInto[i], grad[fusedInto[i]], dy);
+                    } else {
+                        backwardNode(i, dy, null);
+                    }
                 }
             } finally {
                 model.endBackward();
@@ -204,7 +235,8 @@ public final class Workspace implements AutoCloseable {
         }
     }
 
-    private void backwardNode(int i, Tensor dy) {
+    /** Node i's backward call; with reluDy, the fused one of node i and its ReLU, whose output gradient it is. */
+    private void backwardNode(int i, Tensor dy, Tensor reluDy) {
         Node node = nodes.get(i);
         int[] in = node.inputIndices();
         Tensor[] dxs = new Tensor[in.length];
@@ -223,7 +255,9 @@ public final class Workspace implements AutoCloseable {
             viaSpare[k] = taken;
             dxs[k] = taken ? spare(i, k, j) : grad[j];
         }
-        if (node.layer() != null) {
+        if (reluDy != null) {
+            node.layer().backwardRelu(dxs[0], dy, reluDy, value(in[0], lastInput), out[i], lastPass, scratch[i]);
+        } else if (node.layer() != null) {
             node.layer().backward(dxs[0], dy, value(in[0], lastInput), out[i], lastPass, scratch[i]);
         } else {
             node.merge().backward(backend, Arrays.asList(dxs), dy, node.inputShapes());
@@ -268,7 +302,8 @@ public final class Workspace implements AutoCloseable {
         written = new boolean[count];
         batch = n;
         for (int i = 0; i < count; i++) {
-            out[i] = backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
+            // A fused ReLU's output is its producer's (nodes come after their inputs).
+            out[i] = fusedInto[i] >= 0 ? out[fusedInto[i]] : backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
             if (!inference && needsGrad[i] && i < count - 1 && consumers[i] > 0) {
                 grad[i] = backend.allocate(out[i].shape());
             }
@@ -294,6 +329,13 @@ public final class Workspace implements AutoCloseable {
             }
         }
         closeAll(grad);
+        if (out != null) {
+            for (int i = 0; i < out.length; i++) {
+                if (fusedInto[i] >= 0) {
+                    out[i] = null; // its producer's, closed with it
+                }
+            }
+        }
         closeAll(out);
         spare = null;
         grad = null;

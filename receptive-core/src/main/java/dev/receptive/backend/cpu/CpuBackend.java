@@ -131,6 +131,11 @@ public final class CpuBackend extends AbstractBackend {
     }
 
     @Override
+    protected void conv2dBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b, Conv2dParams p) {
+        kernels.conv2dBiasReluForward(d(y), d(x), d(w), dOrNull(b), x.shape(), w.shape(), y.shape(), p);
+    }
+
+    @Override
     protected void conv2dBackwardDataImpl(Tensor dx, Tensor dy, Tensor w, Conv2dParams p) {
         kernels.conv2dBackwardData(d(dx), d(dy), d(w), dx.shape(), w.shape(), dy.shape(), p);
     }
@@ -152,6 +157,12 @@ public final class CpuBackend extends AbstractBackend {
     }
 
     @Override
+    protected void denseBiasReluForwardImpl(Tensor y, Tensor x, Tensor w, Tensor b) {
+        Shape ws = w.shape();
+        kernels.denseBiasReluForward(d(y), d(x), d(w), dOrNull(b), x.shape().dim(0), ws.dim(1), ws.dim(0));
+    }
+
+    @Override
     protected void denseBackwardImpl(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, boolean accumulate) {
         Shape ws = w.shape();
         kernels.denseBackward(dOrNull(dx), d(dw), dOrNull(db), d(dy), d(x), d(w), x.shape().dim(0), ws.dim(1),
@@ -165,7 +176,15 @@ public final class CpuBackend extends AbstractBackend {
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
         Shape s = x.shape();
         kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps);
+                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, false);
+    }
+
+    @Override
+    protected void batchNormReluForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        Shape s = x.shape();
+        kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
+                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, true);
     }
 
     @Override
@@ -173,7 +192,15 @@ public final class CpuBackend extends AbstractBackend {
             Tensor runningVar, float eps) {
         Shape s = x.shape();
         kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
-                s.dim(1), s.sizePerItem() / s.dim(1), eps);
+                s.dim(1), s.sizePerItem() / s.dim(1), eps, false);
+    }
+
+    @Override
+    protected void batchNormReluForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps) {
+        Shape s = x.shape();
+        kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
+                s.dim(1), s.sizePerItem() / s.dim(1), eps, true);
     }
 
     @Override

@@ -9,9 +9,27 @@ final class CpuBatchNorm {
     private CpuBatchNorm() {
     }
 
+    /** y = x·scale + shift over channel ch, rounded to float; then the ReLU kernel's max(·, 0) with relu (the same bits). */
+    private static void normalize(float[] y, float[] x, int n, int c, int s, int ch, double scale, double shift,
+            boolean relu) {
+        for (int i = 0; i < n; i++) {
+            int base = (i * c + ch) * s;
+            if (relu) {
+                for (int j = 0; j < s; j++) {
+                    y[base + j] = Math.max((float) (x[base + j] * scale + shift), 0f);
+                }
+            } else {
+                for (int j = 0; j < s; j++) {
+                    y[base + j] = (float) (x[base + j] * scale + shift);
+                }
+            }
+        }
+    }
+
     // y, x: (n, c, s); gamma, beta, running*, save*: (c)
     static void forwardTraining(CpuParallel par, float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps) {
+            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps,
+            boolean relu) {
         long m = (long) n * s;
         par.forRange(c, 1, (from, to) -> {
             for (int ch = from; ch < to; ch++) {
@@ -35,12 +53,7 @@ final class CpuBatchNorm {
                 double invStd = 1 / Math.sqrt(var + eps);
                 double scale = gamma[ch] * invStd;
                 double shift = beta[ch] - mean * scale;
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * s;
-                    for (int j = 0; j < s; j++) {
-                        y[base + j] = (float) (x[base + j] * scale + shift);
-                    }
-                }
+                normalize(y, x, n, c, s, ch, scale, shift, relu);
                 saveMean[ch] = (float) mean;
                 saveInvStd[ch] = (float) invStd;
                 runningMean[ch] = (float) ((1 - momentum) * (double) runningMean[ch] + momentum * mean);
@@ -51,17 +64,12 @@ final class CpuBatchNorm {
 
     // y, x: (n, c, s); gamma, beta, running*: (c)
     static void forwardInference(CpuParallel par, float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, int n, int c, int s, float eps) {
+            float[] runningVar, int n, int c, int s, float eps, boolean relu) {
         par.forRange(c, 1, (from, to) -> {
             for (int ch = from; ch < to; ch++) {
                 double scale = gamma[ch] / Math.sqrt((double) runningVar[ch] + eps);
                 double shift = beta[ch] - runningMean[ch] * scale;
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * s;
-                    for (int j = 0; j < s; j++) {
-                        y[base + j] = (float) (x[base + j] * scale + shift);
-                    }
-                }
+                normalize(y, x, n, c, s, ch, scale, shift, relu);
             }
         });
     }

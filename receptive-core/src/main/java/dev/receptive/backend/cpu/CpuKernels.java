@@ -34,6 +34,13 @@ interface CpuKernels {
     // y: (N, K, P, Q) = conv(x: (N, C, H, W), w: (K, C, R, S)) + b: (K); b may be null
     void conv2dForward(float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys, Conv2dParams p);
 
+    // y = max(0, conv(x, w) + b), as conv2dForward then the ReLU (the reference composes them)
+    default void conv2dBiasReluForward(float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
+            Conv2dParams p) {
+        conv2dForward(y, x, w, b, xs, ws, ys, p);
+        activationForward(Activation.RELU, y, y, ys.size());
+    }
+
     // dx: (N, C, H, W) from dy: (N, K, P, Q) and w: (K, C, R, S)
     void conv2dBackwardData(float[] dx, float[] dy, float[] w, Shape xs, Shape ws, Shape ys, Conv2dParams p);
 
@@ -47,6 +54,12 @@ interface CpuKernels {
     // y: (n, out) = x: (n, in) · wᵀ + b; b may be null
     void denseForward(float[] y, float[] x, float[] w, float[] b, int n, int in, int out);
 
+    // y = max(0, x · wᵀ + b), as denseForward then the ReLU (the reference composes them)
+    default void denseBiasReluForward(float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
+        denseForward(y, x, w, b, n, in, out);
+        activationForward(Activation.RELU, y, y, n * out);
+    }
+
     // dx: (n, in) = dy · w (skipped when null); dw: (out, in) (+)= dyᵀ · x; db: (out) (+)= Σ_n dy (skipped when null)
     void denseBackward(float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n, int in, int out,
             boolean accumulate);
@@ -58,13 +71,14 @@ interface CpuKernels {
     void pool2dBackward(PoolMode mode, float[] dx, float[] dy, float[] x, float[] y, Shape xs, Shape ys,
             Pool2dParams p);
 
-    // y, x: (n, c, s); gamma, beta, running*, save*: (c)
+    // y, x: (n, c, s); gamma, beta, running*, save*: (c); then y = max(y, 0) with relu
     void batchNormForwardTraining(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps);
+            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps,
+            boolean relu);
 
-    // y, x: (n, c, s); gamma, beta, running*: (c)
+    // y, x: (n, c, s); gamma, beta, running*: (c); then y = max(y, 0) with relu
     void batchNormForwardInference(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, int n, int c, int s, float eps);
+            float[] runningVar, int n, int c, int s, float eps, boolean relu);
 
     // dx, dy, x: (n, c, s); dGamma, dBeta, gamma, save*: (c)
     void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dy, float[] x, float[] gamma,

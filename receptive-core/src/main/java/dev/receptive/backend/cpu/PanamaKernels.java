@@ -14,15 +14,15 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dense layers and stride-1 convolutions on {@link VectorGemm}'s register-blocked tile. Only
+ * Dense layers and convolutions on {@link VectorGemm}'s register-blocked tile. Only
  * {@link VectorKernels#load} names this class, reflectively, when the JVM has the Vector API.
  *
  * <p>Convolution without im2col: in an input padded to Hp × Wp, output (p, q) and filter tap
- * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·Wp + q and off = c·Hp·Wp +
+ * (c, r, s) meet at xpad[pos(p, q) + off(c, r, s)] with pos = p·sh·Wp + q·sw and off = c·Hp·Wp +
  * r·dh·Wp + s·dw. So yᵀ(pq, k) = Σ_crs xpad[pos(pq) + off(crs)] · wᵀ(crs, k), a product whose A
  * is read straight from the padded image through two offset tables. The data gradient is the
  * same product with the filters flipped and transposed, over dy padded by dilation·(kernel − 1)
- * − pad; the filter gradient runs the positions (of every image) as the reduction.
+ * − pad (at stride 1 only); the filter gradient runs the positions (of every image) as the reduction.
  */
 final class PanamaKernels implements VectorKernels {
     /**
@@ -59,11 +59,20 @@ final class PanamaKernels implements VectorKernels {
     // path for small batches that summed in another order once made a predictor's answer change
     // with its batching).
     @Override
-    public void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
+    public void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out,
+            boolean relu) {
         if (n < SMALL_BATCH) {
             // In groups of the 8 outputs smallBatch computes at once.
-            par.forRange((out + 7) / 8,
-                    (from, to) -> smallBatch(y, x, w, b, n, in, out, from * 8, Math.min(out, to * 8)));
+            par.forRange((out + 7) / 8, (from, to) -> {
+                smallBatch(y, x, w, b, n, in, out, from * 8, Math.min(out, to * 8));
+                if (relu) {
+                    for (int i = 0; i < n; i++) {
+                        for (int o = from * 8; o < Math.min(out, to * 8); o++) {
+                            y[i * out + o] = Math.max(y[i * out + o], 0f);
+                        }
+                    }
+                }
+            });
             return;
         }
         Call call = CALL.get();
@@ -73,7 +82,7 @@ final class PanamaKernels implements VectorKernels {
         Tile t = Tile.forColumns(n);
         rowParts(par, t, out, (from, to) -> VectorGemm.blocked(t, out, from, to, 0, n, in, w, wRows, steps, x, steps,
                 in, yt, 0, n, false, WORK.get().blocks));
-        transpose(par, yt, out, n, y, b);
+        transpose(par, yt, out, n, y, b, relu);
     }
 
     /**
@@ -142,12 +151,13 @@ final class PanamaKernels implements VectorKernels {
         }
     }
 
-    /** y: (n, out) = ctᵀ + b, from ct: (out, n); b may be null. */
-    private static void transpose(CpuParallel par, float[] ct, int out, int n, float[] y, float[] b) {
+    /** y: (n, out) = ctᵀ + b, from ct: (out, n); b may be null; then max(·, 0) (the ReLU kernel's) with relu. */
+    private static void transpose(CpuParallel par, float[] ct, int out, int n, float[] y, float[] b, boolean relu) {
         par.forRange(n, Math.max(1, 16384 / Math.max(1, out)), (from, to) -> {
             for (int i = from; i < to; i++) {
                 for (int o = 0; o < out; o++) {
-                    y[i * out + o] = b == null ? ct[o * n + i] : ct[o * n + i] + b[o];
+                    float v = b == null ? ct[o * n + i] : ct[o * n + i] + b[o];
+                    y[i * out + o] = relu ? Math.max(v, 0f) : v;
                 }
             }
         });
@@ -184,14 +194,14 @@ final class PanamaKernels implements VectorKernels {
 
     @Override
     public boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws,
-            Shape ys, Conv2dParams p) {
-        if (p.strideH() != 1 || p.strideW() != 1 || ws.dim(0) < MIN_CHANNELS) {
+            Shape ys, Conv2dParams p, boolean relu) {
+        if (ws.dim(0) < MIN_CHANNELS) {
             return false;
         }
         Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
-                p.padW(), p.dilationH(), p.dilationW());
+                p.padW(), p.strideH(), p.strideW(), p.dilationH(), p.dilationW());
         Call call = CALL.get();
-        plan.forwardImages(par, x, w, y, b, call);
+        plan.forwardImages(par, x, w, y, b, relu, call);
         return true;
     }
 
@@ -221,19 +231,17 @@ final class PanamaKernels implements VectorKernels {
                 }
             }
         }
-        Plan plan = new Plan(ys.dim(0), k, ys.dim(2), ys.dim(3), c, r, s, padH, padW, p.dilationH(), p.dilationW());
-        plan.forwardImages(par, dy, wf, dx, null, call);
+        Plan plan = new Plan(ys.dim(0), k, ys.dim(2), ys.dim(3), c, r, s, padH, padW, 1, 1, p.dilationH(),
+                p.dilationW());
+        plan.forwardImages(par, dy, wf, dx, null, false, call);
         return true;
     }
 
     @Override
     public boolean conv2dBackwardFilter(CpuParallel par, float[] dw, float[] x, float[] dy, Shape xs, Shape ws,
             Shape ys, Conv2dParams p, boolean accumulate) {
-        if (p.strideH() != 1 || p.strideW() != 1) {
-            return false;
-        }
         Plan plan = new Plan(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p.padH(),
-                p.padW(), p.dilationH(), p.dilationW());
+                p.padW(), p.strideH(), p.strideW(), p.dilationH(), p.dilationW());
         Call call = CALL.get();
         plan.filterGradient(par, dw, x, dy, plan.offsets(call.ints(0, plan.crs)), accumulate, call);
         return true;
@@ -393,12 +401,12 @@ final class PanamaKernels implements VectorKernels {
         });
     }
 
-    /** One stride-1 convolution: sizes, padded sizes and the loops over images. */
+    /** One convolution: sizes, padded sizes and the loops over images. */
     private static final class Plan {
-        final int n, c, h, w, k, r, s, ph, pw, dh, dw;
+        final int n, c, h, w, k, r, s, ph, pw, sh, sw, dh, dw;
         final int p, q, hp, wp, crs;
 
-        Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int dh, int dw) {
+        Plan(int n, int c, int h, int w, int k, int r, int s, int ph, int pw, int sh, int sw, int dh, int dw) {
             this.n = n;
             this.c = c;
             this.h = h;
@@ -412,8 +420,10 @@ final class PanamaKernels implements VectorKernels {
             this.dw = dw;
             this.hp = h + 2 * ph;
             this.wp = w + 2 * pw;
-            this.p = hp - dh * (r - 1);
-            this.q = wp - dw * (s - 1);
+            this.sh = sh;
+            this.sw = sw;
+            this.p = (hp - dh * (r - 1) - 1) / sh + 1;
+            this.q = (wp - dw * (s - 1) - 1) / sw + 1;
             this.crs = c * r * s;
         }
 
@@ -436,26 +446,32 @@ final class PanamaKernels implements VectorKernels {
          * tile's rows (one broadcast each) and filters its columns, read from aᵀ packed once per
          * call, so every vector load is aligned.
          */
-        void forwardImages(CpuParallel par, float[] x, float[] a, float[] out, float[] bias, Call call) {
+        void forwardImages(CpuParallel par, float[] x, float[] a, float[] out, float[] bias, boolean relu,
+                Call call) {
             Tile t = Tile.forColumns(k);
-            int kr = roundUp(k, t.nr);
+            int nr = t.nr;
+            int kr = roundUp(k, nr);
             int pq = p * q;
             int rows = roundUp(pq, t.mr);
+            // aᵀ in panels of the tile's nr columns, each crs × nr and contiguous: with narrow
+            // vectors (nr = 8 at 128 bits) rows of the whole aᵀ would put every step of the
+            // reduction on a new cache line.
             float[] at = call.floats(1, crs * kr);
             if (kr > k) {
                 Arrays.fill(at, 0, crs * kr, 0f);
             }
             for (int kk = 0; kk < k; kk++) {
+                int panel = kk / nr * crs * nr + kk % nr;
                 for (int i = 0; i < crs; i++) {
-                    at[i * kr + kk] = a[kk * crs + i];
+                    at[panel + i * nr] = a[kk * crs + i];
                 }
             }
             int[] off = offsets(call.ints(0, crs));
-            int[] atRows = call.ramp(1, crs, kr);
+            int[] atRows = call.ramp(1, crs, nr);
             int[] positions = call.ints(2, pq);
             for (int pp = 0; pp < p; pp++) {
                 for (int qq = 0; qq < q; qq++) {
-                    positions[pp * q + qq] = pp * wp + qq;
+                    positions[pp * q + qq] = pp * sh * wp + qq * sw;
                 }
             }
             par.forRange(n, (from, to) -> {
@@ -466,17 +482,24 @@ final class PanamaKernels implements VectorKernels {
                 for (int image = from; image < to; image++) {
                     pad(x, image, xpad, 0, stride);
                     // Column panels outside: one panel of the filters serves every position tile in turn.
-                    for (int jt = 0; jt < kr; jt += t.nr) {
+                    for (int jt = 0; jt < kr; jt += nr) {
                         for (int i0 = 0; i0 < pq; i0 += t.mr) {
-                            VectorGemm.tile(t, crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt, yt,
+                            VectorGemm.tile(t, crs, xpad, positions, i0, pq - 1, off, 0, at, atRows, jt * crs, yt,
                                     i0 * kr + jt, kr, false);
                         }
                     }
                     for (int kk = 0; kk < k; kk++) {
                         float bk = bias == null ? 0f : bias[kk];
                         int dst = (image * k + kk) * pq;
-                        for (int i = 0; i < pq; i++) {
-                            out[dst + i] = yt[i * kr + kk] + bk;
+                        if (relu) {
+                            // The same max as the ReLU kernel's, so the same bits as the two ops.
+                            for (int i = 0; i < pq; i++) {
+                                out[dst + i] = Math.max(yt[i * kr + kk] + bk, 0f);
+                            }
+                        } else {
+                            for (int i = 0; i < pq; i++) {
+                                out[dst + i] = yt[i * kr + kk] + bk;
+                            }
                         }
                     }
                 }
@@ -513,18 +536,19 @@ final class PanamaKernels implements VectorKernels {
                         int len = images * pq;
                         for (int i = 0; i < images; i++) {
                             pad(x, c0 + i, xpads, i * stride, stride);
-                            transpose(dy, c0 + i, dyt, i * pq * kr, kr);
+                            transpose(dy, c0 + i, dyt, i * pq * t.nr, FILTER_CHUNK * pq * t.nr, t.nr, kr);
                             for (int pp = 0; pp < p; pp++) {
                                 for (int qq = 0; qq < q; qq++) {
                                     int kk = i * pq + pp * q + qq;
-                                    aK[kk] = i * stride + pp * wp + qq;
-                                    bK[kk] = kk * kr;
+                                    aK[kk] = i * stride + pp * sh * wp + qq * sw;
+                                    bK[kk] = kk * t.nr;
                                 }
                             }
                         }
                         for (int i0 = 0; i0 < crs; i0 += t.mr) {
                             for (int jt = 0; jt < kr; jt += t.nr) {
-                                VectorGemm.tile(t, len, xpads, off, i0, crs - 1, aK, 0, dyt, bK, jt, partials,
+                                VectorGemm.tile(t, len, xpads, off, i0, crs - 1, aK, 0, dyt, bK,
+                                        jt / t.nr * FILTER_CHUNK * pq * t.nr, partials,
                                         grp * part + i0 * kr + jt, kr, c0 > n0);
                             }
                         }
@@ -561,16 +585,22 @@ final class PanamaKernels implements VectorKernels {
             return o.c == c && o.h == h && o.w == w && o.ph == ph && o.pw == pw;
         }
 
-        /** dyt[at + (p·Q + q)·kr + k] = dy[image, k, p, q], zero for k ≥ K. */
-        void transpose(float[] dy, int image, float[] dyt, int at, int kr) {
+        /**
+         * dy of one image transposed into panels of nr channels: dyt[at + panel·stride + (p·Q + q)·nr
+         * + k mod nr] = dy[image, k, p, q] with panel = k / nr, zero for K ≤ k &lt; kr. Each panel's rows
+         * are contiguous, so a step of the reduction reads one cache line at any vector width.
+         */
+        void transpose(float[] dy, int image, float[] dyt, int at, int stride, int nr, int kr) {
             int pq = p * q;
             if (kr > k) {
-                Arrays.fill(dyt, at, at + pq * kr, 0f);
+                int last = at + (kr / nr - 1) * stride;
+                Arrays.fill(dyt, last, last + pq * nr, 0f);
             }
             for (int kk = 0; kk < k; kk++) {
                 int src = (image * k + kk) * pq;
+                int dst = at + kk / nr * stride + kk % nr;
                 for (int i = 0; i < pq; i++) {
-                    dyt[at + i * kr + kk] = dy[src + i];
+                    dyt[dst + i * nr] = dy[src + i];
                 }
             }
         }

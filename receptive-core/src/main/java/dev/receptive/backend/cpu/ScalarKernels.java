@@ -76,15 +76,16 @@ class ScalarKernels implements CpuKernels {
 
     @Override
     public void batchNormForwardTraining(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps) {
+            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps,
+            boolean relu) {
         CpuBatchNorm.forwardTraining(par, y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, n, c, s,
-                momentum, eps);
+                momentum, eps, relu);
     }
 
     @Override
     public void batchNormForwardInference(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, int n, int c, int s, float eps) {
-        CpuBatchNorm.forwardInference(par, y, x, gamma, beta, runningMean, runningVar, n, c, s, eps);
+            float[] runningVar, int n, int c, int s, float eps, boolean relu) {
+        CpuBatchNorm.forwardInference(par, y, x, gamma, beta, runningMean, runningVar, n, c, s, eps, relu);
     }
 
     @Override

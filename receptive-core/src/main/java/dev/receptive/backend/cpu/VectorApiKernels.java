@@ -9,7 +9,7 @@ import dev.receptive.tensor.Shape;
 
 /**
  * The fast kernels: the Vector API implementation ({@link VectorKernels}, loaded reflectively) for
- * dense layers, stride-1 convolutions with enough channels, the conv bias gradient, 2×2 max-pool
+ * dense layers, convolutions with enough channels (the data gradient at stride 1 only), the conv bias gradient, 2×2 max-pool
  * backward, ReLU backward and Adam; the scalar reference for every other op and geometry. Memory-
  * bound ops that vectors did not speed up stay scalar (docs/benchmarks.md lists what was tried).
  */
@@ -29,8 +29,16 @@ final class VectorApiKernels extends ScalarKernels {
     @Override
     public void conv2dForward(float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
             Conv2dParams p) {
-        if (!vector.conv2dForward(par, y, x, w, b, xs, ws, ys, p)) {
+        if (!vector.conv2dForward(par, y, x, w, b, xs, ws, ys, p, false)) {
             super.conv2dForward(y, x, w, b, xs, ws, ys, p);
+        }
+    }
+
+    @Override
+    public void conv2dBiasReluForward(float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
+            Conv2dParams p) {
+        if (!vector.conv2dForward(par, y, x, w, b, xs, ws, ys, p, true)) {
+            super.conv2dBiasReluForward(y, x, w, b, xs, ws, ys, p);
         }
     }
 
@@ -56,7 +64,12 @@ final class VectorApiKernels extends ScalarKernels {
 
     @Override
     public void denseForward(float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
-        vector.denseForward(par, y, x, w, b, n, in, out);
+        vector.denseForward(par, y, x, w, b, n, in, out, false);
+    }
+
+    @Override
+    public void denseBiasReluForward(float[] y, float[] x, float[] w, float[] b, int n, int in, int out) {
+        vector.denseForward(par, y, x, w, b, n, in, out, true);
     }
 
     @Override

@@ -22,25 +22,30 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorGemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    /** Lanes per vector: 16 with AVX-512, 8 with AVX2. */
+    /** Lanes per vector: 16 with AVX-512, 8 with AVX2, 4 with NEON or SSE. */
     static final int L = S.length();
     /** Depth of a packed block of B in the blocked product. */
     static final int KC = 256;
     /** Width of a packed block of B (columns). */
     static final int NC = 512;
 
+    /** Vector registers of the register file the tiles are sized for: see {@link VectorKernels#registers}. */
+    static final int REGISTERS = VectorKernels.registers(System.getProperty(VectorKernels.REGISTERS_PROPERTY), L,
+            System.getProperty("os.arch"));
+
     /**
-     * The tile shapes. With 32 vector registers (AVX-512) a tile of 24 accumulators runs 10-15%
-     * faster than one of 16 (8 × 2 vectors: 88-90 GFLOP/s on one core, 12 × 2: 97-100, 6 × 4:
-     * 102-107, against a peak of 115); with the 16 registers of AVX2 that tile spills and 6 × 2
-     * is the fastest (70 against 58 for 8 × 2).
+     * The tile shapes, by register file. With 32 vector registers (AVX-512) a tile of 24
+     * accumulators runs 10-15% faster than one of 16 (8 × 2 vectors: 88-90 GFLOP/s on one core,
+     * 12 × 2: 97-100, 6 × 4: 102-107, against a peak of 115); with 16 registers (AVX2, SSE) that
+     * tile spills and 6 × 2 is the fastest (70 against 58 for 8 × 2): 12 accumulators, 2 vectors
+     * of B and the broadcast fit in 15. The vector width only scales the columns.
      */
     enum Tile {
-        /** 12 rows × 2 vectors (AVX-512). */
+        /** 12 rows × 2 vectors (32 registers). */
         ROWS12(12, 2),
-        /** 6 rows × 4 vectors (AVX-512), for products at least 4 vectors wide. */
+        /** 6 rows × 4 vectors (32 registers), for products at least 4 vectors wide. */
         ROWS6_WIDE(6, 4),
-        /** 6 rows × 2 vectors (narrower vectors than 512 bits). */
+        /** 6 rows × 2 vectors (16 registers). */
         ROWS6(6, 2);
 
         /** Rows of a tile. */
@@ -53,17 +58,14 @@ final class VectorGemm {
             this.nr = vectors * L;
         }
 
-        /** The tile for a product with n columns: the wide one unless it would pad more columns. */
+        /** The tile for a product with n columns: with 32 registers, the wide one unless it would pad more columns. */
         static Tile forColumns(int n) {
-            if (L < 16) {
+            if (REGISTERS < 32) {
                 return ROWS6;
             }
             return roundUp(n, ROWS6_WIDE.nr) == roundUp(n, ROWS12.nr) ? ROWS6_WIDE : ROWS12;
         }
     }
-
-    /** The largest tile, mr × nr floats. */
-    private static final int MAX_TILE = Arrays.stream(Tile.values()).mapToInt(t -> t.mr * t.nr).max().getAsInt();
 
     private VectorGemm() {
     }
@@ -447,7 +449,8 @@ final class VectorGemm {
     /** Per-thread buffers of the blocked product. */
     static final class Blocks {
         final float[] panel = new float[KC * NC];
-        final float[] tmp = new float[MAX_TILE];
+        /** Room for the largest tile, mr × nr floats. */
+        final float[] tmp = new float[Arrays.stream(Tile.values()).mapToInt(t -> t.mr * t.nr).max().getAsInt()];
         /** bK of a packed panel, by tile: row kk of a tile's panel starts at kk·nr. */
         private final int[][] packedRows = new int[Tile.values().length][];
 

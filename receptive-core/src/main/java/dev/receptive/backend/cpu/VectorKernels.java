@@ -20,19 +20,44 @@ interface VectorKernels {
     /** Set to "false" to force the scalar kernels (the tests run the contract suites both ways). */
     String PROPERTY = "receptive.cpu.vector";
 
+    /** 16 or 32: overrides the register file the tiles are sized for (see {@link #registers}). */
+    String REGISTERS_PROPERTY = "receptive.cpu.registers";
+
+    /**
+     * Vector registers of the machine's register file, which sizes the tiles: 32 with AVX-512 and
+     * on ARM (NEON and SVE have 32 at every width), 16 with SSE and AVX2. A setting of
+     * {@value #REGISTERS_PROPERTY} (16 or 32) overrides it, so that one machine can run and test
+     * the tiles of the others (with -XX:MaxVectorSize=16 or 32 for their widths).
+     *
+     * @param setting the property's value or null; lanes: floats per preferred vector; arch: os.arch
+     */
+    static int registers(String setting, int lanes, String arch) {
+        if (setting != null && !setting.isBlank()) {
+            String r = setting.trim();
+            if (!r.equals("16") && !r.equals("32")) {
+                throw new IllegalArgumentException(REGISTERS_PROPERTY + " must be 16 or 32, got " + setting);
+            }
+            return Integer.parseInt(r);
+        }
+        return lanes >= 16 || "aarch64".equals(arch) ? 32 : 16;
+    }
+
     /** e.g. "Vector API, 512-bit". */
     String description();
 
-    /** Bits of the preferred vector the kernels use: 512 with AVX-512, 256 with AVX2. */
+    /** Bits of the preferred vector the kernels use: 512 with AVX-512, 256 with AVX2, 128 with NEON or SSE. */
     int vectorBits();
 
-    void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out);
+    /** y = x·wᵀ + b, then max(y, 0) as the ReLU kernel computes it when relu (the same bits as the two ops). */
+    void denseForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, int n, int in, int out,
+            boolean relu);
 
     void denseBackward(CpuParallel par, float[] dx, float[] dw, float[] db, float[] dy, float[] x, float[] w, int n,
             int in, int out, boolean accumulate);
 
+    /** The convolution plus b, then max(y, 0) as the ReLU kernel computes it when relu (the same bits as the two ops). */
     boolean conv2dForward(CpuParallel par, float[] y, float[] x, float[] w, float[] b, Shape xs, Shape ws, Shape ys,
-            Conv2dParams p);
+            Conv2dParams p, boolean relu);
 
     boolean conv2dBackwardData(CpuParallel par, float[] dx, float[] dy, float[] w, Shape xs, Shape ws, Shape ys,
             Conv2dParams p);
@@ -70,7 +95,7 @@ interface VectorKernels {
     /**
      * Why this JVM runs the kernels it runs, for a diagnosis.
      *
-     * @return e.g. "Vector API, 512-bit" or "scalar (the preferred vector is 128-bit)"
+     * @return e.g. "Vector API, 512-bit" or "scalar (the preferred vector is 64-bit)"
      */
     static String why() {
         return Holder.CHOICE.why();
@@ -106,8 +131,8 @@ interface VectorKernels {
                 VectorKernels k = (VectorKernels) Class.forName(VectorKernels.class.getPackageName() + ".PanamaKernels")
                         .getDeclaredConstructor().newInstance();
                 int bits = k.vectorBits();
-                // Narrower vectors than AVX2's (or a JVM without C2) make the tile kernel slower than scalar code.
-                if (bits < 256) {
+                // 128 bits (NEON, SSE) is the narrowest width the tiles are written for.
+                if (bits < 128) {
                     return new Choice(Optional.empty(), Level.INFO, "scalar (the preferred vector is " + bits + "-bit)");
                 }
                 return new Choice(Optional.of(k), Level.DEBUG, k.description());

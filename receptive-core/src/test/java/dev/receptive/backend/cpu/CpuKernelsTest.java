@@ -2,6 +2,7 @@ package dev.receptive.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -23,6 +24,11 @@ class CpuKernelsTest {
             String kernels = cpu.capabilities().kernels();
             if (expected.equals("vector")) {
                 assertTrue(kernels.startsWith("Vector API"), kernels);
+                // The runs that emulate narrower machines (-XX:MaxVectorSize) name their width.
+                String bits = System.getProperty("receptive.test.vector.bits");
+                if (bits != null) {
+                    assertEquals("Vector API, " + bits + "-bit", kernels);
+                }
             } else {
                 assertEquals("scalar", kernels);
             }
@@ -53,12 +59,23 @@ class CpuKernelsTest {
             assertTrue(c.why().contains("--add-modules jdk.incubator.vector"), c.why());
             return;
         }
-        // A JVM whose preferred vector is narrower than 256 bits keeps the scalar kernels.
+        // A JVM whose preferred vector is narrower than 128 bits keeps the scalar kernels.
         assumeTrue(c.kernels().isPresent(), c.why());
         try (CpuParallel par = new CpuParallel(1)) {
             CpuKernels k = CpuKernels.choose(par, c.kernels());
             assertInstanceOf(VectorApiKernels.class, k);
             assertEquals(c.why(), k.description());
         }
+    }
+
+    @Test
+    void theRegisterFileFollowsTheMachineOrTheProperty() {
+        assertEquals(32, VectorKernels.registers(null, 16, "amd64"), "AVX-512");
+        assertEquals(16, VectorKernels.registers(null, 8, "amd64"), "AVX2");
+        assertEquals(16, VectorKernels.registers(null, 4, "amd64"), "SSE");
+        assertEquals(32, VectorKernels.registers(null, 4, "aarch64"), "NEON");
+        assertEquals(16, VectorKernels.registers(" 16 ", 16, "amd64"));
+        assertEquals(32, VectorKernels.registers("32", 8, "amd64"));
+        assertThrows(IllegalArgumentException.class, () -> VectorKernels.registers("24", 8, "amd64"));
     }
 }

@@ -27,6 +27,15 @@ class VectorKernelsTest {
     private static final double ATOL = 1e-5;
     private static final double RTOL = 1e-4;
 
+    /** The scalar ReLU kernel's result. */
+    private static float[] relu(float[] x) {
+        float[] y = new float[x.length];
+        try (CpuParallel one = new CpuParallel(1)) {
+            CpuPointwise.activationForward(one, dev.receptive.backend.Activation.RELU, y, x, x.length);
+        }
+        return y;
+    }
+
     private static VectorKernels vector() {
         assumeTrue(VectorKernels.load().isPresent(), "this JVM runs the scalar kernels");
         return VectorKernels.load().get();
@@ -42,7 +51,10 @@ class VectorKernelsTest {
             for (int trial = 0; trial < 40; trial++) {
                 int r = rand.nextInt(1, 5);
                 int s = rand.nextInt(1, 5);
-                Conv2dParams p = new Conv2dParams(1, 1, rand.nextInt(0, r - 1), rand.nextInt(0, s - 1),
+                // Strides 1 and 2 (ResNets' downsampling): forward and filter gradient at any
+                // stride on the vector path, the data gradient at stride 1.
+                int stride = trial % 3 == 2 ? 2 : 1;
+                Conv2dParams p = new Conv2dParams(stride, stride, rand.nextInt(0, r - 1), rand.nextInt(0, s - 1),
                         rand.nextInt(1, 2), rand.nextInt(1, 2));
                 int n = rand.nextInt(1, 11);
                 int c = rand.nextInt(8, 20);
@@ -51,8 +63,8 @@ class VectorKernelsTest {
                 int w = rand.nextInt(1, 40);
                 Shape xs = Shape.of(n, c, h, w);
                 Shape ws = Shape.of(k, c, r, s);
-                int outH = Conv2dParams.outputSize(h, r, 1, p.padH(), p.dilationH());
-                int outW = Conv2dParams.outputSize(w, s, 1, p.padW(), p.dilationW());
+                int outH = Conv2dParams.outputSize(h, r, stride, p.padH(), p.dilationH());
+                int outW = Conv2dParams.outputSize(w, s, stride, p.padW(), p.dilationW());
                 if (outH < 1 || outW < 1) {
                     continue;
                 }
@@ -66,18 +78,23 @@ class VectorKernelsTest {
 
                 float[] y = new float[ys.size()];
                 float[] yRef = new float[ys.size()];
-                assertTrue(vk.conv2dForward(three, y, x, wt, b, xs, ws, ys, p), what);
+                assertTrue(vk.conv2dForward(three, y, x, wt, b, xs, ws, ys, p, false), what);
                 scalar.forward(yRef, x, wt, b, xs, ws, ys, p);
                 assertClose(what + " forward", toDouble(yRef), y, atol(c * r * s), RTOL);
                 float[] y1 = new float[ys.size()];
-                vk.conv2dForward(one, y1, x, wt, b, xs, ws, ys, p);
+                vk.conv2dForward(one, y1, x, wt, b, xs, ws, ys, p, false);
                 assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+                float[] fused = new float[ys.size()];
+                assertTrue(vk.conv2dForward(three, fused, x, wt, b, xs, ws, ys, p, true), what);
+                assertArrayEquals(relu(y), fused, what + " forward with the ReLU fused: the bits of the two ops");
 
                 float[] dx = new float[xs.size()];
                 float[] dxRef = new float[xs.size()];
-                assertTrue(vk.conv2dBackwardData(three, dx, dy, wt, xs, ws, ys, p), what);
-                scalar.backwardData(dxRef, dy, wt, xs, ws, ys, p);
-                assertClose(what + " backwardData", toDouble(dxRef), dx, atol(k * r * s), RTOL);
+                assertEquals(stride == 1, vk.conv2dBackwardData(three, dx, dy, wt, xs, ws, ys, p), what);
+                if (stride == 1) {
+                    scalar.backwardData(dxRef, dy, wt, xs, ws, ys, p);
+                    assertClose(what + " backwardData", toDouble(dxRef), dx, atol(k * r * s), RTOL);
+                }
 
                 float[] dw = before.clone();
                 float[] dwRef = before.clone();
@@ -115,12 +132,15 @@ class VectorKernelsTest {
 
                 float[] y = new float[n * out];
                 float[] yRef = new float[n * out];
-                vk.denseForward(three, y, x, w, b, n, in, out);
+                vk.denseForward(three, y, x, w, b, n, in, out, false);
                 scalar.forward(yRef, x, w, b, n, in, out);
                 assertClose(what + " forward", toDouble(yRef), y, atol(in), RTOL);
                 float[] y1 = new float[n * out];
-                vk.denseForward(one, y1, x, w, b, n, in, out);
+                vk.denseForward(one, y1, x, w, b, n, in, out, false);
                 assertArrayEquals(y1, y, what + " forward, 1 vs 3 threads");
+                float[] fused = new float[n * out];
+                vk.denseForward(three, fused, x, w, b, n, in, out, true);
+                assertArrayEquals(relu(y), fused, what + " forward with the ReLU fused: the bits of the two ops");
 
                 float[] dx = new float[n * in];
                 float[] dxRef = new float[n * in];
