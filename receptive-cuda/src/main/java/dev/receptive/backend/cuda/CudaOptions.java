@@ -9,9 +9,18 @@ package dev.receptive.backend.cuda;
  * @param fastMath trade fp32 parity for speed: TF32 tensor-core math in convolutions and GEMMs
  *     on Ampere and newer (products keep 10 mantissa bits, errors about 1e-3 relative) and
  *     transform-based convolution algorithms (FFT, Winograd; errors about 1e-5 relative)
- * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use
+ * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use (per stream)
+ * @param streams the most streams (lanes: a stream with its own cuDNN and cuBLAS handles, workspace
+ *     and pinned buffers) the backend makes, one per thread, the shared one included; threads beyond
+ *     that share one stream. 1 puts every thread on one stream.
  */
-public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
+public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes, int streams) {
+    /** Streams by default: enough for a server's request threads on one GPU, each costing its workspace. */
+    public static final int DEFAULT_STREAMS = 8;
+
+    /** At most 65,536 lanes fit the tensor's record of its writer; far beyond any real use. */
+    static final int MAX_STREAMS = 1024;
+
     /**
      * Checks the values.
      *
@@ -19,17 +28,34 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @param deterministic only deterministic cuDNN convolution algorithms
      * @param fastMath TF32 and transform-based convolutions allowed
      * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
-     * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative
+     * @param streams the most streams, 1 to 1024
+     * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative, or
+     *     streams is out of range
      */
     public CudaOptions {
         if (device < 0 || workspaceLimitBytes < 0) {
             throw new IllegalArgumentException("cuda: device and workspace limit must be >= 0, got " + device
                     + " and " + workspaceLimitBytes);
         }
+        if (streams < 1 || streams > MAX_STREAMS) {
+            throw new IllegalArgumentException("cuda: streams must be 1 to " + MAX_STREAMS + ", got " + streams);
+        }
     }
 
     /**
-     * Device 0, not deterministic, no fast math, a 256 MiB workspace limit.
+     * Options with the default number of streams.
+     *
+     * @param device CUDA device ordinal
+     * @param deterministic only deterministic cuDNN convolution algorithms
+     * @param fastMath TF32 and transform-based convolutions allowed
+     * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
+     */
+    public CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
+        this(device, deterministic, fastMath, workspaceLimitBytes, DEFAULT_STREAMS);
+    }
+
+    /**
+     * Device 0, not deterministic, no fast math, a 256 MiB workspace limit, {@value #DEFAULT_STREAMS} streams.
      *
      * @return the default options
      */
@@ -44,7 +70,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the device changed
      */
     public CudaOptions withDevice(int ordinal) {
-        return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes);
+        return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes, streams);
     }
 
     /**
@@ -54,7 +80,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the choice changed
      */
     public CudaOptions withDeterministic(boolean on) {
-        return new CudaOptions(device, on, fastMath, workspaceLimitBytes);
+        return new CudaOptions(device, on, fastMath, workspaceLimitBytes, streams);
     }
 
     /**
@@ -64,7 +90,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the choice changed
      */
     public CudaOptions withFastMath(boolean on) {
-        return new CudaOptions(device, deterministic, on, workspaceLimitBytes);
+        return new CudaOptions(device, deterministic, on, workspaceLimitBytes, streams);
     }
 
     /**
@@ -74,6 +100,16 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the limit changed
      */
     public CudaOptions withWorkspaceLimit(long bytes) {
-        return new CudaOptions(device, deterministic, fastMath, bytes);
+        return new CudaOptions(device, deterministic, fastMath, bytes, streams);
+    }
+
+    /**
+     * These options with another most number of streams.
+     *
+     * @param count the most streams (lanes), 1 to 1024; 1 puts every thread on one stream
+     * @return a copy with the count changed
+     */
+    public CudaOptions withStreams(int count) {
+        return new CudaOptions(device, deterministic, fastMath, workspaceLimitBytes, count);
     }
 }
