@@ -109,12 +109,15 @@ public final class CudaBackend extends AbstractBackend {
             String libraries = "cuDNN " + CudaProbe.libraryVersion(JCudnn.cudnnGetVersion()) + ", cuBLAS "
                     + CudaProbe.libraryVersion(lanes.shared().dense.version());
             description = "cuda (" + gpu + ", " + libraries + (options.deterministic() ? ", deterministic" : "")
-                    + (options.fastMath() ? ", fast math" : "") + ", " + options.streams() + " stream"
+                    + (options.fastMath() ? ", fast math" : "")
+                    + (options.precision() == CudaOptions.Precision.FP32 ? "" : ", " + precisionName(options))
+                    + ", " + options.streams() + " stream"
                     + (options.streams() == 1 ? "" : "s") + ")";
             // Host threads only queue work on the one stream: 0 threads compute. Every op but the cuDNN
             // convolutions is deterministic; those are when the option restricts their algorithms.
             capabilities = new BackendCapabilities("cuda", gpu, BackendCapabilities.Memory.DEVICE, 0,
-                    options.deterministic(), libraries + (options.fastMath() ? ", TF32" : ""));
+                    options.deterministic(), libraries + (options.fastMath() ? ", TF32" : "")
+                    + (options.precision() == CudaOptions.Precision.FP32 ? "" : ", " + precisionName(options)));
         } catch (RuntimeException | Error e) {
             try {
                 closeOwned();
@@ -126,6 +129,10 @@ public final class CudaBackend extends AbstractBackend {
             }
             throw e;
         }
+    }
+
+    private static String precisionName(CudaOptions options) {
+        return options.precision().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private <T extends AutoCloseable> T own(T resource) {

@@ -79,7 +79,7 @@ final class CudaLane implements AutoCloseable {
             conv = own(new CudnnConv(cudnn, device, this.stream, options, choices));
             pool = own(new CudnnPool(cudnn));
             batchNorm = new CudnnBatchNorm(cudnn);
-            dense = own(new CublasDense(this.stream, cudnn, options.fastMath()));
+            dense = own(new CublasDense(this.stream, cudnn, options));
         } catch (RuntimeException | Error e) {
             try {
                 close();

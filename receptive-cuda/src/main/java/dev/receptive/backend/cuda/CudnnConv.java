@@ -223,8 +223,9 @@ final class CudnnConv implements AutoCloseable {
         return plan;
     }
 
+    /** FMA_MATH for fp32 parity; DEFAULT_MATH (TF32 allowed on Ampere+) with tf32, bf16 or fast math. */
     private int parityMath() {
-        return options.fastMath() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
+        return options.tensorCores() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
     }
 
     /**
@@ -233,7 +234,7 @@ final class CudnnConv implements AutoCloseable {
      * backward-data candidates read 0, CUDNN_DEFAULT_MATH, which allows TF32 too.
      */
     private void useMath(Plan plan, Candidate algo) {
-        if (options.fastMath()) {
+        if (options.tensorCores()) {
             check(cudnnSetConvolutionMathType(plan.conv, algo.mathType()), "cudnnSetConvolutionMathType");
         }
     }
@@ -353,12 +354,14 @@ final class CudnnConv implements AutoCloseable {
         for (Candidate c : found) {
             // The mathType test only bites for backward filter (see useMath); without fast math the
             // descriptor's FMA_MATH is what keeps every direction off tensor cores.
-            boolean exact = !transforms.contains(c.algo()) && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
-                    && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+            // ALLOW_CONVERSION (fp16 down-conversion) is never wanted: fp16's range is not fp32's.
+            boolean tensorOp = c.mathType() == cudnnMathType.CUDNN_TENSOR_OP_MATH;
             boolean ok = c.status() == CudnnStatus.SUCCESS
                     && c.memory() <= options.workspaceLimitBytes()
                     && (!options.deterministic() || c.determinism() == cudnnDeterminism.CUDNN_DETERMINISTIC)
-                    && (options.fastMath() || exact);
+                    && (options.fastMath() || !transforms.contains(c.algo()))
+                    && (options.fastMath() || c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+                    && (options.tensorCores() || !tensorOp);
             if (ok) {
                 growWorkspace(c.memory());
                 return c;
