@@ -20,6 +20,7 @@ import java.util.function.IntFunction;
  * @param <L> the lane (a stream with its handles and workspaces on the GPU)
  */
 final class LanePool<L extends AutoCloseable> implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LanePool.class.getName());
     private record Binding<L>(L lane, WeakReference<Thread> thread) {
         boolean free() {
             Thread t = thread.get();
@@ -33,6 +34,7 @@ final class LanePool<L extends AutoCloseable> implements AutoCloseable {
     private final List<Binding<L>> bound = new ArrayList<>(); // index + 1 is the lane's id
     private final ThreadLocal<L> mine = new ThreadLocal<>();
     private boolean closed;
+    private boolean warned;
 
     /**
      * Makes lane 0 at once.
@@ -95,6 +97,12 @@ final class LanePool<L extends AutoCloseable> implements AutoCloseable {
         try {
             l = factory.apply(bound.size() + 1);
         } catch (RuntimeException cannotMake) {
+            if (warned) {
+                return null; // once: a thread without a lane asks again at every op
+            }
+            warned = true;
+            LOG.log(System.Logger.Level.WARNING, "cuda: stream " + (bound.size() + 1) + " could not be made ("
+                    + cannotMake.getMessage() + "); threads without one share stream 0");
             return null;
         }
         bound.add(new Binding<>(l, new WeakReference<>(me)));
