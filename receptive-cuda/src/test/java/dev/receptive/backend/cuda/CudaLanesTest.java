@@ -13,6 +13,7 @@ import dev.receptive.testing.Rand;
 import dev.receptive.zoo.Zoo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -116,24 +117,44 @@ class CudaLanesTest {
     }
 
     /**
-     * Training stays on one stream: ten seednet steps on a backend limited to one stream and on one
-     * with the default lanes, deterministic algorithms on both, give bit-identical weights.
+     * Training stays on one stream, and a lane's stream computes what the shared stream computes:
+     * on one backend of two streams (so both runs use the same cuDNN algorithms), ten seednet steps
+     * on a thread that holds its own lane and ten on a thread that is refused one and shares lane 0
+     * give bit-identical losses and weights (deterministic algorithms).
      */
     @Test
-    void trainingOnItsLaneEqualsTrainingOnTheOneStream() {
-        CudaOptions deterministic = CudaOptions.defaults().withDeterministic(true);
-        ModelLockStep.Run one;
-        ModelLockStep.Run lanes;
-        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(deterministic.withStreams(1))) {
-            one = ModelLockStep.modelSteps(gpu, "seednet", ModelLockStep.LR);
-        }
-        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(deterministic)) {
-            lanes = ModelLockStep.modelSteps(gpu, "seednet", ModelLockStep.LR);
-        }
-        assertEquals(one.losses(), lanes.losses());
-        for (String name : one.weights().keySet()) {
-            HostTensor a = one.weights().get(name);
-            assertArrayEquals(a.data(), lanes.weights().get(name).data(), name);
+    void trainingOnItsOwnLaneEqualsTrainingOnTheSharedOne() throws Exception {
+        try (CudaBackend gpu = CudaTestSupport.backendOrSkip(CudaOptions.defaults().withDeterministic(true)
+                .withStreams(2))) {
+            CountDownLatch trained = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            ExecutorService first = Executors.newSingleThreadExecutor();
+            ExecutorService second = Executors.newSingleThreadExecutor();
+            try {
+                Future<ModelLockStep.Run> own = first.submit(() -> {
+                    try {
+                        return ModelLockStep.modelSteps(gpu, "seednet", ModelLockStep.LR);
+                    } finally {
+                        trained.countDown();
+                        release.await(); // stay alive: the lane stays bound to this thread
+                    }
+                });
+                trained.await(300, TimeUnit.SECONDS);
+                ModelLockStep.Run shared = second.submit(() -> ModelLockStep.modelSteps(gpu, "seednet",
+                        ModelLockStep.LR)).get(300, TimeUnit.SECONDS);
+                release.countDown();
+                ModelLockStep.Run mine = own.get(300, TimeUnit.SECONDS);
+                assertEquals(2, gpu.streamsInUse(), "one lane bound, the second thread refused");
+                assertEquals(mine.losses(), shared.losses());
+                for (String name : mine.weights().keySet()) {
+                    HostTensor a = mine.weights().get(name);
+                    assertArrayEquals(a.data(), shared.weights().get(name).data(), name);
+                }
+            } finally {
+                release.countDown();
+                first.shutdownNow();
+                second.shutdownNow();
+            }
         }
     }
 }
