@@ -15,12 +15,14 @@
 #   libs      retarget the JCublas native where only libcublas.so.13 exists; check every JCuda native
 #             against its library before anything loads (symbol versions, called functions)
 #   doctor    receptive doctor
-#   lockstep  the lock-step and resume tests (seed network on the GPU against the CPU)
+#   lockstep  the lock-step and resume tests (seednet and resnet8 on the GPU against the CPU)
 #   tests     every other CUDA test class (JUnit), with pass/fail counts per class (not the CPU-only
 #             ModelLockStepCheckTest, which CI runs)
 #   bench     receptive bench --backend cuda at batch 64, 256 and 1024
 #   torch     the same W1 network in PyTorch eager (bench/pytorch/w1_bench.py) on the same GPU
 #   soak      2,000 training steps watching device memory (CudaMemorySoak)
+#   compare   only when named in RUN_STEPS: Receptive fp32/tf32/bf16 and PyTorch eager/autocast/graph,
+#             alternated in rounds, medians and ratios (COMPARE_ROUNDS, COMPARE_ARGS, COMPARE_BATCHES)
 #
 # Environment: CUDNN_LIB / CUBLAS_LIB, a folder (or file) holding libcudnn.so.9 / libcublas.so.12 or
 # .13, override the search; TORCH_VENV (default /opt/torch/.venv) is searched first and runs the
@@ -371,6 +373,74 @@ junit tests 240 --select-package dev.receptive.backend.cuda \
     --exclude-classname '.*\.(CudaModelLockStepTest|CudaResumeTest|CudaAccumulationTest|ModelLockStepCheckTest)'
 pack
 
+# compare (not in the default steps; RUN_STEPS=...,compare): Receptive's bench at --precision fp32,
+# tf32 and bf16, then PyTorch's eager fp32, autocast bf16 and CUDA-graph modes (w1_modes.py), in
+# COMPARE_ROUNDS rounds (default 3) that alternate A and B on the same GPU; the summary gives the
+# median of the rounds per engine, mode and batch, and the ratios the issue asks for.
+torch_python=${TORCH_PYTHON:-$torch_venv/bin/python3}
+if selected compare; then
+    read -r -a compare_args <<< "${COMPARE_ARGS:---batch 64 --train-batches 256,1024 --samples 3}"
+    compare_batches=${COMPARE_BATCHES:-64,256,1024}
+    runs=$logs/compare-runs.txt
+    : > "$runs"
+    ct=$SECONDS
+    cstatus=ok
+    for r in $(seq 1 "${COMPARE_ROUNDS:-3}"); do
+        for p in fp32 tf32 bf16; do
+            run_step compare 150 "$java" "${opts[@]}" "${jlp[@]}" -jar "$bundle/lib/receptive.jar" bench --backend cuda \
+                --precision "$p" "${compare_args[@]}" || break 2
+            [ "$rc" -eq 0 ] || cstatus="FAIL(receptive $p round $r rc=$rc)"
+            grep -E '^W1 train batch' "$logs/compare.log" \
+                | sed -E "s/^W1 train batch +([0-9]+): +([0-9.]+) images\/s.*/receptive $p \1 \2 $r/" >> "$runs"
+            { echo "==== round $r: receptive --precision $p (rc=$rc)"; cat "$logs/compare.log"; } >> "$logs/compare-all.log"
+        done
+        if [ -x "$torch_python" ]; then
+            run_step compare 150 "$torch_python" "$bundle/bench/pytorch/w1_modes.py" --batches "$compare_batches" \
+                --samples 3 || break
+            [ "$rc" -eq 0 ] || cstatus="FAIL(torch round $r rc=$rc)"
+            grep -E '^torch [a-z]+ batch +[0-9]+: +[0-9.]+ images' "$logs/compare.log" \
+                | sed -E "s/^torch ([a-z]+) batch +([0-9]+): +([0-9.]+) images\/s.*/torch \1 \2 \3 $r/" >> "$runs"
+            { echo "==== round $r: torch (rc=$rc)"; cat "$logs/compare.log"; } >> "$logs/compare-all.log"
+        fi
+    done
+    rm -f "$logs/compare.log"
+    say "$(printf '%-9s %-12s %5s' compare "$cstatus" $(( SECONDS - ct )))  W1 training images/s, median of $(awk '{print $5}' "$runs" | sort -u | wc -l) alternated rounds (batch ${compare_batches//,/ \/ })"
+    awk -v batches="$compare_batches" '
+        function median(list,    v, n, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { key = $1 " " $2; vals[key, $3] = vals[key, $3] " " ($4 + 0); seen[key] = 1 }
+        END {
+            nb = split(batches, b, ",")
+            split("receptive fp32,receptive tf32,receptive bf16,torch eager,torch autocast,torch graph", order, ",")
+            for (k = 1; k <= 6; k++) {
+                if (!(order[k] in seen)) continue
+                line = sprintf("            %-16s", order[k])
+                for (i = 1; i <= nb; i++) {
+                    m[order[k], b[i]] = ((order[k], b[i]) in vals) ? median(vals[order[k], b[i]]) : 0
+                    line = line sprintf(" %11.1f", m[order[k], b[i]])
+                }
+                print line
+            }
+            split("receptive fp32/torch eager,receptive tf32/torch eager,receptive bf16/torch autocast,receptive fp32/torch graph", ratios, ",")
+            for (k = 1; k <= 4; k++) {
+                split(ratios[k], ab, "/")
+                line = sprintf("            %-34s", ratios[k])
+                ok = 0
+                for (i = 1; i <= nb; i++) {
+                    if (m[ab[1], b[i]] > 0 && m[ab[2], b[i]] > 0) { line = line sprintf(" %5.2fx", m[ab[1], b[i]] / m[ab[2], b[i]]); ok = 1 }
+                    else line = line "     -"
+                }
+                if (ok) print line
+            }
+        }' "$runs" >> "$body"
+    grep -E '^torch [a-z]+ batch +[0-9]+: not run' "$logs/compare-all.log" 2> /dev/null | sort -u | head -n 6 \
+        | cut -c1-300 | sed 's/^/            | /' >> "$body"
+    pack
+fi
+
 # BENCH_ARGS replaces the batch sizes and samples, e.g. "--batch 1024 --train-batches 1024 --samples 3"
 # for the op timings at a large batch.
 read -r -a bench_args <<< "${BENCH_ARGS:---batch 64 --train-batches 256,1024 --samples 5}"
@@ -382,7 +452,6 @@ if run_step bench 120 "$java" "${opts[@]}" "${jlp[@]}" -jar "$bundle/lib/recepti
     pack
 fi
 
-torch_python=${TORCH_PYTHON:-$torch_venv/bin/python3}
 if [ ! -x "$torch_python" ]; then
     selected torch && say "$(printf '%-9s %-12s %5s  %s' torch skipped - "no $torch_python (set TORCH_PYTHON)")"
 elif run_step torch 150 "$torch_python" "$bundle/bench/pytorch/w1_bench.py" --batches 64,256,1024 --samples 5; then

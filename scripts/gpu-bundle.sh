@@ -9,7 +9,7 @@
 # without the JCuda natives Receptive never loads), lib/tests.jar (the compiled tests of receptive-core,
 # whose contract suites the CUDA tests extend, and of receptive-cuda), the JUnit console launcher, the
 # original JCublas native (run.sh retargets it to CUDA 13's cuBLAS where needed), the PyTorch W1
-# benchmark and BUILD-INFO. run.sh unpacks it under OUT.
+# benchmarks (eager; eager, autocast bf16 and CUDA graphs for the compare step) and BUILD-INFO. run.sh unpacks it under OUT.
 #
 # Environment: JLINK_JDK, the JDK whose jlink makes the runtime (default: a Temurin JDK under
 # /usr/lib/jvm, whose binaries need only glibc 2.17, else the JDK that runs Maven); SKIP_BUILD=1
@@ -59,7 +59,7 @@ cp -r receptive-core/target/test-classes/. receptive-cuda/target/test-classes/. 
 "$jdk/bin/jar" --create --file "$stage/lib/tests.jar" -C "$stage/test-classes" .
 rm -rf "$stage/test-classes"
 cp "$junit_jar" "$stage/lib/junit-platform-console-standalone.jar"
-cp bench/pytorch/w1_bench.py "$stage/bench/pytorch/"
+cp bench/pytorch/w1_bench.py scripts/pytorch/w1_modes.py "$stage/bench/pytorch/"
 
 # A runtime with the modules the GPU run uses: no java.desktop (training curves are not drawn here);
 # java.sql brings java.xml, which the JUnit reports need; jdk.zipfs lets JUnit scan jars. Left

@@ -12,6 +12,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu or cuda (default: auto)")
     String backend;
 
+    @Option(names = "--precision", description = "fp32, tf32 or bf16 on CUDA (default: fp32)")
+    String precision;
+
     @Option(names = "--batch", description = "Batch size for the op benchmarks and the first training run (default: ${DEFAULT-VALUE})")
     int batch = 64;
 
@@ -34,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new UsageException((i == 0 ? "--batch" : "--train-batches") + " must be >= 1, got " + batches[i]);
             }
         }
-        try (Backend b = Inputs.backend(backend)) {
+        try (Backend b = Inputs.backend(backend, precision)) {
             double ips = new Bench(b, System.out, samples).run(batch, batches);
             System.out.printf("train_images_per_s=%.1f%n", ips);
         }

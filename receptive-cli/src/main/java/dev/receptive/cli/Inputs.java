@@ -14,6 +14,7 @@ import dev.receptive.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /** Checks of what the user named on the command line, failing as bad usage (exit code 2). */
@@ -81,6 +82,48 @@ final class Inputs {
      * The backend of --backend (null: RECEPTIVE_BACKEND, else auto); an unknown name is bad usage.
      * When auto falls back to the CPU, one line on stderr says why and where to look.
      */
+    /**
+     * The backend of --backend with the math of --precision (null: fp32). The CUDA engine reads the
+     * mode from a system property while it is made; the property is restored afterwards, so a
+     * command run inside a longer-lived JVM (tests, an embedding application) leaves nothing behind.
+     * A mode other than fp32 on an engine that computes only in fp32 is bad usage.
+     */
+    static Backend backend(String choice, String precision) {
+        String mode = precision(precision);
+        String before = System.getProperty(PRECISION_PROPERTY);
+        Backend b;
+        try {
+            System.setProperty(PRECISION_PROPERTY, mode);
+            b = backend(choice);
+        } finally {
+            if (before == null) {
+                System.clearProperty(PRECISION_PROPERTY);
+            } else {
+                System.setProperty(PRECISION_PROPERTY, before);
+            }
+        }
+        if (!mode.equals("fp32") && !b.name().equals("cuda")) {
+            String name = b.name();
+            b.close();
+            throw new UsageException("--precision " + mode + " needs the cuda backend; the " + name
+                    + " backend computes in fp32");
+        }
+        return b;
+    }
+
+    /** Precisions --precision takes; the CUDA engine reads the choice from this system property. */
+    static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16");
+    static final String PRECISION_PROPERTY = "receptive.cuda.precision";
+
+    /** The mode of --precision (null: fp32); an unknown mode is bad usage. */
+    static String precision(String value) {
+        String mode = value == null ? "fp32" : value.trim().toLowerCase(Locale.ROOT);
+        if (!PRECISIONS.contains(mode)) {
+            throw new UsageException("--precision must be fp32, tf32 or bf16, got '" + value + "'");
+        }
+        return mode;
+    }
+
     static Backend backend(String choice) {
         try {
             return Backends.create(choice, BackendOptions.defaults(),

@@ -86,6 +86,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu or cuda (default: RECEPTIVE_BACKEND, else auto)")
     String backend;
 
+    @Option(names = "--precision", description = "fp32, tf32 or bf16: the math of convolutions and GEMMs on CUDA; weights,"
+            + " optimizer state, batch norm and loss stay fp32 (default: fp32, bit-reproducible)")
+    String precision;
+
     @Option(names = "--data", description = "Data folder holding mnist/ and fashion-mnist/ (default: RECEPTIVE_DATA, "
             + "else ~/.cache/receptive/datasets)")
     Path data;
@@ -113,6 +117,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Inputs.precision(precision); // a bad mode is refused before any data loads
         Path folder = FolderData.path(dataset);
         DatasetChoice choice = folder == null ? DatasetChoice.of(dataset) : null;
         if (folder == null && (imageSize != null || channels != null)) {
@@ -202,7 +207,7 @@ final class TrainCommand implements Callable<Integer> {
             checkResume(checkpoint, runSeed, batchSize, train.size());
         }
 
-        try (Backend b = Inputs.backend(backend)) {
+        try (Backend b = Inputs.backend(backend, precision)) {
             System.err.println("receptive train: " + dataName + " (" + train.size() + " training, " + test.size()
                     + (folder == null ? " test images" : " validation images of " + train.itemShape() + " in "
                     + train.classCount() + " classes") + ") on " + b.description() + "; run folder " + runDir);

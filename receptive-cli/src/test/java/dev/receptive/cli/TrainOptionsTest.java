@@ -73,6 +73,7 @@ class TrainOptionsTest {
         String[][] cases = {
             {"--optimizer", "lbfgs"}, {"--schedule", "cyclic"}, {"--augment", "rotate"}, {"--label-smoothing", "1"},
             {"--accumulate", "3"}, {"--early-stopping", "0"}, {"--weight-decay", "-1"}, {"--schedule", "warmup-cosine", "--warmup", "5"},
+            {"--precision", "fp16"},
         };
         for (String[] c : cases) {
             CliRun r = train("bad-" + c[c.length - 2].substring(2), c);
@@ -80,5 +81,23 @@ class TrainOptionsTest {
             assertEquals(1, r.errLines().size(), r.toString());
             assertTrue(r.err().contains(c[c.length - 2]), r.toString());
         }
+    }
+
+    /** tf32 and bf16 change the GPU's math; the CPU computes in fp32 only, so asking it for them is bad usage. */
+    @Test
+    void aPrecisionOtherThanFp32NeedsTheCudaBackend() {
+        for (String mode : new String[] {"tf32", "BF16"}) {
+            CliRun r = train("precision-" + mode, "--precision", mode);
+            assertEquals(2, r.code(), r.toString());
+            assertTrue(r.err().contains("--precision " + mode.toLowerCase(java.util.Locale.ROOT)
+                    + " needs the cuda backend; the cpu backend computes in fp32"), r.toString());
+        }
+        CliRun bench = CliRun.of("bench", "--backend", "cpu", "--precision", "bf16");
+        assertEquals(2, bench.code(), bench.toString());
+        assertTrue(bench.err().contains("needs the cuda backend"), bench.toString());
+        CliRun badBench = CliRun.of("bench", "--backend", "cpu", "--precision", "half");
+        assertEquals(2, badBench.code(), badBench.toString());
+        assertTrue(badBench.err().contains("--precision must be fp32, tf32 or bf16, got 'half'"), badBench.toString());
+        assertEquals(null, System.getProperty("receptive.cuda.precision"), "the engine's property is restored");
     }
 }

@@ -30,6 +30,19 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override
     public Backend create(BackendOptions options) {
         return new CudaBackend(CudaOptions.defaults().withDevice(options.device())
-                .withDeterministic(options.deterministic()).withFastMath(options.fastMath()));
+                .withDeterministic(options.deterministic()).withFastMath(options.fastMath())
+                .withPrecision(precision(System.getProperty(PRECISION_PROPERTY), System.getenv(PRECISION_VARIABLE))));
+    }
+
+    /** The system property that names the precision (fp32, tf32, bf16); the command line's --precision sets it. */
+    public static final String PRECISION_PROPERTY = "receptive.cuda.precision";
+
+    /** The environment variable read when the property is not set. */
+    public static final String PRECISION_VARIABLE = "RECEPTIVE_PRECISION";
+
+    /** The property's value, else the variable's, else fp32; a bad name throws, naming the modes. */
+    static CudaOptions.Precision precision(String property, String variable) {
+        String name = property != null && !property.isBlank() ? property : variable;
+        return name == null || name.isBlank() ? CudaOptions.Precision.FP32 : CudaOptions.Precision.parse(name);
     }
 }

@@ -33,7 +33,8 @@ final class CudaKernels implements AutoCloseable {
     private static final CUdeviceptr NULL = new CUdeviceptr();
 
     private final CUstream stream;
-    private final List<CUmodule> modules = new ArrayList<>();
+    private final List<CUmodule> modules; // empty in a view: only the loading instance unloads
+
     private final CUfunction add;
     private final CUfunction scale;
     private final CUfunction axpy;
@@ -51,6 +52,7 @@ final class CudaKernels implements AutoCloseable {
 
     CudaKernels(CUstream stream) {
         this.stream = stream;
+        this.modules = new ArrayList<>();
         try {
             add = load("add");
             scale = load("scale");
@@ -70,6 +72,31 @@ final class CudaKernels implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** The same kernels launched on another stream (another lane's); closing the view unloads nothing. */
+    private CudaKernels(CudaKernels loaded, CUstream stream) {
+        this.stream = stream;
+        this.modules = new ArrayList<>();
+        add = loaded.add;
+        scale = loaded.scale;
+        axpy = loaded.axpy;
+        argmax = loaded.argmax;
+        sum = loaded.sum;
+        activationForward = loaded.activationForward;
+        activationBackward = loaded.activationBackward;
+        softmaxCrossEntropy = loaded.softmaxCrossEntropy;
+        meanSquaredError = loaded.meanSquaredError;
+        hingeLoss = loaded.hingeLoss;
+        dropout = loaded.dropout;
+        sgdUpdate = loaded.sgdUpdate;
+        adamUpdate = loaded.adamUpdate;
+        maxPoolBackward = loaded.maxPoolBackward;
+    }
+
+    /** These kernels (loaded once per context) launched on {@code other}. */
+    CudaKernels on(CUstream other) {
+        return new CudaKernels(this, other);
     }
 
     /** Reads NAME.ptx from the classpath and JIT-compiles it; the kernel is named like its file. */

@@ -9,9 +9,56 @@ package dev.receptive.backend.cuda;
  * @param fastMath trade fp32 parity for speed: TF32 tensor-core math in convolutions and GEMMs
  *     on Ampere and newer (products keep 10 mantissa bits, errors about 1e-3 relative) and
  *     transform-based convolution algorithms (FFT, Winograd; errors about 1e-5 relative)
- * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use
+ * @param workspaceLimitBytes the most scratch memory a cuDNN convolution algorithm may use (per stream)
+ * @param streams the most streams (lanes: a stream with its own cuDNN and cuBLAS handles, workspace
+ *     and pinned buffers) the backend makes, one per thread, the shared one included; threads beyond
+ *     that share one stream. 1 puts every thread on one stream.
+ * @param precision the math of convolutions and GEMMs (storage, batch norm, losses and optimizers
+ *     stay fp32 in every mode)
  */
-public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
+public record CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes, int streams,
+        Precision precision) {
+    /** The math of convolutions and GEMMs; tensors, batch norm, losses and optimizer state are fp32 in all. */
+    public enum Precision {
+        /** Plain fp32 products and sums (cuDNN FMA math, cuBLAS default math): parity with the CPU, the default. */
+        FP32,
+        /**
+         * TF32 tensor cores (Ampere and newer) in convolutions and GEMMs: inputs rounded to 10
+         * mantissa bits, products summed in fp32 (relative error about 2⁻¹¹ per product).
+         */
+        TF32,
+        /**
+         * bf16 tensor cores for GEMMs (cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF: fp32 in memory, inputs
+         * rounded to 7 mantissa bits, fp32 sums; relative error about 2⁻⁸ per product) and TF32 for
+         * convolutions (bf16 convolutions, which need bf16 copies of activations and weights, are not
+         * built yet). Master weights and optimizer state are the fp32 tensors themselves.
+         */
+        BF16;
+
+        /**
+         * The mode named {@code name}: fp32, tf32 or bf16, any case.
+         *
+         * @param name the mode's name
+         * @return the mode
+         * @throws IllegalArgumentException naming the modes for any other name
+         */
+        public static Precision parse(String name) {
+            String n = name == null ? "" : name.trim().toUpperCase(java.util.Locale.ROOT);
+            for (Precision p : values()) {
+                if (p.name().equals(n)) {
+                    return p;
+                }
+            }
+            throw new IllegalArgumentException("cuda: precision must be fp32, tf32 or bf16, got '" + name + "'");
+        }
+    }
+
+    /** Streams by default: enough for a server's request threads on one GPU, each costing its workspace. */
+    public static final int DEFAULT_STREAMS = 8;
+
+    /** At most 65,536 lanes fit the tensor's record of its writer; far beyond any real use. */
+    static final int MAX_STREAMS = 1024;
+
     /**
      * Checks the values.
      *
@@ -19,17 +66,51 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @param deterministic only deterministic cuDNN convolution algorithms
      * @param fastMath TF32 and transform-based convolutions allowed
      * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
-     * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative
+     * @param streams the most streams, 1 to 1024
+     * @param precision the math of convolutions and GEMMs
+     * @throws IllegalArgumentException when the device ordinal or the workspace limit is negative,
+     *     streams is out of range, or precision is null
      */
     public CudaOptions {
         if (device < 0 || workspaceLimitBytes < 0) {
             throw new IllegalArgumentException("cuda: device and workspace limit must be >= 0, got " + device
                     + " and " + workspaceLimitBytes);
         }
+        if (streams < 1 || streams > MAX_STREAMS) {
+            throw new IllegalArgumentException("cuda: streams must be 1 to " + MAX_STREAMS + ", got " + streams);
+        }
+        if (precision == null) {
+            throw new IllegalArgumentException("cuda: precision must not be null");
+        }
     }
 
     /**
-     * Device 0, not deterministic, no fast math, a 256 MiB workspace limit.
+     * Options with fp32 precision.
+     *
+     * @param device CUDA device ordinal
+     * @param deterministic only deterministic cuDNN convolution algorithms
+     * @param fastMath TF32 and transform-based convolutions allowed
+     * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
+     * @param streams the most streams, 1 to 1024
+     */
+    public CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes, int streams) {
+        this(device, deterministic, fastMath, workspaceLimitBytes, streams, Precision.FP32);
+    }
+
+    /**
+     * Options with the default number of streams.
+     *
+     * @param device CUDA device ordinal
+     * @param deterministic only deterministic cuDNN convolution algorithms
+     * @param fastMath TF32 and transform-based convolutions allowed
+     * @param workspaceLimitBytes the most scratch memory one convolution algorithm may use
+     */
+    public CudaOptions(int device, boolean deterministic, boolean fastMath, long workspaceLimitBytes) {
+        this(device, deterministic, fastMath, workspaceLimitBytes, DEFAULT_STREAMS);
+    }
+
+    /**
+     * Device 0, not deterministic, no fast math, a 256 MiB workspace limit, {@value #DEFAULT_STREAMS} streams.
      *
      * @return the default options
      */
@@ -44,7 +125,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the device changed
      */
     public CudaOptions withDevice(int ordinal) {
-        return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes);
+        return new CudaOptions(ordinal, deterministic, fastMath, workspaceLimitBytes, streams, precision);
     }
 
     /**
@@ -54,7 +135,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the choice changed
      */
     public CudaOptions withDeterministic(boolean on) {
-        return new CudaOptions(device, on, fastMath, workspaceLimitBytes);
+        return new CudaOptions(device, on, fastMath, workspaceLimitBytes, streams, precision);
     }
 
     /**
@@ -64,7 +145,7 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the choice changed
      */
     public CudaOptions withFastMath(boolean on) {
-        return new CudaOptions(device, deterministic, on, workspaceLimitBytes);
+        return new CudaOptions(device, deterministic, on, workspaceLimitBytes, streams, precision);
     }
 
     /**
@@ -74,6 +155,31 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
      * @return a copy with the limit changed
      */
     public CudaOptions withWorkspaceLimit(long bytes) {
-        return new CudaOptions(device, deterministic, fastMath, bytes);
+        return new CudaOptions(device, deterministic, fastMath, bytes, streams, precision);
+    }
+
+    /**
+     * These options with another most number of streams.
+     *
+     * @param count the most streams (lanes), 1 to 1024; 1 puts every thread on one stream
+     * @return a copy with the count changed
+     */
+    public CudaOptions withStreams(int count) {
+        return new CudaOptions(device, deterministic, fastMath, workspaceLimitBytes, count, precision);
+    }
+
+    /**
+     * These options with another precision for convolutions and GEMMs.
+     *
+     * @param mode fp32 (the default, parity with the CPU), tf32 or bf16
+     * @return a copy with the precision changed
+     */
+    public CudaOptions withPrecision(Precision mode) {
+        return new CudaOptions(device, deterministic, fastMath, workspaceLimitBytes, streams, mode);
+    }
+
+    /** Whether convolutions and GEMMs may use tensor cores (TF32 or bf16), by precision or fast math. */
+    boolean tensorCores() {
+        return fastMath || precision != Precision.FP32;
     }
 }

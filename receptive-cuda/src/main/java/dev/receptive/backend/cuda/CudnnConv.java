@@ -3,6 +3,7 @@ package dev.receptive.backend.cuda;
 import static dev.receptive.backend.cuda.Cudnn.ONE;
 import static dev.receptive.backend.cuda.Cudnn.ZERO;
 import static dev.receptive.backend.cuda.Cudnn.check;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static jcuda.jcudnn.JCudnn.cudnnConvolutionBackwardData;
 import static jcuda.jcudnn.JCudnn.cudnnConvolutionBackwardFilter;
 import static jcuda.jcudnn.JCudnn.cudnnConvolutionForward;
@@ -30,9 +31,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntSupplier;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgo;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
@@ -92,17 +95,53 @@ final class CudnnConv implements AutoCloseable {
         }
     }
 
+    /**
+     * The algorithm chosen per geometry and direction, shared by every lane's CudnnConv: a geometry
+     * runs the same algorithm on every stream, so a prediction gives the same bits on any thread
+     * (Find's timings differ from call to call; two lanes choosing for themselves could differ).
+     */
+    static final class Choices {
+        private final Map<List<Object>, Candidate> chosen = new ConcurrentHashMap<>();
+    }
+
     private final Cudnn cudnn;
     private final CudaDevice device;
+    private final CUstream stream;
     private final CudaOptions options;
+    private final Choices choices;
     private final Map<Key, Plan> plans = new HashMap<>();
     private CUdeviceptr workspace;
     private long workspaceBytes;
 
-    CudnnConv(Cudnn cudnn, CudaDevice device, CudaOptions options) {
+    CudnnConv(Cudnn cudnn, CudaDevice device, CUstream stream, CudaOptions options, Choices choices) {
         this.cudnn = cudnn;
         this.device = device;
+        this.stream = stream;
         this.options = options;
+        this.choices = choices;
+    }
+
+    /**
+     * The shared choice for this geometry and direction, found by this lane if no lane has yet;
+     * this lane's workspace grows to it either way. Two lanes meeting a new geometry at once may
+     * both run Find; the first to finish wins and both use its choice.
+     */
+    private Candidate choice(Key key, String direction, java.util.function.Supplier<Candidate> find) {
+        List<Object> id = List.of(key, direction);
+        Candidate c = choices.chosen.get(id);
+        if (c == null) {
+            Candidate mine = find.get();
+            c = choices.chosen.putIfAbsent(id, mine);
+            if (c == null) {
+                c = mine;
+            }
+        }
+        growWorkspace(c.memory());
+        return c;
+    }
+
+    private void synchronize() {
+        cuStreamSynchronize(stream);
     }
 
     long workspaceBytes() {
@@ -113,7 +152,7 @@ final class CudnnConv implements AutoCloseable {
     void forward(CUdeviceptr y, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
         Plan plan = plan(xs, ws, ys, p);
         if (plan.forward == null) {
-            plan.forward = findForward(plan, x, w, y);
+            plan.forward = choice(new Key(xs, ws, p), "forward", () -> findForward(plan, x, w, y));
         }
         useMath(plan, plan.forward);
         check(cudnnConvolutionForward(cudnn.handle, ONE, plan.x, x, plan.w, w, plan.conv, plan.forward.algo(),
@@ -127,7 +166,7 @@ final class CudnnConv implements AutoCloseable {
     void backwardData(CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr w, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
         Plan plan = plan(xs, ws, ys, p);
         if (plan.backwardData == null) {
-            plan.backwardData = findBackwardData(plan, dx, dy, w);
+            plan.backwardData = choice(new Key(xs, ws, p), "backwardData", () -> findBackwardData(plan, dx, dy, w));
         }
         useMath(plan, plan.backwardData);
         check(cudnnConvolutionBackwardData(cudnn.handle, ONE, plan.w, w, plan.y, dy, plan.conv,
@@ -140,14 +179,16 @@ final class CudnnConv implements AutoCloseable {
             boolean accumulate) {
         Plan plan = plan(xs, ws, ys, p);
         if (plan.backwardFilter == null) {
-            // Find writes its trial results into the output: never into a gradient being accumulated.
-            CUdeviceptr trial = device.allocate((long) ws.size() * Float.BYTES);
-            try {
-                plan.backwardFilter = findBackwardFilter(plan, trial, x, dy);
-            } finally {
-                device.synchronize();
-                device.free(trial);
-            }
+            plan.backwardFilter = choice(new Key(xs, ws, p), "backwardFilter", () -> {
+                // Find writes its trial results into the output: never into a gradient being accumulated.
+                CUdeviceptr trial = device.allocate((long) ws.size() * Float.BYTES);
+                try {
+                    return findBackwardFilter(plan, trial, x, dy);
+                } finally {
+                    synchronize();
+                    device.free(trial);
+                }
+            });
         }
         useMath(plan, plan.backwardFilter);
         check(cudnnConvolutionBackwardFilter(cudnn.handle, ONE, plan.x, x, plan.y, dy, plan.conv,
@@ -182,8 +223,9 @@ final class CudnnConv implements AutoCloseable {
         return plan;
     }
 
+    /** FMA_MATH for fp32 parity; DEFAULT_MATH (TF32 allowed on Ampere+) with tf32, bf16 or fast math. */
     private int parityMath() {
-        return options.fastMath() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
+        return options.tensorCores() ? cudnnMathType.CUDNN_DEFAULT_MATH : cudnnMathType.CUDNN_FMA_MATH;
     }
 
     /**
@@ -192,7 +234,7 @@ final class CudnnConv implements AutoCloseable {
      * backward-data candidates read 0, CUDNN_DEFAULT_MATH, which allows TF32 too.
      */
     private void useMath(Plan plan, Candidate algo) {
-        if (options.fastMath()) {
+        if (options.tensorCores()) {
             check(cudnnSetConvolutionMathType(plan.conv, algo.mathType()), "cudnnSetConvolutionMathType");
         }
     }
@@ -312,12 +354,14 @@ final class CudnnConv implements AutoCloseable {
         for (Candidate c : found) {
             // The mathType test only bites for backward filter (see useMath); without fast math the
             // descriptor's FMA_MATH is what keeps every direction off tensor cores.
-            boolean exact = !transforms.contains(c.algo()) && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH
-                    && c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+            // ALLOW_CONVERSION (fp16 down-conversion) is never wanted: fp16's range is not fp32's.
+            boolean tensorOp = c.mathType() == cudnnMathType.CUDNN_TENSOR_OP_MATH;
             boolean ok = c.status() == CudnnStatus.SUCCESS
                     && c.memory() <= options.workspaceLimitBytes()
                     && (!options.deterministic() || c.determinism() == cudnnDeterminism.CUDNN_DETERMINISTIC)
-                    && (options.fastMath() || exact);
+                    && (options.fastMath() || !transforms.contains(c.algo()))
+                    && (options.fastMath() || c.mathType() != cudnnMathType.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+                    && (options.tensorCores() || !tensorOp);
             if (ok) {
                 growWorkspace(c.memory());
                 return c;
@@ -336,7 +380,7 @@ final class CudnnConv implements AutoCloseable {
             return;
         }
         if (workspace != null) {
-            device.synchronize(); // earlier convolutions may still be using the old workspace
+            synchronize(); // earlier convolutions of this lane may still be using the old workspace
             device.free(workspace);
             workspace = null;
             workspaceBytes = 0;
@@ -366,7 +410,7 @@ final class CudnnConv implements AutoCloseable {
         @Override
         public void close() {
             if (ptr != null) {
-                device.synchronize(); // Find's benchmarks ran on the stream
+                synchronize(); // Find's benchmarks ran on the stream
                 device.free(ptr);
             }
         }

@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Test;
  *   <li>Pointwise float ops, optimizer updates and dropout: the same float operations in the same
  *       order (kernels built without FMA contraction), so bit for bit.</li>
  *   <li>Concatenation and its backward only copy values: bit for bit.</li>
+ *   <li>Batch norm: per-channel sums of N·H·W terms, then pointwise: the rule for sums.</li>
  * </ul>
  */
 class CudaParityTest {
@@ -173,6 +174,85 @@ class CudaParityTest {
 
     private static Tensor pick(Twin t, boolean gpuSide) {
         return gpuSide ? t.g() : t.c();
+    }
+
+    // ---- batch normalization ------------------------------------------------------------
+
+    /**
+     * Training pass (y, saved statistics, running statistics), evaluation pass and backward (dx, and
+     * dγ, dβ overwritten and accumulated) against the CPU. Every output is a per-channel sum of
+     * m = N·(H·W) terms followed by pointwise math, so the sums-of-products rule applies (1e-5 of
+     * the rms + 1e-4 relative). What a wrong kernel would show, each beyond 1e-4: the biased variance
+     * in the running average instead of the unbiased (off by m/(m−1), ≥ 1% for m ≤ 100 here), the
+     * momentum applied to the wrong side, eps ignored or applied twice (the cases with eps = 0.1 move
+     * 1/√(σ²+eps) by ~15%), running statistics used in training or batch statistics in evaluation,
+     * a missing β or the x̂·Σdy·x̂ term of dx, and accumulation that overwrites.
+     */
+    @Test
+    void batchNormTrainingEvaluationAndBackward() {
+        Rand rand = new Rand(23);
+        int[][] shapes = {{4, 3, 5, 5}, {16, 8}, {2, 6, 7, 3}, {32, 16, 7, 7}};
+        for (int[] dims : shapes) {
+            for (float eps : new float[] {1e-5f, 0.1f}) {
+                batchNorm(rand, dims, eps, 0.1f);
+            }
+        }
+        batchNorm(rand, new int[] {8, 4, 3, 3}, 1e-5f, 1f); // momentum 1: the running stats are the batch's
+    }
+
+    private void batchNorm(Rand rand, int[] dims, float eps, float momentum) {
+        int size = Shape.of(dims).size();
+        int c = dims[1];
+        String what = Shape.of(dims) + " eps=" + eps + " momentum=" + momentum;
+        // Channels with a mean away from 0 and different spreads, as after a conv layer.
+        Twin x = twin(rand.uniform(size, -1, 3), dims);
+        Twin gamma = twin(rand.uniform(c, 0.5, 1.5), c);
+        Twin beta = twin(rand.uniform(c, -0.5, 0.5), c);
+        Twin runningMean = twin(rand.uniform(c, -0.5, 0.5), c);
+        Twin runningVar = twin(rand.uniform(c, 0.5, 1.5), c);
+        Twin saveMean = out(c);
+        Twin saveInvStd = out(c);
+        Twin y = out(dims);
+        for (Backend be : new Backend[] {cpu, gpu}) {
+            boolean g = be == gpu;
+            be.batchNormForwardTraining(pick(y, g), pick(x, g), pick(gamma, g), pick(beta, g), pick(runningMean, g),
+                    pick(runningVar, g), pick(saveMean, g), pick(saveInvStd, g), momentum, eps);
+        }
+        closeSums(what + " training y", y);
+        closeSums(what + " saveMean", saveMean);
+        closeSums(what + " saveInvStd", saveInvStd);
+        closeSums(what + " runningMean", runningMean);
+        closeSums(what + " runningVar", runningVar);
+
+        // Evaluation from the same running statistics on both sides (the CPU's).
+        gpu.upload(runningMean.g(), runningMean.c().toArray());
+        gpu.upload(runningVar.g(), runningVar.c().toArray());
+        Twin ye = out(dims);
+        for (Backend be : new Backend[] {cpu, gpu}) {
+            boolean g = be == gpu;
+            be.batchNormForwardInference(pick(ye, g), pick(x, g), pick(gamma, g), pick(beta, g), pick(runningMean, g),
+                    pick(runningVar, g), eps);
+        }
+        closeSums(what + " evaluation y", ye);
+
+        // Backward from the same saved statistics (the CPU's), overwriting and then accumulating.
+        gpu.upload(saveMean.g(), saveMean.c().toArray());
+        gpu.upload(saveInvStd.g(), saveInvStd.c().toArray());
+        Twin dy = twin(rand.uniform(size, -1, 1), dims);
+        Twin dx = out(dims);
+        Twin dGamma = out(c);
+        Twin dBeta = out(c);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            for (Backend be : new Backend[] {cpu, gpu}) {
+                boolean g = be == gpu;
+                be.batchNormBackward(pick(dx, g), pick(dGamma, g), pick(dBeta, g), pick(dy, g), pick(x, g),
+                        pick(gamma, g), pick(saveMean, g), pick(saveInvStd, g), eps, accumulate);
+            }
+            String pass = what + (accumulate ? " accumulated" : "");
+            closeSums(pass + " dx", dx);
+            closeSums(pass + " dGamma", dGamma);
+            closeSums(pass + " dBeta", dBeta);
+        }
     }
 
     // ---- pooling ------------------------------------------------------------------------

@@ -118,4 +118,35 @@ class DeviceAllocatorTest {
         a.free(live); // a tensor closed after its backend
         assertThrows(IllegalStateException.class, () -> a.allocate(1));
     }
+
+    @Test
+    void eachLaneReusesItsOwnBlocksAndTakesAnotherLanesOnlyBehindAFence() {
+        FakeDevice dev = new FakeDevice();
+        List<String> fences = new ArrayList<>();
+        try (DeviceAllocator a = new DeviceAllocator(dev, (waiter, other) -> fences.add(waiter + " waits for " + other))) {
+            DeviceAllocator.Block x = a.allocate(4000, 1);
+            a.free(x, 1);
+            assertSame(x.ptr(), a.allocate(4000, 1).ptr(), "a lane reuses its own block without a fence");
+            assertTrue(fences.isEmpty());
+            DeviceAllocator.Block y = a.allocate(4000, 2);
+            assertEquals(2, a.deviceAllocations(), "lane 1's block is in use, so lane 2 gets a new one");
+            a.free(y, 2);
+            DeviceAllocator.Block z = a.allocate(3000, 3); // lane 3 has none cached; lane 2 has one of the class
+            assertSame(y.ptr(), z.ptr());
+            assertEquals(List.of("3 waits for 2"), fences, "taken from another lane only behind a fence");
+            assertEquals(2, a.deviceAllocations());
+            a.free(z, 3);
+            assertEquals(4096, a.cachedBytes());
+        }
+        assertTrue(dev.outstanding.isEmpty(), "close gives every lane's blocks back");
+    }
+
+    @Test
+    void withoutAFenceABlockNeverCrossesLanes() {
+        FakeDevice dev = new FakeDevice();
+        try (DeviceAllocator a = new DeviceAllocator(dev)) {
+            a.free(a.allocate(100, 1), 1);
+            assertThrows(IllegalStateException.class, () -> a.allocate(100, 2));
+        }
+    }
 }

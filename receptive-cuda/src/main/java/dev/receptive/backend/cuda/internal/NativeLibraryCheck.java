@@ -33,7 +33,7 @@ import jcuda.LibUtils;
 public final class NativeLibraryCheck {
     /** The cuBLAS functions Receptive calls through JCublas2 (the C names: cuBLAS's v2 API adds "_v2" to some). */
     public static final Set<String> CUBLAS_CALLS = Set.of("cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2",
-            "cublasSetMathMode", "cublasGetVersion_v2", "cublasGetProperty", "cublasSgemm_v2");
+            "cublasSetMathMode", "cublasGetVersion_v2", "cublasGetProperty", "cublasSgemm_v2", "cublasGemmEx");
 
     /** The cuDNN functions Receptive calls through JCudnn. */
     public static final Set<String> CUDNN_CALLS = Set.of("cudnnGetVersion", "cudnnGetCudartVersion", "cudnnCreate",

@@ -77,7 +77,8 @@ class GpuBundleScriptTest {
         Manifest m = new Manifest();
         m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         StringBuilder cp = new StringBuilder();
-        for (Class<?> c : new Class<?>[] {NativeLibraryCheck.class, JCudaVersion.class}) {
+        m.getMainAttributes().put(Attributes.Name.MAIN_CLASS, FakeBench.class.getName()); // "bench" for compare
+        for (Class<?> c : new Class<?>[] {NativeLibraryCheck.class, JCudaVersion.class, FakeBench.class}) {
             cp.append(c.getProtectionDomain().getCodeSource().getLocation().toURI()).append(' ');
         }
         for (String lib : List.of(NATIVE, "libJCudnn-12.6.0-linux-x86_64.so")) { // the natives jars
@@ -177,6 +178,63 @@ class GpuBundleScriptTest {
         assertTrue(s.contains("JCublas2: PROBLEM: libcublas.so.13 at " + sitePackages.resolve("nvidia/cu13/lib")
                 .resolve("libcublas.so.13") + " lacks cublasSgemm_v2, which Receptive calls through JCublas2"), s);
         assertTrue(s.contains("overall: FAIL"), s);
+    }
+
+    /**
+     * The compare step alternates Receptive's three precisions with PyTorch's modes in rounds and
+     * reports the median of the rounds per engine, mode and batch, and the ratios; a PyTorch mode
+     * that could not run is named. Receptive's bench is FakeBench here, PyTorch a shell script.
+     */
+    @Test
+    void compareAlternatesTheEnginesInRoundsAndReportsMediansAndRatios() throws Exception {
+        Path calls = dir.resolve("calls.txt");
+        Path torch = dir.resolve("bin/fake-torch");
+        // images/s = batch·m + 10·(earlier torch runs), m = 40 eager, 50 autocast, 60 graph; graph cannot run at 256.
+        Files.writeString(torch, """
+                #!/bin/sh
+                k=$(grep -c '^torch$' "$FAKE_BENCH_LOG" 2> /dev/null)
+                echo torch >> "$FAKE_BENCH_LOG"
+                echo "device: fake"
+                for b in 64 256; do
+                    echo "torch eager batch  $b: $(( b * 40 + 10 * k )).0 images/s  (1.00 ms/step)"
+                    echo "torch autocast batch  $b: $(( b * 50 + 10 * k )).0 images/s  (1.00 ms/step)"
+                done
+                echo "torch graph batch   64: $(( 64 * 60 + 10 * k )).0 images/s  (1.00 ms/step)"
+                echo "torch graph batch  256: not run: RuntimeError: capture failed"
+                """);
+        torch.toFile().setExecutable(true);
+        Path out = dir.resolve("out");
+        Map<String, String> env = new java.util.HashMap<>(Map.of("PATH", dir.resolve("bin") + ":/usr/bin:/bin",
+                "TORCH_VENV", dir.resolve("venv").toString(), "HOME", dir.resolve("home").toString(),
+                "TMPDIR", dir.resolve("tmp").toString(), "RUN_STEPS", "compare", "TORCH_PYTHON", torch.toString(),
+                "FAKE_BENCH_LOG", calls.toString(), "COMPARE_ARGS", "--batch 64 --train-batches 256",
+                "COMPARE_BATCHES", "64,256"));
+        Ran r = run(List.of("bash", bundle.resolve("run.sh").toString(), out.toString()), env, 300);
+        String s = Files.readString(out.resolve("summary.txt"));
+        assertEquals(0, r.exit(), r.output() + "\n" + s);
+        List<String> order = Files.readAllLines(calls);
+        List<String> round = List.of("receptive fp32", "receptive tf32", "receptive bf16", "torch");
+        List<String> three = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            three.addAll(round);
+        }
+        assertEquals(three, order, "A and B alternate, round by round");
+        assertTrue(s.contains("W1 training images/s, median of 3 alternated rounds (batch 64 / 256)"), s);
+        // Medians: batch·m + 10 (the middle of +0, +10, +20).
+        assertTrue(s.contains(String.format("%-16s %11.1f %11.1f", "receptive fp32", 650.0, 2570.0)), s);
+        assertTrue(s.contains(String.format("%-16s %11.1f %11.1f", "receptive bf16", 1930.0, 7690.0)), s);
+        assertTrue(s.contains(String.format("%-16s %11.1f %11.1f", "torch eager", 2570.0, 10250.0)), s);
+        assertTrue(s.contains(String.format("%-16s %11.1f %11.1f", "torch graph", 3850.0, 0.0)), s);
+        assertTrue(s.contains(String.format("%-34s %5.2fx %5.2fx", "receptive fp32/torch eager", 650.0 / 2570,
+                2570.0 / 10250)), s);
+        assertTrue(s.contains(String.format("%-34s %5.2fx %5.2fx", "receptive bf16/torch autocast", 1930.0 / 3210,
+                7690.0 / 12810)), s);
+        assertTrue(s.contains(String.format("%-34s %5.2fx     -", "receptive fp32/torch graph", 650.0 / 3850)), s);
+        assertTrue(s.contains("| torch graph batch  256: not run: RuntimeError: capture failed"), s);
+        assertEquals(List.of("results.tar.gz", "summary.txt"), listing(out));
+        Ran tar = run(List.of("tar", "-tzf", out.resolve("results.tar.gz").toString()), Map.of(), 60);
+        assertTrue(tar.output().contains("logs/compare-all.log") && tar.output().contains("logs/compare-runs.txt"),
+                tar.output());
     }
 
     @Test
