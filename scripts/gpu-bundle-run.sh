@@ -21,6 +21,7 @@
 #   bench     receptive bench --backend cuda at batch 64, 256 and 1024
 #   torch     the same W1 network in PyTorch eager (bench/pytorch/w1_bench.py) on the same GPU
 #   soak      2,000 training steps watching device memory (CudaMemorySoak)
+#   infer     only when named in RUN_STEPS: seednet and resnet14 inference, 1 thread against 8
 #   compare   only when named in RUN_STEPS: Receptive fp32/tf32/bf16 and PyTorch eager/autocast/graph,
 #             alternated in rounds, medians and ratios (COMPARE_ROUNDS, COMPARE_ARGS, COMPARE_BATCHES)
 #
@@ -438,6 +439,16 @@ if selected compare; then
         }' "$runs" >> "$body"
     grep -E '^torch [a-z]+ batch +[0-9]+: not run' "$logs/compare-all.log" 2> /dev/null | sort -u | head -n 6 \
         | cut -c1-300 | sed 's/^/            | /' >> "$body"
+    pack
+fi
+
+# infer (not in the default steps; RUN_STEPS=...,infer): seednet and resnet14 predictions at batch 1,
+# 16 and 256, one thread against INFER_THREADS (8) on one model, alternated, medians (InferenceBench).
+if run_step infer 150 "$java" "${opts[@]}" "${jlp[@]}" -cp "$bundle/lib/tests.jar:$bundle/lib/receptive.jar" \
+    dev.receptive.backend.cuda.InferenceBench cuda "${INFER_THREADS:-8}" 0.5 3; then
+    say "$step_line  images/s, 1 thread against ${INFER_THREADS:-8} on one model, median of 3 alternated samples"
+    grep -E '^infer ' "$logs/infer.log" | sed 's/^infer /            /' >> "$body"
+    [ "$rc" -eq 0 ] || tail -n 3 "$logs/infer.log" | cut -c1-400 | sed 's/^/            | /' >> "$body"
     pack
 fi
 

@@ -49,6 +49,8 @@ final class CudaKernels implements AutoCloseable {
     private final CUfunction sgdUpdate;
     private final CUfunction adamUpdate;
     private final CUfunction maxPoolBackward;
+    private final CUfunction floatToBf16;
+    private final CUfunction bf16ToFloat;
 
     CudaKernels(CUstream stream) {
         this.stream = stream;
@@ -68,6 +70,8 @@ final class CudaKernels implements AutoCloseable {
             sgdUpdate = load("sgd_update");
             adamUpdate = load("adam_update");
             maxPoolBackward = load("maxpool_backward");
+            floatToBf16 = load("float_to_bf16");
+            bf16ToFloat = load("bf16_to_float");
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -92,6 +96,8 @@ final class CudaKernels implements AutoCloseable {
         sgdUpdate = loaded.sgdUpdate;
         adamUpdate = loaded.adamUpdate;
         maxPoolBackward = loaded.maxPoolBackward;
+        floatToBf16 = loaded.floatToBf16;
+        bf16ToFloat = loaded.bf16ToFloat;
     }
 
     /** These kernels (loaded once per context) launched on {@code other}. */
@@ -193,6 +199,16 @@ final class CudaKernels implements AutoCloseable {
         launch(maxPoolBackward, blocks(xs.size()), ptr(dx), ptr(dy), ptr(x), ptr(y), i(planes), i(xs.dim(2)),
                 i(xs.dim(3)), i(ys.dim(2)), i(ys.dim(3)), i(p.windowH()), i(p.windowW()), i(p.strideH()), i(p.strideW()),
                 i(p.padH()), i(p.padW()));
+    }
+
+    // y: n bf16 values (2 bytes each) = x: n floats, rounded to nearest even
+    void floatToBf16(CUdeviceptr y, CUdeviceptr x, int n) {
+        launch(floatToBf16, blocks(n), ptr(y), ptr(x), i(n));
+    }
+
+    // y: n floats = (or += when accumulating) x: n bf16 values
+    void bf16ToFloat(CUdeviceptr y, CUdeviceptr x, int n, boolean accumulate) {
+        launch(bf16ToFloat, blocks(n), ptr(y), ptr(x), i(n), i(accumulate ? 1 : 0));
     }
 
     void sgdUpdate(CUdeviceptr w, CUdeviceptr dw, CUdeviceptr velocity, int n, SgdParams s) {

@@ -76,7 +76,7 @@ final class CudaLane implements AutoCloseable {
             staging = own(new PinnedStaging(this.stream));
             kernels = loaded.on(this.stream);
             cudnn = own(new Cudnn(this.stream));
-            conv = own(new CudnnConv(cudnn, device, this.stream, options, choices));
+            conv = own(new CudnnConv(cudnn, device, this.stream, options, choices, kernels));
             pool = own(new CudnnPool(cudnn));
             batchNorm = new CudnnBatchNorm(cudnn);
             dense = own(new CublasDense(this.stream, cudnn, options));

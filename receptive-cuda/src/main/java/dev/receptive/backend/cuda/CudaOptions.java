@@ -28,10 +28,11 @@ public record CudaOptions(int device, boolean deterministic, boolean fastMath, l
          */
         TF32,
         /**
-         * bf16 tensor cores for GEMMs (cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF: fp32 in memory, inputs
-         * rounded to 7 mantissa bits, fp32 sums; relative error about 2⁻⁸ per product) and TF32 for
-         * convolutions (bf16 convolutions, which need bf16 copies of activations and weights, are not
-         * built yet). Master weights and optimizer state are the fp32 tensors themselves.
+         * bf16 tensor cores (relative error about 2⁻⁸ per product, fp32 sums): GEMMs through
+         * cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32 memory, convolutions on bf16 copies of their
+         * inputs (rounded to nearest even) whose bf16 results are widened back into the fp32
+         * tensors; a convolution cuDNN cannot run in bf16 runs in TF32. Master weights, optimizer
+         * state, batch norm and losses are the fp32 tensors themselves.
          */
         BF16;
 

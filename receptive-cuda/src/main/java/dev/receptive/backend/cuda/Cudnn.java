@@ -65,11 +65,15 @@ final class Cudnn implements AutoCloseable {
 
     /** A fully packed NCHW float descriptor, cached per dimensions. */
     cudnnTensorDescriptor tensor(int n, int c, int h, int w) {
-        return tensors.computeIfAbsent(List.of(n, c, h, w), k -> {
+        return tensor(n, c, h, w, cudnnDataType.CUDNN_DATA_FLOAT);
+    }
+
+    /** A fully packed NCHW descriptor of {@code dataType} (cuDNN's cudnnDataType), cached per dimensions and type. */
+    cudnnTensorDescriptor tensor(int n, int c, int h, int w, int dataType) {
+        return tensors.computeIfAbsent(List.of(n, c, h, w, dataType), k -> {
             cudnnTensorDescriptor d = new cudnnTensorDescriptor();
             check(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
-            int status = cudnnSetTensor4dDescriptor(d, cudnnTensorFormat.CUDNN_TENSOR_NCHW,
-                    cudnnDataType.CUDNN_DATA_FLOAT, n, c, h, w);
+            int status = cudnnSetTensor4dDescriptor(d, cudnnTensorFormat.CUDNN_TENSOR_NCHW, dataType, n, c, h, w);
             if (status != CudnnStatus.SUCCESS) {
                 cudnnDestroyTensorDescriptor(d);
                 check(status, "cudnnSetTensor4dDescriptor" + k);

@@ -70,6 +70,7 @@ final class CudnnConv implements AutoCloseable {
     }
 
     private static final class Plan {
+        final boolean bf16; // descriptors of bf16 data (fp32 compute), run on bf16 copies
         final cudnnTensorDescriptor x;
         final cudnnTensorDescriptor y;
         final cudnnFilterDescriptor w = new cudnnFilterDescriptor();
@@ -80,7 +81,8 @@ final class CudnnConv implements AutoCloseable {
         Candidate backwardData;
         Candidate backwardFilter;
 
-        Plan(cudnnTensorDescriptor x, cudnnTensorDescriptor y) {
+        Plan(boolean bf16, cudnnTensorDescriptor x, cudnnTensorDescriptor y) {
+            this.bf16 = bf16;
             this.x = x;
             this.y = y;
         }
@@ -102,23 +104,77 @@ final class CudnnConv implements AutoCloseable {
      */
     static final class Choices {
         private final Map<List<Object>, Candidate> chosen = new ConcurrentHashMap<>();
+        /** Geometries cuDNN cannot run in bf16: every lane runs them in TF32 instead, alike. */
+        private final Set<Key> noBf16 = ConcurrentHashMap.newKeySet();
     }
+
+    private static final System.Logger LOG = System.getLogger(CudnnConv.class.getName());
 
     private final Cudnn cudnn;
     private final CudaDevice device;
     private final CUstream stream;
     private final CudaOptions options;
     private final Choices choices;
+    private final CudaKernels kernels;
     private final Map<Key, Plan> plans = new HashMap<>();
+    private final CUdeviceptr[] bf16Buffers = new CUdeviceptr[3]; // x, w, y (or dx, w, dy / x, dw, dy)
+    private final long[] bf16Bytes = new long[3];
     private CUdeviceptr workspace;
     private long workspaceBytes;
 
-    CudnnConv(Cudnn cudnn, CudaDevice device, CUstream stream, CudaOptions options, Choices choices) {
+    CudnnConv(Cudnn cudnn, CudaDevice device, CUstream stream, CudaOptions options, Choices choices,
+            CudaKernels kernels) {
         this.cudnn = cudnn;
         this.device = device;
         this.stream = stream;
         this.options = options;
         this.choices = choices;
+        this.kernels = kernels;
+    }
+
+    // ---- bf16: the convolution on bf16 copies, fp32 in the tensors ----------------------
+
+    /** Bf16 scratch buffer {@code slot}, at least {@code elements} long (grown, never shrunk). */
+    private CUdeviceptr bf16(int slot, int elements) {
+        long bytes = elements * 2L;
+        if (bytes > bf16Bytes[slot]) {
+            if (bf16Buffers[slot] != null) {
+                synchronize(); // earlier convolutions of this lane may still read it
+                device.free(bf16Buffers[slot]);
+                bf16Buffers[slot] = null;
+                bf16Bytes[slot] = 0;
+            }
+            bf16Buffers[slot] = device.allocate(Math.max(bytes, 512));
+            bf16Bytes[slot] = Math.max(bytes, 512);
+        }
+        return bf16Buffers[slot];
+    }
+
+    private CUdeviceptr toBf16(int slot, CUdeviceptr x, int n) {
+        CUdeviceptr b = bf16(slot, n);
+        kernels.floatToBf16(b, x, n);
+        return b;
+    }
+
+    /**
+     * Runs {@code bf16Run} when this geometry runs in bf16; when cuDNN refuses it in bf16 (no
+     * algorithm, an unsupported configuration), every lane runs the geometry in TF32 from then on
+     * and {@code fp32Run} runs. Returns the plan the fp32 path must use (null when bf16 ran).
+     */
+    private Plan tryBf16(Key key, Plan plan, Runnable bf16Run) {
+        if (!plan.bf16) {
+            return plan;
+        }
+        try {
+            bf16Run.run();
+            return null;
+        } catch (CudaException refused) {
+            if (choices.noBf16.add(key)) {
+                LOG.log(System.Logger.Level.WARNING, "cuda: convolution x=" + key.x() + " w=" + key.w() + " " + key.p()
+                        + " runs in TF32: cuDNN cannot run it in bf16 (" + refused.getMessage() + ")");
+            }
+            return plan(key.x(), key.w(), null, key.p());
+        }
     }
 
     /**
@@ -150,7 +206,26 @@ final class CudnnConv implements AutoCloseable {
 
     // y = conv(x, w) (+ b). x: (N, C, H, W); w: (K, C, R, S); b: (K) or null; y: (N, K, P, Q)
     void forward(CUdeviceptr y, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
-        Plan plan = plan(xs, ws, ys, p);
+        Key key = new Key(xs, ws, p);
+        Plan bf = plan(xs, ws, ys, p);
+        Plan plan = tryBf16(key, bf, () -> {
+            CUdeviceptr bx = toBf16(0, x, xs.size());
+            CUdeviceptr bw = toBf16(1, w, ws.size());
+            CUdeviceptr by = bf16(2, ys.size());
+            if (bf.forward == null) {
+                bf.forward = choice(key, "bf16 forward", () -> findForward(bf, bx, bw, by));
+            }
+            useMath(bf, bf.forward);
+            check(cudnnConvolutionForward(cudnn.handle, ONE, bf.x, bx, bf.w, bw, bf.conv, bf.forward.algo(), workspace,
+                    workspaceBytes, ZERO, bf.y, by), "cudnnConvolutionForward");
+            kernels.bf16ToFloat(y, by, ys.size(), false);
+        });
+        if (plan == null) {
+            if (b != null) {
+                cudnn.addBias(y, ys, b);
+            }
+            return;
+        }
         if (plan.forward == null) {
             plan.forward = choice(new Key(xs, ws, p), "forward", () -> findForward(plan, x, w, y));
         }
@@ -164,7 +239,23 @@ final class CudnnConv implements AutoCloseable {
 
     // dx from dy. dx: (N, C, H, W); dy: (N, K, P, Q); w: (K, C, R, S)
     void backwardData(CUdeviceptr dx, CUdeviceptr dy, CUdeviceptr w, Shape xs, Shape ws, Shape ys, Conv2dParams p) {
-        Plan plan = plan(xs, ws, ys, p);
+        Key key = new Key(xs, ws, p);
+        Plan bf = plan(xs, ws, ys, p);
+        Plan plan = tryBf16(key, bf, () -> {
+            CUdeviceptr bdy = toBf16(2, dy, ys.size());
+            CUdeviceptr bw = toBf16(1, w, ws.size());
+            CUdeviceptr bdx = bf16(0, xs.size());
+            if (bf.backwardData == null) {
+                bf.backwardData = choice(key, "bf16 backwardData", () -> findBackwardData(bf, bdx, bdy, bw));
+            }
+            useMath(bf, bf.backwardData);
+            check(cudnnConvolutionBackwardData(cudnn.handle, ONE, bf.w, bw, bf.y, bdy, bf.conv, bf.backwardData.algo(),
+                    workspace, workspaceBytes, ZERO, bf.x, bdx), "cudnnConvolutionBackwardData");
+            kernels.bf16ToFloat(dx, bdx, xs.size(), false);
+        });
+        if (plan == null) {
+            return;
+        }
         if (plan.backwardData == null) {
             plan.backwardData = choice(new Key(xs, ws, p), "backwardData", () -> findBackwardData(plan, dx, dy, w));
         }
@@ -177,7 +268,24 @@ final class CudnnConv implements AutoCloseable {
     // dw += … when accumulating (cuDNN's beta = 1)
     void backwardFilter(CUdeviceptr dw, CUdeviceptr x, CUdeviceptr dy, Shape xs, Shape ws, Shape ys, Conv2dParams p,
             boolean accumulate) {
-        Plan plan = plan(xs, ws, ys, p);
+        Key key = new Key(xs, ws, p);
+        Plan bf = plan(xs, ws, ys, p);
+        Plan plan = tryBf16(key, bf, () -> {
+            CUdeviceptr bx = toBf16(0, x, xs.size());
+            CUdeviceptr bdy = toBf16(2, dy, ys.size());
+            CUdeviceptr bdw = bf16(1, ws.size()); // Find's trials land here too, never in dw
+            if (bf.backwardFilter == null) {
+                bf.backwardFilter = choice(key, "bf16 backwardFilter", () -> findBackwardFilter(bf, bdw, bx, bdy));
+            }
+            useMath(bf, bf.backwardFilter);
+            check(cudnnConvolutionBackwardFilter(cudnn.handle, ONE, bf.x, bx, bf.y, bdy, bf.conv,
+                    bf.backwardFilter.algo(), workspace, workspaceBytes, ZERO, bf.w, bdw),
+                    "cudnnConvolutionBackwardFilter");
+            kernels.bf16ToFloat(dw, bdw, ws.size(), accumulate);
+        });
+        if (plan == null) {
+            return;
+        }
         if (plan.backwardFilter == null) {
             plan.backwardFilter = choice(new Key(xs, ws, p), "backwardFilter", () -> {
                 // Find writes its trial results into the output: never into a gradient being accumulated.
@@ -196,17 +304,34 @@ final class CudnnConv implements AutoCloseable {
                 "cudnnConvolutionBackwardFilter");
     }
 
+    /**
+     * The plan of a geometry on this lane: bf16 descriptors with bf16 precision unless cuDNN
+     * refused the geometry in bf16 (then, and otherwise, fp32 ones). {@code ys} may be null when
+     * the plan exists or is made again (its shape follows from the rest).
+     */
     private Plan plan(Shape xs, Shape ws, Shape ys, Conv2dParams p) {
         Key key = new Key(xs, ws, p);
+        boolean bf16 = options.precision() == CudaOptions.Precision.BF16 && !choices.noBf16.contains(key);
         Plan plan = plans.get(key);
-        if (plan != null) {
+        if (plan != null && plan.bf16 == bf16) {
             return plan;
         }
-        plan = new Plan(cudnn.tensor(xs), cudnn.tensor(ys));
+        if (plan != null) {
+            plans.remove(key);
+            plan.destroy();
+        }
+        if (ys == null) {
+            ys = Shape.of(xs.dim(0), ws.dim(0),
+                    Conv2dParams.outputSize(xs.dim(2), ws.dim(2), p.strideH(), p.padH(), p.dilationH()),
+                    Conv2dParams.outputSize(xs.dim(3), ws.dim(3), p.strideW(), p.padW(), p.dilationW()));
+        }
+        int type = bf16 ? cudnnDataType.CUDNN_DATA_BFLOAT16 : cudnnDataType.CUDNN_DATA_FLOAT;
+        plan = new Plan(bf16, cudnn.tensor(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), type),
+                cudnn.tensor(ys.dim(0), ys.dim(1), ys.dim(2), ys.dim(3), type));
         try {
             check(cudnnCreateFilterDescriptor(plan.w), "cudnnCreateFilterDescriptor");
             plan.hasW = true;
-            check(cudnnSetFilter4dDescriptor(plan.w, cudnnDataType.CUDNN_DATA_FLOAT, cudnnTensorFormat.CUDNN_TENSOR_NCHW,
+            check(cudnnSetFilter4dDescriptor(plan.w, type, cudnnTensorFormat.CUDNN_TENSOR_NCHW,
                     ws.dim(0), ws.dim(1), ws.dim(2), ws.dim(3)), "cudnnSetFilter4dDescriptor");
             check(cudnnCreateConvolutionDescriptor(plan.conv), "cudnnCreateConvolutionDescriptor");
             plan.hasConv = true;
@@ -422,6 +547,12 @@ final class CudnnConv implements AutoCloseable {
             plan.destroy();
         }
         plans.clear();
+        for (int k = 0; k < bf16Buffers.length; k++) {
+            if (bf16Buffers[k] != null) {
+                device.free(bf16Buffers[k]);
+                bf16Buffers[k] = null;
+            }
+        }
         if (workspace != null) {
             device.free(workspace);
             workspace = null;
