@@ -6,11 +6,13 @@ import dev.receptive.data.Dataset;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelDescription;
+import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Parameter;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.nn.optim.OptimizerState;
 import dev.receptive.train.TrainingDivergedException;
 import dev.receptive.train.TrainingStep;
 import dev.receptive.tensor.Shape;
@@ -18,8 +20,10 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.spark.api.java.JavaRDD;
@@ -58,7 +62,13 @@ import scala.runtime.AbstractFunction1;
  *
  * <p>The model (on the driver's backend) and the optimizer belong to the caller. Each step the
  * driver sends the weights once per executor (a broadcast) and receives one gradient per
- * partition: both the model's parameter bytes. Models with buffers (batch norm) are refused: their
+ * partition: both the model's parameter bytes.
+ *
+ * <p>With {@link Builder#allReduce(int)} the driver leaves the data path: a barrier stage runs
+ * several steps, and its tasks reduce-scatter the gradients among themselves (each adding its
+ * chunk of the P shards' gradients in partition order, the driver's additions), update their
+ * chunk with their slice of the optimizer state, and all-gather the weights, with the same bits
+ * as above. A stage that fails is run again from its start. Models with buffers (batch norm) are refused: their
  * running statistics would be updated per shard and lost. Not thread-safe: one thread trains.
  */
 public final class SparkTrainer implements AutoCloseable {
@@ -73,6 +83,10 @@ public final class SparkTrainer implements AutoCloseable {
     private final long seed;
     private final String backend;
     private final boolean gang;
+    private final int stepsPerStage;
+    private final int stageAttempts;
+    private final long exchangeTimeoutMs;
+    private final SliceOptimizer.Spec optimizerSpec;
     private final Loss loss = Loss.softmaxCrossEntropy();
     private final TrainingStep trainingStep;
     private final String run = UUID.randomUUID().toString();
@@ -82,6 +96,8 @@ public final class SparkTrainer implements AutoCloseable {
     private int batchInEpoch;
     private int step;
     private int[] order;
+    private StageStats lastStage;
+    private volatile int failedStages;
 
     private SparkTrainer(Builder b) {
         this.jsc = JavaSparkContext.fromSparkContext(b.spark.sparkContext());
@@ -93,6 +109,10 @@ public final class SparkTrainer implements AutoCloseable {
         this.seed = b.seed;
         this.backend = b.backend;
         this.gang = b.gang;
+        this.stepsPerStage = b.stepsPerStage;
+        this.stageAttempts = b.stageAttempts;
+        this.exchangeTimeoutMs = b.exchangeTimeoutMs;
+        this.optimizerSpec = b.stepsPerStage > 0 ? SliceOptimizer.Spec.of(b.optimizer) : null;
         // The driver's half of the shared step: the schedule, the update and the divergence check.
         this.trainingStep = new TrainingStep(model, loss, optimizer, b.schedule, 1);
     }
@@ -156,6 +176,12 @@ public final class SparkTrainer implements AutoCloseable {
      */
     public List<StepResult> train(int steps) {
         List<StepResult> results = new ArrayList<>();
+        if (stepsPerStage > 0) {
+            while (results.size() < steps) {
+                results.addAll(stage(Math.min(stepsPerStage, steps - results.size())));
+            }
+            return results;
+        }
         for (int i = 0; i < steps; i++) {
             results.add(step());
         }
@@ -172,6 +198,9 @@ public final class SparkTrainer implements AutoCloseable {
      * @throws TrainingDivergedException when the loss is NaN or infinite (the weights are left as they were)
      */
     public StepResult step() {
+        if (stepsPerStage > 0) {
+            return stage(1).get(0);
+        }
         prepare();
         long start = System.nanoTime();
         if (order == null || batchInEpoch == dataSize / batchSize) {
@@ -241,6 +270,195 @@ public final class SparkTrainer implements AutoCloseable {
     }
 
     /**
+     * All-reduce mode: one barrier stage of up to {@code steps} steps, ending early at the end of
+     * the epoch. The driver plans the steps (batches, shards, learning rates), broadcasts the
+     * weights and optimizer state once, and at the end takes the weights and optimizer state back
+     * from the tasks' chunks. A failed stage (a task or executor lost) is run again from the same
+     * start, up to the attempts set; the epoch position and step count move on only after success.
+     */
+    private List<StepResult> stage(int steps) {
+        prepare();
+        long start = System.nanoTime();
+        int perEpoch = dataSize / batchSize;
+        int e = epoch;
+        int inEpoch = batchInEpoch;
+        int[] ord = order;
+        List<Shard[]> shardsPerStep = new ArrayList<>();
+        float[] lrs = new float[steps];
+        int[] epochs = new int[steps];
+        int planned = 0;
+        while (planned < steps) {
+            if (ord == null || inEpoch == perEpoch) {
+                if (planned > 0) {
+                    break; // a stage ends with its epoch: checkpoints fall on epoch boundaries
+                }
+                if (ord != null) {
+                    e++;
+                }
+                ord = Batches.shuffledOrder(dataSize, seed, e);
+                inEpoch = 0;
+            }
+            lrs[planned] = trainingStep.start(e, e + (double) inEpoch / perEpoch);
+            epochs[planned] = e;
+            int[] batch = Arrays.copyOfRange(ord, inEpoch * batchSize, (inEpoch + 1) * batchSize);
+            shardsPerStep.add(Shard.split(step + planned, batch, partitions));
+            inEpoch++;
+            planned++;
+        }
+        List<AllReduceStage.Plan> plans = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            Shard[] mine = new Shard[planned];
+            for (int i = 0; i < planned; i++) {
+                mine[i] = shardsPerStep.get(i)[p];
+            }
+            plans.add(new AllReduceStage.Plan(p, mine, Arrays.copyOf(lrs, planned)));
+        }
+        List<Parameter> params = model.parameters();
+        List<String> slotNames = optimizerSpec.slotNames();
+        OptimizerState before = optimizer.exportState();
+        float[][] state = null;
+        if (!before.slots().isEmpty()) {
+            state = new float[slotNames.size()][];
+            for (int k = 0; k < state.length; k++) {
+                List<float[]> parts = new ArrayList<>();
+                for (Parameter prm : params) {
+                    parts.add(before.slots().get(prm.name()).get(slotNames.get(k)).data());
+                }
+                state[k] = AllReduceStage.flat(parts.toArray(new float[0][]), totalWeights(params));
+            }
+        }
+        Broadcast<AllReduceStage.Start> begin = jsc.broadcast(new AllReduceStage.Start(model.describe(), state,
+                optimizer.stepCount(), optimizerSpec));
+        List<AllReduceStage.Result> results;
+        try {
+            results = runStage(plans, begin);
+        } finally {
+            begin.destroy();
+        }
+        int m = totalWeights(params);
+        float[] weights = new float[m];
+        float[][] newState = new float[slotNames.size()][m];
+        AllReduceStage.Result first = results.get(0);
+        for (int p = 0; p < partitions; p++) {
+            AllReduceStage.Result r = results.get(p);
+            if (r.partition() != p || r.steps() != first.steps() || r.optimizerStep() != first.optimizerStep()) {
+                throw new IllegalStateException("receptive-spark: result " + p + " came from partition " + r.partition()
+                        + " after " + r.steps() + " steps; expected partition " + p + " after " + first.steps());
+            }
+            if (r.dataFingerprint() != fingerprint) {
+                throw new IllegalStateException("receptive-spark: the executor that ran partition " + p + " read other"
+                        + " training data than the first (" + data + " differs between hosts); every executor must"
+                        + " see the same files");
+            }
+            int from = PeerGroup.chunkStart(m, partitions, p);
+            System.arraycopy(r.weights(), 0, weights, from, r.weights().length);
+            for (int k = 0; k < newState.length; k++) {
+                System.arraycopy(r.state()[k], 0, newState[k], from, r.state()[k].length);
+            }
+        }
+        Map<String, HostTensor> dict = new LinkedHashMap<>();
+        Map<String, Map<String, HostTensor>> slots = new LinkedHashMap<>();
+        int at = 0;
+        for (Parameter prm : params) {
+            int n = prm.shape().size();
+            dict.put(prm.name(), new HostTensor(prm.shape(), Arrays.copyOfRange(weights, at, at + n)));
+            Map<String, HostTensor> bySlot = new LinkedHashMap<>();
+            for (int k = 0; k < newState.length; k++) {
+                bySlot.put(slotNames.get(k), new HostTensor(prm.shape(), Arrays.copyOfRange(newState[k], at, at + n)));
+            }
+            if (!bySlot.isEmpty()) {
+                slots.put(prm.name(), bySlot);
+            }
+            at += n;
+        }
+        if (first.steps() > 0) {
+            for (Parameter prm : params) {
+                model.backend().upload(prm.value(), dict.get(prm.name()).data());
+            }
+            optimizer.importState(new OptimizerState(first.optimizerStep(), slots), params);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        lastStage = new StageStats(first.steps(), seconds, maxOf(results, true), maxOf(results, false),
+                first.bytesSent());
+        List<StepResult> out = new ArrayList<>();
+        for (int i = 0; i < first.lossSums().length; i++) {
+            double meanLoss = first.lossSums()[i] / batchSize;
+            if (i == first.steps()) {
+                trainingStep.checkLoss(meanLoss, step); // throws: the step diverged and was not applied
+            }
+            out.add(new StepResult(step, epochs[i], meanLoss, (double) first.correct()[i] / batchSize,
+                    seconds / first.steps()));
+            step++;
+        }
+        epoch = e;
+        batchInEpoch = inEpoch;
+        order = ord;
+        return out;
+    }
+
+    private static double maxOf(List<AllReduceStage.Result> results, boolean exchange) {
+        double max = 0;
+        for (AllReduceStage.Result r : results) {
+            max = Math.max(max, exchange ? r.exchangeSeconds() : r.computeSeconds());
+        }
+        return max;
+    }
+
+    private static int totalWeights(List<Parameter> params) {
+        long total = 0;
+        for (Parameter p : params) {
+            total += p.shape().size();
+        }
+        return Math.toIntExact(total);
+    }
+
+    /** Runs the stage's barrier job, again from the same start when it fails, up to the attempts set. */
+    private List<AllReduceStage.Result> runStage(List<AllReduceStage.Plan> plans,
+            Broadcast<AllReduceStage.Start> begin) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                JavaRDD<AllReduceStage.Plan> rdd = jsc.parallelize(plans, partitions);
+                return rdd.rdd().barrier().mapPartitions(
+                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs), false,
+                        scala.reflect.ClassTag$.MODULE$.<AllReduceStage.Result>apply(AllReduceStage.Result.class))
+                        .toJavaRDD().collect();
+            } catch (Exception e) { // a SparkException, which Scala throws undeclared
+                if (attempt >= stageAttempts || jsc.sc().isStopped()) {
+                    throw e instanceof RuntimeException r ? r : new IllegalStateException("receptive-spark: the"
+                            + " all-reduce stage from step " + step + " failed " + attempt + " times: " + e.getMessage(), e);
+                }
+                failedStages = failedStages + 1; // read by listeners; written by this thread only
+                LOG.log(System.Logger.Level.WARNING, "receptive-spark: the all-reduce stage from step " + step
+                        + " failed (attempt " + attempt + " of " + stageAttempts + "), running it again from its start: "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * What the last all-reduce stage measured.
+     *
+     * @param steps the steps it applied
+     * @param seconds its wall time on the driver, from planning to the weights applied
+     * @param exchangeSeconds the longest time a task spent in the collectives
+     * @param computeSeconds the longest time a task spent computing (passes and its share of the update)
+     * @param bytesSent the bytes task 0 sent to its peers
+     */
+    public record StageStats(int steps, double seconds, double exchangeSeconds, double computeSeconds,
+            long bytesSent) {
+    }
+
+    /** {@return what the last all-reduce stage measured, or null before the first} */
+    public StageStats lastStage() {
+        return lastStage;
+    }
+
+    /** {@return how many all-reduce stages failed and ran again} */
+    public int failedStages() {
+        return failedStages;
+    }
+
+    /**
      * First use: checks the settings against the cluster (gang scheduling), has every partition's
      * executor read the data, and checks it against the model; records the data's normalization
      * and class names in the model as {@code Trainer} does.
@@ -249,7 +467,7 @@ public final class SparkTrainer implements AutoCloseable {
         if (dataSize >= 0) {
             return;
         }
-        if (gang) {
+        if (gang || stepsPerStage > 0) {
             checkGangSlots();
         }
         List<Integer> one = new ArrayList<>();
@@ -427,6 +645,9 @@ public final class SparkTrainer implements AutoCloseable {
         private long seed = 1;
         private String backend = "auto";
         private boolean gang;
+        private int stepsPerStage;
+        private int stageAttempts = 3;
+        private long exchangeTimeoutMs = 600_000;
         private LrSchedule schedule = LrSchedule.constant();
 
         private Builder() {
@@ -548,6 +769,46 @@ public final class SparkTrainer implements AutoCloseable {
         }
 
         /**
+         * Trains with an all-reduce among the tasks instead of through the driver: each barrier stage
+         * runs up to {@code stepsPerStage} steps (and ends with its epoch); its tasks exchange
+         * gradients and weights with each other over sockets (see {@link PeerGroup}), each holding a
+         * replica and its slice of the optimizer state, and the driver sees the weights only at the
+         * stage's ends. Needs a task slot per partition, as gang scheduling; SGD or Adam. The results
+         * are bit-identical to the driver's sum (the same additions in the same order).
+         *
+         * @param stepsPerStage ≥ 1 for all-reduce stages; 0 (the default) for a Spark job per step
+         * @return this builder
+         */
+        public Builder allReduce(int stepsPerStage) {
+            this.stepsPerStage = stepsPerStage;
+            return this;
+        }
+
+        /**
+         * How many times an all-reduce stage runs before its failure fails training (default 3): a
+         * stage that loses a task or executor runs again from the weights and optimizer state it
+         * started from, so the result is that of an undisturbed run.
+         *
+         * @param attempts ≥ 1
+         * @return this builder
+         */
+        public Builder stageAttempts(int attempts) {
+            this.stageAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * How long a task of an all-reduce stage waits for its peers (default 10 minutes).
+         *
+         * @param millis ≥ 1
+         * @return this builder
+         */
+        public Builder exchangeTimeoutMillis(long millis) {
+            this.exchangeTimeoutMs = millis;
+            return this;
+        }
+
+        /**
          * Checks the settings and makes the trainer; nothing runs on the cluster yet.
          *
          * @return the trainer; close it to release what executors keep for the run
@@ -572,6 +833,14 @@ public final class SparkTrainer implements AutoCloseable {
             if (partitions < 1 || partitions > batchSize) {
                 throw new IllegalArgumentException("SparkTrainer: partitions must be between 1 and the batch size "
                         + batchSize + ", got " + partitions);
+            }
+            if (stepsPerStage < 0 || stageAttempts < 1 || exchangeTimeoutMs < 1) {
+                throw new IllegalArgumentException("SparkTrainer: all-reduce steps per stage must be >= 0, stage attempts"
+                        + " and the exchange timeout >= 1; got " + stepsPerStage + ", " + stageAttempts + " and "
+                        + exchangeTimeoutMs);
+            }
+            if (stepsPerStage > 0) {
+                SliceOptimizer.Spec.of(optimizer);
             }
             checkBackendName(backend, "SparkTrainer");
             return new SparkTrainer(this);

@@ -34,6 +34,7 @@ import org.apache.spark.sql.SparkSession;
  * --seed N          seed of weights, shuffles and dropout (default 1)
  * --backend NAME    the executors' backend: auto (default), cpu or cuda
  * --gang            run each step as a barrier stage
+ * --all-reduce N    tasks all-reduce among themselves, N steps per barrier stage
  * --out FILE        where to save the model (default runs/spark-mnist/model.safetensors)
  * --master URL      Spark master when not run by spark-submit (default local[*])
  * </pre>
@@ -41,7 +42,7 @@ import org.apache.spark.sql.SparkSession;
 public final class TrainMnistOnSpark {
     private static final List<String> FLAGS = List.of("--gang");
     private static final List<String> OPTIONS = List.of("--data", "--epochs", "--steps", "--batch", "--partitions", "--lr",
-            "--seed", "--backend", "--out", "--master");
+            "--seed", "--backend", "--out", "--master", "--all-reduce");
 
     private TrainMnistOnSpark() {
     }
@@ -79,6 +80,9 @@ public final class TrainMnistOnSpark {
             SparkTrainer.Builder tb = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
                     .data(TrainingData.mnist(data, Split.TRAIN)).batchSize(batch).seed(seed)
                     .backend(opt.getOrDefault("--backend", "auto")).gangScheduled(opt.containsKey("--gang"));
+            if (opt.containsKey("--all-reduce")) {
+                tb.allReduce(Integer.parseInt(opt.get("--all-reduce")));
+            }
             if (opt.containsKey("--partitions")) {
                 tb.partitions(Integer.parseInt(opt.get("--partitions")));
             }
