@@ -22,7 +22,8 @@ import scala.runtime.AbstractFunction1;
  * optimizer state, and then, every step: computes its shard's gradient, reduce-scatters the
  * gradients (each task sums one chunk, in rank order), updates its chunk of the weights with its
  * share of the optimizer ({@link SliceOptimizer}), and all-gathers the chunks, so every replica
- * holds the same new weights. The driver gets, at the stage's end only, each task's chunk of the
+ * holds the same new weights. Batch norms normalize with the global batch's statistics, which the
+ * tasks sum per layer through the same sockets ({@link PeerGroup#allReduce(double[])}). The driver gets, at the stage's end only, each task's chunk of the
  * weights and of the optimizer state, the steps' losses and what the task saw.
  */
 final class AllReduceStage {
@@ -61,6 +62,7 @@ final class AllReduceStage {
      * @param correct the global batch's correct count per step
      * @param weights the task's chunk of the final weights
      * @param state the task's chunk of the final optimizer state, per slot
+     * @param buffers every buffer of the final model (batch norm's running statistics: the same on every task)
      * @param optimizerStep the optimizer's steps at the end
      * @param dataFingerprint the fingerprint of the data the executor read
      * @param samples the samples of every step's shard, summed
@@ -69,7 +71,7 @@ final class AllReduceStage {
      * @param computeSeconds the time the task spent in forward and backward passes
      */
     record Result(int partition, int steps, double[] lossSums, int[] correct, float[] weights, float[][] state,
-            int optimizerStep, long dataFingerprint, long samples, long bytesSent, double exchangeSeconds,
+            float[][] buffers, int optimizerStep, long dataFingerprint, long samples, long bytesSent, double exchangeSeconds,
             double computeSeconds) implements Serializable {
     }
 
@@ -164,6 +166,13 @@ final class AllReduceStage {
             long exchangeNanos = 0;
             long computeNanos = 0;
             int done = 0;
+            replica.synchronize(values -> {
+                try {
+                    group.allReduce(values);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e.getMessage(), e);
+                }
+            });
             try (SliceOptimizer optimizer = new SliceOptimizer(shared.backend(),
                     s.spec(), java.util.Arrays.copyOfRange(weights, from, to), state, s.optimizerStep())) {
                 double[][] headers = new double[size][];
@@ -200,8 +209,10 @@ final class AllReduceStage {
                 int reported = done < steps ? done + 1 : done;
                 return new Result(rank, done, java.util.Arrays.copyOf(lossSums, reported),
                         java.util.Arrays.copyOf(correct, reported), java.util.Arrays.copyOfRange(weights, from, to),
-                        optimizer.state(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
+                        optimizer.state(), replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
                         exchangeNanos / 1e9, computeNanos / 1e9);
+            } finally {
+                replica.synchronize(null);
             }
         }
     }

@@ -209,6 +209,27 @@ final class PeerGroup implements AutoCloseable {
     }
 
     /**
+     * Sums a few doubles over the group: every task sends its values to every other, and each adds
+     * the P vectors in rank order, so all get the same bits (batch norm's statistics).
+     *
+     * @param values this task's values, the same count everywhere; overwritten with the sums
+     * @throws IOException when a peer fails, sends something else or the wait times out
+     */
+    void allReduce(double[] values) throws IOException {
+        double[][] all = new double[size][];
+        float[] none = new float[0];
+        exchange(q -> new Message(values, none, 0, 0), (q, h, v) -> all[q] = h, values.length, q -> 0);
+        all[rank] = values.clone();
+        for (int i = 0; i < values.length; i++) {
+            double sum = all[0][i];
+            for (int q = 1; q < size; q++) {
+                sum += all[q][i];
+            }
+            values[i] = sum;
+        }
+    }
+
+    /**
      * Every task's chunk into every task's vector: chunk c of {@code v} comes from rank c.
      *
      * @param v the vector (M floats); this task's chunk is read, the others are overwritten

@@ -35,6 +35,21 @@ final class Replica implements AutoCloseable {
         this.step = new TrainingStep(model, loss, null, LrSchedule.constant(), 1);
     }
 
+    /** Has later gradients use the global batch's batch-norm statistics summed by {@code sync} (null: the shard's). */
+    void synchronize(dev.receptive.nn.BatchStatistics sync) {
+        step.setBatchStatistics(sync);
+    }
+
+    /** {@return the values of every buffer (batch norm's running statistics), in the model's buffer order} */
+    float[][] buffers() {
+        List<dev.receptive.nn.Buffer> buffers = model.buffers();
+        float[][] out = new float[buffers.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = backend.download(buffers.get(i).value());
+        }
+        return out;
+    }
+
     String run() {
         return run;
     }

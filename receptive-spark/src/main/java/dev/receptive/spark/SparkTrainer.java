@@ -68,8 +68,10 @@ import scala.runtime.AbstractFunction1;
  * several steps, and its tasks reduce-scatter the gradients among themselves (each adding its
  * chunk of the P shards' gradients in partition order, the driver's additions), update their
  * chunk with their slice of the optimizer state, and all-gather the weights, with the same bits
- * as above. A stage that fails is run again from its start. Models with buffers (batch norm) are refused: their
- * running statistics would be updated per shard and lost. Not thread-safe: one thread trains.
+ * as above. A stage that fails is run again from its start. Batch norms there normalize with the
+ * global batch's statistics (summed over the tasks), so models with batch norm train too; the
+ * driver's sum refuses them (their running statistics would be updated per shard and lost). Not
+ * thread-safe: one thread trains.
  */
 public final class SparkTrainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SparkTrainer.class.getName());
@@ -376,6 +378,10 @@ public final class SparkTrainer implements AutoCloseable {
                 model.backend().upload(prm.value(), dict.get(prm.name()).data());
             }
             optimizer.importState(new OptimizerState(first.optimizerStep(), slots), params);
+            List<dev.receptive.nn.Buffer> buffers = model.buffers();
+            for (int i = 0; i < buffers.size(); i++) {
+                model.backend().upload(buffers.get(i).value(), first.buffers()[i]);
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         lastStage = new StageStats(first.steps(), seconds, maxOf(results, true), maxOf(results, false),
@@ -668,7 +674,7 @@ public final class SparkTrainer implements AutoCloseable {
          * The model to train (required); it stays on the driver, whose backend holds the weights and the
          * optimizer's state. The caller keeps owning it.
          *
-         * @param model a classifier without buffers (no batch norm)
+         * @param model a classifier; with buffers (batch norm) only for {@link #allReduce(int)}
          * @return this builder
          */
         public Builder model(Model model) {
@@ -812,17 +818,18 @@ public final class SparkTrainer implements AutoCloseable {
          * Checks the settings and makes the trainer; nothing runs on the cluster yet.
          *
          * @return the trainer; close it to release what executors keep for the run
-         * @throws IllegalArgumentException when a required part is missing, the model has buffers, the batch size
+         * @throws IllegalArgumentException when a required part is missing, the model has buffers without all-reduce, the batch size
          *     or partitions are out of range, or the backend name is unknown
          */
         public SparkTrainer build() {
             if (spark == null || model == null || optimizer == null || data == null || schedule == null) {
                 throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer, data and schedule must be set");
             }
-            if (!model.buffers().isEmpty()) {
+            if (!model.buffers().isEmpty() && stepsPerStage == 0) {
                 throw new IllegalArgumentException("SparkTrainer: the model has buffers (" + model.buffers().get(0).name()
-                        + ", …), such as batch norm's running statistics, which data-parallel training would update per"
-                        + " shard and lose; train it with Trainer on one machine");
+                        + ", …), such as batch norm's running statistics, which the driver's sum would update per"
+                        + " shard and lose; train it with allReduce(n), whose batch norms use the global batch's"
+                        + " statistics, or with Trainer on one machine");
             }
             if (batchSize < 1) {
                 throw new IllegalArgumentException("SparkTrainer: batch size must be >= 1, got " + batchSize);
