@@ -89,6 +89,12 @@ public final class SparkTrainer implements AutoCloseable {
     private final int stageAttempts;
     private final long exchangeTimeoutMs;
     private final SliceOptimizer.Spec optimizerSpec;
+    private final java.nio.file.Path checkpointDir;
+    private final int checkpointEvery;
+    private final boolean resume;
+    private final LrSchedule schedule;
+    private final float baseLr;
+    private static final String CHECKPOINT = "checkpoint.safetensors";
     private final Loss loss = Loss.softmaxCrossEntropy();
     private final TrainingStep trainingStep;
     private final String run = UUID.randomUUID().toString();
@@ -99,6 +105,7 @@ public final class SparkTrainer implements AutoCloseable {
     private int step;
     private int[] order;
     private StageStats lastStage;
+    private String kernels;
     private volatile int failedStages;
 
     private SparkTrainer(Builder b) {
@@ -115,6 +122,11 @@ public final class SparkTrainer implements AutoCloseable {
         this.stageAttempts = b.stageAttempts;
         this.exchangeTimeoutMs = b.exchangeTimeoutMs;
         this.optimizerSpec = b.stepsPerStage > 0 ? SliceOptimizer.Spec.of(b.optimizer) : null;
+        this.checkpointDir = b.checkpointDir;
+        this.checkpointEvery = b.checkpointEvery;
+        this.resume = b.resume;
+        this.schedule = b.schedule;
+        this.baseLr = b.optimizer.learningRate();
         // The driver's half of the shared step: the schedule, the update and the divergence check.
         this.trainingStep = new TrainingStep(model, loss, optimizer, b.schedule, 1);
     }
@@ -268,6 +280,7 @@ public final class SparkTrainer implements AutoCloseable {
                 (System.nanoTime() - start) / 1e9);
         step++;
         batchInEpoch++;
+        maybeCheckpoint();
         return result;
     }
 
@@ -290,6 +303,9 @@ public final class SparkTrainer implements AutoCloseable {
         int[] epochs = new int[steps];
         int planned = 0;
         while (planned < steps) {
+            if (planned > 0 && checkpointDir != null && checkpointEvery > 0 && (step + planned) % checkpointEvery == 0) {
+                break; // a stage ends where a checkpoint is due
+            }
             if (ord == null || inEpoch == perEpoch) {
                 if (planned > 0) {
                     break; // a stage ends with its epoch: checkpoints fall on epoch boundaries
@@ -399,7 +415,104 @@ public final class SparkTrainer implements AutoCloseable {
         epoch = e;
         batchInEpoch = inEpoch;
         order = ord;
+        maybeCheckpoint();
         return out;
+    }
+
+    /** {@return the file the checkpoints go to, or null without a checkpoint folder} */
+    public java.nio.file.Path checkpointFile() {
+        return checkpointDir == null ? null : checkpointDir.resolve(CHECKPOINT);
+    }
+
+    /**
+     * Writes a checkpoint when one is due: every {@code checkpointEvery} steps and at the end of
+     * every epoch. The driver writes it (atomically: a temporary file, then a rename); the
+     * executors never do.
+     */
+    private void maybeCheckpoint() {
+        if (checkpointDir == null) {
+            return;
+        }
+        int perEpoch = dataSize / batchSize;
+        boolean due = batchInEpoch == perEpoch || (checkpointEvery > 0 && step % checkpointEvery == 0);
+        if (!due) {
+            return;
+        }
+        try {
+            java.nio.file.Files.createDirectories(checkpointDir);
+            int epochsDone = step / perEpoch;
+            new dev.receptive.train.Checkpoint(model.describe(), optimizer.getClass().getSimpleName(),
+                    optimizer.exportState(), epochsDone, step, seed, batchSize, dataSize, List.of(), List.of(),
+                    checkpointSettings()).write(checkpointFile());
+            LOG.log(System.Logger.Level.INFO, "receptive-spark: checkpoint after step " + step + " written to "
+                    + checkpointFile());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("receptive-spark: could not write the checkpoint "
+                    + checkpointFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a resume must find unchanged, by name. */
+    private Map<String, String> checkpointSettings() {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("optimizer", optimizer.describe());
+        settings.put("lr", Float.toString(baseLr));
+        settings.put("schedule", schedule.describe());
+        settings.put("data", data.toString());
+        settings.put("data_fingerprint", Long.toHexString(fingerprint));
+        settings.put("kernels", kernels);
+        return settings;
+    }
+
+    /**
+     * Resume: loads the checkpoint of the folder, when there is one, into the model and the
+     * optimizer and continues after its step. Refuses one whose batch size, seed, data (size and
+     * fingerprint), architecture or optimizer settings differ from this run's.
+     */
+    private void resumeFromCheckpoint() {
+        java.nio.file.Path file = checkpointFile();
+        if (!java.nio.file.Files.exists(file)) {
+            LOG.log(System.Logger.Level.INFO, "receptive-spark: no checkpoint at " + file + "; starting afresh");
+            return;
+        }
+        dev.receptive.train.Checkpoint c;
+        try {
+            c = dev.receptive.train.Checkpoint.read(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("receptive-spark: could not resume from " + file + ": "
+                    + e.getMessage(), e);
+        }
+        Map<String, String> want = checkpointSettings();
+        List<String> differ = new ArrayList<>();
+        if (c.batchSize() != batchSize) {
+            differ.add("batch size " + c.batchSize() + " vs " + batchSize);
+        }
+        if (c.seed() != seed) {
+            differ.add("seed " + c.seed() + " vs " + seed);
+        }
+        if (c.trainSize() != dataSize) {
+            differ.add("training samples " + c.trainSize() + " vs " + dataSize);
+        }
+        if (!c.model().architecture().equals(model.architecture())) {
+            differ.add("the architecture");
+        }
+        for (String key : List.of("optimizer", "lr", "schedule", "data_fingerprint", "kernels")) {
+            if (!want.get(key).equals(c.settings().get(key))) {
+                differ.add(key + " " + c.settings().get(key) + " vs " + want.get(key));
+            }
+        }
+        if (!differ.isEmpty()) {
+            throw new IllegalArgumentException("SparkTrainer: the checkpoint " + file + " is of another run: "
+                    + String.join(", ", differ));
+        }
+        model.loadStateDict(c.model().state());
+        optimizer.importState(c.optimizerState(), model.parameters());
+        int perEpoch = dataSize / batchSize;
+        step = c.step();
+        epoch = step / perEpoch;
+        batchInEpoch = step % perEpoch;
+        order = batchInEpoch == 0 ? null : Batches.shuffledOrder(dataSize, seed, epoch);
+        LOG.log(System.Logger.Level.INFO, "receptive-spark: resumed from " + file + " after step " + step);
     }
 
     private static double maxOf(List<AllReduceStage.Result> results, boolean exchange) {
@@ -481,7 +594,8 @@ public final class SparkTrainer implements AutoCloseable {
             one.add(p);
         }
         List<DataSummary> seen = jsc.parallelize(one, partitions)
-                .mapPartitions(new Summarize(data)).collect();
+                .mapPartitions(new Summarize(data, backend)).collect();
+        checkSameKernels(seen);
         DataSummary first = seen.get(0);
         for (DataSummary s : seen) {
             if (s.fingerprint() != first.fingerprint() || s.size() != first.size()) {
@@ -507,8 +621,12 @@ public final class SparkTrainer implements AutoCloseable {
         model.setInfo(new ModelInfo(norm, first.classNames()));
         dataSize = first.size();
         fingerprint = first.fingerprint();
+        kernels = first.kernels();
+        if (resume) {
+            resumeFromCheckpoint();
+        }
         LOG.log(System.Logger.Level.INFO, "receptive-spark: training on " + dataSize + " samples of " + data + " in "
-                + partitions + " partitions, batch " + batchSize);
+                + partitions + " partitions, batch " + batchSize + "; executors' kernels " + kernels);
     }
 
     /** Fails fast when a barrier stage of this many partitions cannot run (see {@link TaskSlots}). */
@@ -555,16 +673,39 @@ public final class SparkTrainer implements AutoCloseable {
     // ---- what runs on the executors ------------------------------------------------------------
 
     /** What an executor saw of the training data. */
-    record DataSummary(int size, int[] itemShape, List<String> classNames, Double mean, Double std, long fingerprint)
-            implements Serializable {
+    record DataSummary(int size, int[] itemShape, List<String> classNames, Double mean, Double std, long fingerprint,
+            String kernels) implements Serializable {
+    }
+
+    /**
+     * Refuses executors whose backends compute with different kernel sets (an AVX2 host beside an
+     * AVX-512 one, a JVM without the Vector API module): their shards' gradients would differ in
+     * the last bits, so the result would depend on where each shard ran.
+     *
+     * @param seen what each partition's executor reported
+     * @throws IllegalStateException naming two kernel sets that differ
+     */
+    static void checkSameKernels(List<DataSummary> seen) {
+        String first = seen.get(0).kernels();
+        for (DataSummary s : seen) {
+            if (!s.kernels().equals(first)) {
+                throw new IllegalStateException("receptive-spark: executors compute with different kernel sets ("
+                        + first + " on one, " + s.kernels() + " on another), so results would depend on which executor"
+                        + " ran each shard; give every executor the same JVM options (--add-modules"
+                        + " jdk.incubator.vector, -XX:MaxVectorSize) or force the reference kernels with"
+                        + " -Dreceptive.cpu.vector=false");
+            }
+        }
     }
 
     private static final class Summarize implements FlatMapFunction<Iterator<Integer>, DataSummary> {
         private static final long serialVersionUID = 1L;
         private final TrainingData data;
+        private final String backend;
 
-        Summarize(TrainingData data) {
+        Summarize(TrainingData data, String backend) {
             this.data = data;
+            this.backend = backend;
         }
 
         @Override
@@ -573,7 +714,8 @@ public final class SparkTrainer implements AutoCloseable {
             Dataset d = loaded.data();
             Normalization n = d.normalization();
             return List.of(new DataSummary(d.size(), d.itemShape().dims(), new ArrayList<>(d.classNames()),
-                    n == null ? null : n.mean(), n == null ? null : n.std(), loaded.fingerprint())).iterator();
+                    n == null ? null : n.mean(), n == null ? null : n.std(), loaded.fingerprint(),
+                    kernelSet(ExecutorResources.backendForTask(backend).backend()))).iterator();
         }
     }
 
@@ -630,6 +772,11 @@ public final class SparkTrainer implements AutoCloseable {
         }
     }
 
+    /** {@return the backend's engine and kernel set, e.g. "cpu: Vector API, 256-bit"} */
+    static String kernelSet(dev.receptive.backend.Backend b) {
+        return b.capabilities().engine() + ": " + b.capabilities().kernels();
+    }
+
     /** An unknown backend name fails on the driver, not in every task. */
     static void checkBackendName(String backend, String who) {
         String b = backend == null ? "" : backend.trim().toLowerCase(Locale.ROOT);
@@ -654,6 +801,9 @@ public final class SparkTrainer implements AutoCloseable {
         private int stepsPerStage;
         private int stageAttempts = 3;
         private long exchangeTimeoutMs = 600_000;
+        private java.nio.file.Path checkpointDir;
+        private int checkpointEvery;
+        private boolean resume;
         private LrSchedule schedule = LrSchedule.constant();
 
         private Builder() {
@@ -791,6 +941,34 @@ public final class SparkTrainer implements AutoCloseable {
         }
 
         /**
+         * Writes a checkpoint (model, optimizer state, step; {@code checkpoint.safetensors}) into
+         * {@code dir} every {@code everySteps} steps and at the end of every epoch, from the driver,
+         * atomically (a crash leaves the previous one). All-reduce stages end where one is due.
+         *
+         * @param dir a folder; made when missing
+         * @param everySteps ≥ 1, or 0 for epoch ends only
+         * @return this builder
+         */
+        public Builder checkpoints(java.nio.file.Path dir, int everySteps) {
+            this.checkpointDir = dir;
+            this.checkpointEvery = everySteps;
+            return this;
+        }
+
+        /**
+         * Continues from the checkpoint in the {@link #checkpoints} folder when there is one (a
+         * stopped application run again): the weights, the optimizer state and the position in the
+         * epochs are restored on first use, and {@link SparkTrainer#stepCount()} says where it is.
+         *
+         * @param on true to resume
+         * @return this builder
+         */
+        public Builder resume(boolean on) {
+            this.resume = on;
+            return this;
+        }
+
+        /**
          * How many times an all-reduce stage runs before its failure fails training (default 3): a
          * stage that loses a task or executor runs again from the weights and optimizer state it
          * started from, so the result is that of an undisturbed run.
@@ -848,6 +1026,10 @@ public final class SparkTrainer implements AutoCloseable {
             }
             if (stepsPerStage > 0) {
                 SliceOptimizer.Spec.of(optimizer);
+            }
+            if (checkpointEvery < 0 || (resume && checkpointDir == null)) {
+                throw new IllegalArgumentException("SparkTrainer: checkpoint steps must be >= 0, and resume needs a"
+                        + " checkpoint folder");
             }
             checkBackendName(backend, "SparkTrainer");
             return new SparkTrainer(this);
