@@ -550,6 +550,7 @@ public final class SparkTrainer implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "receptive-spark: the all-reduce stage from step " + step
                         + " failed (attempt " + attempt + " of " + stageAttempts + "), running it again from its start: "
                         + e.getMessage());
+                waitForSlots(); // a lost executor's replacement may still be starting
             }
         }
     }
@@ -632,6 +633,17 @@ public final class SparkTrainer implements AutoCloseable {
     /** Fails fast when a barrier stage of this many partitions cannot run (see {@link TaskSlots}). */
     private void checkGangSlots() {
         var sc = jsc.sc();
+        TaskSlots.checkGang(sc.getConf(), sc.master(), waitForSlots(), partitions);
+    }
+
+    /**
+     * Waits up to {@code spark.scheduler.maxRegisteredResourcesWaitingTime} (none in local mode)
+     * for a task slot per partition: executors may still be registering, or replacing a lost one.
+     *
+     * @return the slots available at the end, or -1 when they cannot be counted
+     */
+    private int waitForSlots() {
+        var sc = jsc.sc();
         long waitMs = sc.master().startsWith("local") ? 0
                 : sc.getConf().getTimeAsMs("spark.scheduler.maxRegisteredResourcesWaitingTime", "30s");
         long deadline = System.currentTimeMillis() + waitMs;
@@ -645,7 +657,7 @@ public final class SparkTrainer implements AutoCloseable {
             }
             slots = TaskSlots.available(sc);
         }
-        TaskSlots.checkGang(sc.getConf(), sc.master(), slots, partitions);
+        return slots;
     }
 
     /**
