@@ -148,8 +148,14 @@ public final class SparkTrainer implements AutoCloseable {
     public record StepResult(int step, int epoch, double loss, double accuracy, double seconds) {
     }
 
-    /** {@return the steps taken so far (the dropout step of the next one)} */
+    /**
+     * {@return the steps taken so far (the dropout step of the next one)} With {@link Builder#resume}
+     * the first call reads the data and loads the checkpoint, so it counts the checkpoint's steps.
+     */
     public int stepCount() {
+        if (resume) {
+            prepare();
+        }
         return step;
     }
 
