@@ -1,5 +1,6 @@
 package dev.receptive.nn;
 
+import dev.receptive.backend.Activation;
 import dev.receptive.tensor.Shape;
 import dev.receptive.tensor.Tensor;
 
@@ -111,7 +112,13 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     }
 
     private void forward(Tensor y, Tensor x, Pass pass, Scratch scratch, boolean relu) {
-        if (pass.training()) {
+        if (pass.training() && pass.batchStatistics() != null) {
+            // Synchronized statistics (replicas on Spark): the ReLU follows as its own op.
+            forwardSynchronized(y, x, pass.batchStatistics(), scratch);
+            if (relu) {
+                backend().activationForward(Activation.RELU, y, y);
+            }
+        } else if (pass.training()) {
             Shape c = weight.shape();
             Tensor mean = scratch.tensor("mean", c);
             Tensor invStd = scratch.tensor("invStd", c);
@@ -143,6 +150,10 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         }
         Shape c = weight.shape();
         Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
+        if (pass.batchStatistics() != null) {
+            backwardSynchronized(into, dy, x, pass.batchStatistics(), scratch);
+            return;
+        }
         backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
                 scratch.tensor("invStd", c), (float) eps, true);
     }
@@ -155,7 +166,117 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         }
         Shape c = weight.shape();
         Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
+        if (pass.batchStatistics() != null) {
+            backend().activationBackward(Activation.RELU, dz, dy, y);
+            backwardSynchronized(into, dz, x, pass.batchStatistics(), scratch);
+            return;
+        }
         backend().batchNormReluBackward(into, weight.grad(), bias.grad(), dz, dy, x, y, weight.value(),
                 scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) eps);
+    }
+
+    /**
+     * Forward with the global batch's statistics: the shard's own batch norm gives its per-channel
+     * mean and variance (and would update the running statistics with them, which is undone); the
+     * replicas sum each channel's count, sum and sum of squares (in double); the global mean and
+     * biased variance then normalize through the inference op, and the running statistics follow
+     * them with the global count's unbiased variance, the same on every replica.
+     */
+    // y, x: (N, C, ...)
+    private void forwardSynchronized(Tensor y, Tensor x, BatchStatistics sync, Scratch scratch) {
+        Shape c = weight.shape();
+        int channels = c.dim(0);
+        Tensor mean = scratch.tensor("mean", c);
+        Tensor invStd = scratch.tensor("invStd", c);
+        Tensor var = scratch.tensor("var", c);
+        float[] runningMeanBefore = backend().download(runningMean.value());
+        float[] runningVarBefore = backend().download(runningVar.value());
+        backend().batchNormForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(), runningVar.value(),
+                mean, invStd, (float) momentum, (float) eps);
+        float[] localMean = backend().download(mean);
+        float[] localInvStd = backend().download(invStd);
+        double n = (double) x.shape().size() / channels;
+        double[] sums = new double[1 + 2 * channels];
+        sums[0] = n;
+        for (int ch = 0; ch < channels; ch++) {
+            double m = localMean[ch];
+            double v = Math.max(0, 1 / ((double) localInvStd[ch] * localInvStd[ch]) - eps);
+            sums[1 + ch] = n * m;
+            sums[1 + channels + ch] = n * (v + m * m);
+        }
+        sync.allReduce(sums);
+        double total = sums[0];
+        float[] globalMean = new float[channels];
+        float[] globalVar = new float[channels];
+        float[] globalInvStd = new float[channels];
+        float[] newRunningMean = new float[channels];
+        float[] newRunningVar = new float[channels];
+        for (int ch = 0; ch < channels; ch++) {
+            double m = sums[1 + ch] / total;
+            double v = Math.max(0, sums[1 + channels + ch] / total - m * m);
+            globalMean[ch] = (float) m;
+            globalVar[ch] = (float) v;
+            globalInvStd[ch] = (float) (1 / Math.sqrt(v + eps));
+            newRunningMean[ch] = (float) ((1 - momentum) * (double) runningMeanBefore[ch] + momentum * m);
+            newRunningVar[ch] = (float) ((1 - momentum) * (double) runningVarBefore[ch]
+                    + momentum * v * total / (total - 1));
+        }
+        backend().upload(mean, globalMean);
+        backend().upload(invStd, globalInvStd);
+        backend().upload(var, globalVar);
+        backend().upload(runningMean.value(), newRunningMean);
+        backend().upload(runningVar.value(), newRunningVar);
+        backend().batchNormForwardInference(y, x, weight.value(), bias.value(), mean, var, (float) eps);
+        Tensor one = scratch.tensor("one", Shape.of(1));
+        backend().fill(one, 1f);
+        backend().axpy(batches.value(), 1f, one);
+    }
+
+    /**
+     * Backward with the global batch's statistics. The backend's backward over the shard uses the
+     * global mean and 1/σ saved by the forward, so its weight and bias gradients are the shard's
+     * share (Σ dy·x̂ and Σ dy); its input gradient, γ/σ · (dy − Σdy/n − x̂·Σ(dy·x̂)/n), uses the
+     * shard's means of dy and dy·x̂ where the global batch's belong. The replicas sum those two per
+     * channel, and the difference, γ/σ · ((a_shard − a) + x̂ · (b_shard − b)), is a per-channel
+     * affine function of x̂, which the inference op computes and which is added to dx.
+     */
+    // into, dy, x: (N, C, ...)
+    private void backwardSynchronized(Tensor into, Tensor dy, Tensor x, BatchStatistics sync, Scratch scratch) {
+        Shape c = weight.shape();
+        int channels = c.dim(0);
+        Tensor mean = scratch.tensor("mean", c);
+        Tensor invStd = scratch.tensor("invStd", c);
+        Tensor dw = scratch.tensor("dw", c);
+        Tensor db = scratch.tensor("db", c);
+        backend().batchNormBackward(into, dw, db, dy, x, weight.value(), mean, invStd, (float) eps, false);
+        float[] shardDw = backend().download(dw);
+        float[] shardDb = backend().download(db);
+        float[] gamma = backend().download(weight.value());
+        float[] inv = backend().download(invStd);
+        double n = (double) x.shape().size() / channels;
+        double[] sums = new double[1 + 2 * channels];
+        sums[0] = n;
+        for (int ch = 0; ch < channels; ch++) {
+            sums[1 + ch] = shardDb[ch];
+            sums[1 + channels + ch] = shardDw[ch];
+        }
+        sync.allReduce(sums);
+        double total = sums[0];
+        float[] scale = new float[channels];
+        float[] shift = new float[channels];
+        for (int ch = 0; ch < channels; ch++) {
+            double k = (double) gamma[ch] * inv[ch];
+            shift[ch] = (float) (k * (shardDb[ch] / n - sums[1 + ch] / total));
+            scale[ch] = (float) (k * (shardDw[ch] / n - sums[1 + channels + ch] / total));
+        }
+        Tensor scaleT = scratch.tensor("correctionScale", c);
+        Tensor shiftT = scratch.tensor("correctionShift", c);
+        backend().upload(scaleT, scale);
+        backend().upload(shiftT, shift);
+        Tensor correction = scratch.tensor("correction", x.shape());
+        backend().batchNormForwardInference(correction, x, scaleT, shiftT, mean, scratch.tensor("var", c), (float) eps);
+        backend().add(into, into, correction);
+        backend().axpy(weight.grad(), 1f, dw);
+        backend().axpy(bias.grad(), 1f, db);
     }
 }

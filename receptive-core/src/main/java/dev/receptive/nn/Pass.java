@@ -16,11 +16,37 @@ public final class Pass {
     private final boolean training;
     private final int step;
     private final long sampleOffset;
+    private final BatchStatistics batchStatistics;
 
     private Pass(boolean training, int step, long sampleOffset) {
+        this(training, step, sampleOffset, null);
+    }
+
+    private Pass(boolean training, int step, long sampleOffset, BatchStatistics batchStatistics) {
         this.training = training;
         this.step = step;
         this.sampleOffset = sampleOffset;
+        this.batchStatistics = batchStatistics;
+    }
+
+    /**
+     * This training pass, its batch norms normalizing with the statistics of the global batch that
+     * {@code statistics} sums over the replicas (each replica runs its shard).
+     *
+     * @param statistics the replicas' sum, or null for the shard's own statistics
+     * @return the pass
+     * @throws IllegalStateException for an evaluation pass
+     */
+    public Pass withBatchStatistics(BatchStatistics statistics) {
+        if (!training) {
+            throw new IllegalStateException("Pass.withBatchStatistics: an evaluation pass uses the running statistics");
+        }
+        return new Pass(true, step, sampleOffset, statistics);
+    }
+
+    /** {@return the replicas' sum of batch statistics, or null: the pass's own batch} */
+    public BatchStatistics batchStatistics() {
+        return batchStatistics;
     }
 
     /**
@@ -68,6 +94,7 @@ public final class Pass {
 
     @Override
     public String toString() {
-        return training ? "train(step " + step + (sampleOffset == 0 ? "" : ", from sample " + sampleOffset) + ")" : "eval";
+        return training ? "train(step " + step + (sampleOffset == 0 ? "" : ", from sample " + sampleOffset)
+                + (batchStatistics == null ? "" : ", synchronized batch statistics") + ")" : "eval";
     }
 }

@@ -1,6 +1,7 @@
 package dev.receptive.train;
 
 import dev.receptive.backend.Backend;
+import dev.receptive.nn.BatchStatistics;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.Pass;
 import dev.receptive.nn.Workspace;
@@ -56,6 +57,7 @@ public final class TrainingStep implements AutoCloseable {
     private float[] microLabels = new float[0];
     private int epoch;
     private float lr = Float.NaN;
+    private BatchStatistics batchStatistics;
     private boolean closed;
 
     /**
@@ -137,7 +139,9 @@ public final class TrainingStep implements AutoCloseable {
             System.arraycopy(images, m * micro * item, microImages, 0, micro * item);
             System.arraycopy(labels, m * micro, microLabels, 0, micro);
             backend.upload(this.labels, microLabels);
-            Tensor output = workspace.forward(microImages, Pass.train(step, offset + (long) m * micro));
+            Pass pass = Pass.train(step, offset + (long) m * micro);
+            Tensor output = workspace.forward(microImages,
+                    batchStatistics == null ? pass : pass.withBatchStatistics(batchStatistics));
             Tensor stepLoss;
             try {
                 stepLoss = loss.compute(output, this.labels);
@@ -172,6 +176,16 @@ public final class TrainingStep implements AutoCloseable {
             microImages = new float[micro * item];
             microLabels = new float[micro];
         }
+    }
+
+    /**
+     * Has the batch norms of later {@link #gradients} calls normalize with the statistics of the
+     * global batch, summed over the replicas by {@code statistics} (data-parallel training).
+     *
+     * @param statistics the replicas' sum, or null for each shard's own statistics (the default)
+     */
+    public void setBatchStatistics(BatchStatistics statistics) {
+        this.batchStatistics = statistics;
     }
 
     /**

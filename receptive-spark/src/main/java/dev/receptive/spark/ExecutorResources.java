@@ -84,7 +84,12 @@ public final class ExecutorResources {
     public static synchronized SharedBackend backend(DeviceChoice choice) {
         SharedBackend b = BACKENDS.get(choice);
         if (b == null) {
-            Backend backend = Backends.create(choice.backend(), BackendOptions.defaults().withDevice(choice.device()));
+            BackendOptions options = BackendOptions.defaults().withDevice(choice.device());
+            org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+            if (env != null) {
+                options = options.withThreads(cpuThreads(env.conf(), Runtime.getRuntime().availableProcessors()));
+            }
+            Backend backend = Backends.create(choice.backend(), options);
             b = new SharedBackend(nextId++, backend);
             BACKENDS.put(choice, b);
             backendsCreated++;
@@ -92,6 +97,30 @@ public final class ExecutorResources {
                     + choice);
         }
         return b;
+    }
+
+    /**
+     * The CPU threads an executor's backend may use: the executor's cores as Spark counts them
+     * ({@code spark.executor.cores}; in local mode the N of {@code local[N]}), at most the cores
+     * the JVM sees. The executor's tasks share one backend, so this is the pool all of them use
+     * together, whatever {@code spark.task.cpus} splits it into; without a setting, every core.
+     *
+     * @param conf the executor's Spark configuration
+     * @param available the cores the JVM sees
+     * @return from 1 to available
+     */
+    static int cpuThreads(org.apache.spark.SparkConf conf, int available) {
+        int cores = -1;
+        if (conf.contains("spark.executor.cores")) {
+            cores = conf.getInt("spark.executor.cores", available);
+        } else {
+            String master = conf.get("spark.master", "");
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+)").matcher(master);
+            if (master.startsWith("local[") && m.lookingAt()) {
+                cores = Integer.parseInt(m.group(1));
+            }
+        }
+        return cores < 1 ? available : Math.min(cores, available);
     }
 
     /** {@return how many backends this JVM has made so far} */

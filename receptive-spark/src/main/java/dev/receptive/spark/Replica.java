@@ -35,6 +35,21 @@ final class Replica implements AutoCloseable {
         this.step = new TrainingStep(model, loss, null, LrSchedule.constant(), 1);
     }
 
+    /** Has later gradients use the global batch's batch-norm statistics summed by {@code sync} (null: the shard's). */
+    void synchronize(dev.receptive.nn.BatchStatistics sync) {
+        step.setBatchStatistics(sync);
+    }
+
+    /** {@return the values of every buffer (batch norm's running statistics), in the model's buffer order} */
+    float[][] buffers() {
+        List<dev.receptive.nn.Buffer> buffers = model.buffers();
+        float[][] out = new float[buffers.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = backend.download(buffers.get(i).value());
+        }
+        return out;
+    }
+
     String run() {
         return run;
     }
@@ -49,6 +64,53 @@ final class Replica implements AutoCloseable {
             model.loadStateDict(weights.state());
             loadedBroadcast = broadcastId;
         }
+        return compute(shard, loaded);
+    }
+
+    /**
+     * Loads {@code weights} (of broadcast {@code broadcastId}) unless they are loaded already, and
+     * returns every parameter's values end to end, in the model's parameter order.
+     */
+    float[] loadFlat(long broadcastId, ModelDescription weights) {
+        if (loadedBroadcast != broadcastId) {
+            model.loadStateDict(weights.state());
+            loadedBroadcast = broadcastId;
+        }
+        return flatten(true);
+    }
+
+    /** Sets every parameter from {@code flat} (the order of {@link #loadFlat}); the loaded broadcast is forgotten. */
+    void setFlat(float[] flat) {
+        loadedBroadcast = -1;
+        int at = 0;
+        for (Parameter p : model.parameters()) {
+            int n = p.shape().size();
+            float[] part = new float[n];
+            System.arraycopy(flat, at, part, 0, n);
+            backend.upload(p.value(), part);
+            at += n;
+        }
+    }
+
+    /** {@return the parameters' values (or gradients) end to end, in the model's parameter order} */
+    float[] flatten(boolean values) {
+        List<Parameter> params = model.parameters();
+        long total = 0;
+        for (Parameter p : params) {
+            total += p.shape().size();
+        }
+        float[] flat = new float[Math.toIntExact(total)];
+        int at = 0;
+        for (Parameter p : params) {
+            float[] part = backend.download(values ? p.value() : p.grad());
+            System.arraycopy(part, 0, flat, at, part.length);
+            at += part.length;
+        }
+        return flat;
+    }
+
+    /** The shard's gradient at the weights the replica holds now (see {@link #compute(Shard, long, ModelDescription, ExecutorResources.LoadedData)}). */
+    ShardResult compute(Shard shard, ExecutorResources.LoadedData loaded) {
         Dataset data = loaded.data();
         int n = shard.indices().length;
         int item = data.itemShape().size();

@@ -6,11 +6,13 @@ import dev.receptive.data.Dataset;
 import dev.receptive.data.Normalization;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.ModelDescription;
+import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.ModelInfo;
 import dev.receptive.nn.Parameter;
 import dev.receptive.nn.loss.Loss;
 import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.nn.optim.OptimizerState;
 import dev.receptive.train.TrainingDivergedException;
 import dev.receptive.train.TrainingStep;
 import dev.receptive.tensor.Shape;
@@ -18,8 +20,10 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.spark.api.java.JavaRDD;
@@ -58,8 +62,16 @@ import scala.runtime.AbstractFunction1;
  *
  * <p>The model (on the driver's backend) and the optimizer belong to the caller. Each step the
  * driver sends the weights once per executor (a broadcast) and receives one gradient per
- * partition: both the model's parameter bytes. Models with buffers (batch norm) are refused: their
- * running statistics would be updated per shard and lost. Not thread-safe: one thread trains.
+ * partition: both the model's parameter bytes.
+ *
+ * <p>With {@link Builder#allReduce(int)} the driver leaves the data path: a barrier stage runs
+ * several steps, and its tasks reduce-scatter the gradients among themselves (each adding its
+ * chunk of the P shards' gradients in partition order, the driver's additions), update their
+ * chunk with their slice of the optimizer state, and all-gather the weights, with the same bits
+ * as above. A stage that fails is run again from its start. Batch norms there normalize with the
+ * global batch's statistics (summed over the tasks), so models with batch norm train too; the
+ * driver's sum refuses them (their running statistics would be updated per shard and lost). Not
+ * thread-safe: one thread trains.
  */
 public final class SparkTrainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SparkTrainer.class.getName());
@@ -73,6 +85,16 @@ public final class SparkTrainer implements AutoCloseable {
     private final long seed;
     private final String backend;
     private final boolean gang;
+    private final int stepsPerStage;
+    private final int stageAttempts;
+    private final long exchangeTimeoutMs;
+    private final SliceOptimizer.Spec optimizerSpec;
+    private final java.nio.file.Path checkpointDir;
+    private final int checkpointEvery;
+    private final boolean resume;
+    private final LrSchedule schedule;
+    private final float baseLr;
+    private static final String CHECKPOINT = "checkpoint.safetensors";
     private final Loss loss = Loss.softmaxCrossEntropy();
     private final TrainingStep trainingStep;
     private final String run = UUID.randomUUID().toString();
@@ -82,6 +104,9 @@ public final class SparkTrainer implements AutoCloseable {
     private int batchInEpoch;
     private int step;
     private int[] order;
+    private StageStats lastStage;
+    private String kernels;
+    private volatile int failedStages;
 
     private SparkTrainer(Builder b) {
         this.jsc = JavaSparkContext.fromSparkContext(b.spark.sparkContext());
@@ -93,6 +118,15 @@ public final class SparkTrainer implements AutoCloseable {
         this.seed = b.seed;
         this.backend = b.backend;
         this.gang = b.gang;
+        this.stepsPerStage = b.stepsPerStage;
+        this.stageAttempts = b.stageAttempts;
+        this.exchangeTimeoutMs = b.exchangeTimeoutMs;
+        this.optimizerSpec = b.stepsPerStage > 0 ? SliceOptimizer.Spec.of(b.optimizer) : null;
+        this.checkpointDir = b.checkpointDir;
+        this.checkpointEvery = b.checkpointEvery;
+        this.resume = b.resume;
+        this.schedule = b.schedule;
+        this.baseLr = b.optimizer.learningRate();
         // The driver's half of the shared step: the schedule, the update and the divergence check.
         this.trainingStep = new TrainingStep(model, loss, optimizer, b.schedule, 1);
     }
@@ -114,8 +148,14 @@ public final class SparkTrainer implements AutoCloseable {
     public record StepResult(int step, int epoch, double loss, double accuracy, double seconds) {
     }
 
-    /** {@return the steps taken so far (the dropout step of the next one)} */
+    /**
+     * {@return the steps taken so far (the dropout step of the next one)} With {@link Builder#resume}
+     * the first call reads the data and loads the checkpoint, so it counts the checkpoint's steps.
+     */
     public int stepCount() {
+        if (resume) {
+            prepare();
+        }
         return step;
     }
 
@@ -156,6 +196,12 @@ public final class SparkTrainer implements AutoCloseable {
      */
     public List<StepResult> train(int steps) {
         List<StepResult> results = new ArrayList<>();
+        if (stepsPerStage > 0) {
+            while (results.size() < steps) {
+                results.addAll(stage(Math.min(stepsPerStage, steps - results.size())));
+            }
+            return results;
+        }
         for (int i = 0; i < steps; i++) {
             results.add(step());
         }
@@ -172,6 +218,9 @@ public final class SparkTrainer implements AutoCloseable {
      * @throws TrainingDivergedException when the loss is NaN or infinite (the weights are left as they were)
      */
     public StepResult step() {
+        if (stepsPerStage > 0) {
+            return stage(1).get(0);
+        }
         prepare();
         long start = System.nanoTime();
         if (order == null || batchInEpoch == dataSize / batchSize) {
@@ -237,7 +286,302 @@ public final class SparkTrainer implements AutoCloseable {
                 (System.nanoTime() - start) / 1e9);
         step++;
         batchInEpoch++;
+        maybeCheckpoint();
         return result;
+    }
+
+    /**
+     * All-reduce mode: one barrier stage of up to {@code steps} steps, ending early at the end of
+     * the epoch. The driver plans the steps (batches, shards, learning rates), broadcasts the
+     * weights and optimizer state once, and at the end takes the weights and optimizer state back
+     * from the tasks' chunks. A failed stage (a task or executor lost) is run again from the same
+     * start, up to the attempts set; the epoch position and step count move on only after success.
+     */
+    private List<StepResult> stage(int steps) {
+        prepare();
+        long start = System.nanoTime();
+        int perEpoch = dataSize / batchSize;
+        int e = epoch;
+        int inEpoch = batchInEpoch;
+        int[] ord = order;
+        List<Shard[]> shardsPerStep = new ArrayList<>();
+        float[] lrs = new float[steps];
+        int[] epochs = new int[steps];
+        int planned = 0;
+        while (planned < steps) {
+            if (planned > 0 && checkpointDir != null && checkpointEvery > 0 && (step + planned) % checkpointEvery == 0) {
+                break; // a stage ends where a checkpoint is due
+            }
+            if (ord == null || inEpoch == perEpoch) {
+                if (planned > 0) {
+                    break; // a stage ends with its epoch: checkpoints fall on epoch boundaries
+                }
+                if (ord != null) {
+                    e++;
+                }
+                ord = Batches.shuffledOrder(dataSize, seed, e);
+                inEpoch = 0;
+            }
+            lrs[planned] = trainingStep.start(e, e + (double) inEpoch / perEpoch);
+            epochs[planned] = e;
+            int[] batch = Arrays.copyOfRange(ord, inEpoch * batchSize, (inEpoch + 1) * batchSize);
+            shardsPerStep.add(Shard.split(step + planned, batch, partitions));
+            inEpoch++;
+            planned++;
+        }
+        List<AllReduceStage.Plan> plans = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            Shard[] mine = new Shard[planned];
+            for (int i = 0; i < planned; i++) {
+                mine[i] = shardsPerStep.get(i)[p];
+            }
+            plans.add(new AllReduceStage.Plan(p, mine, Arrays.copyOf(lrs, planned)));
+        }
+        List<Parameter> params = model.parameters();
+        List<String> slotNames = optimizerSpec.slotNames();
+        OptimizerState before = optimizer.exportState();
+        float[][] state = null;
+        if (!before.slots().isEmpty()) {
+            state = new float[slotNames.size()][];
+            for (int k = 0; k < state.length; k++) {
+                List<float[]> parts = new ArrayList<>();
+                for (Parameter prm : params) {
+                    parts.add(before.slots().get(prm.name()).get(slotNames.get(k)).data());
+                }
+                state[k] = AllReduceStage.flat(parts.toArray(new float[0][]), totalWeights(params));
+            }
+        }
+        Broadcast<AllReduceStage.Start> begin = jsc.broadcast(new AllReduceStage.Start(model.describe(), state,
+                optimizer.stepCount(), optimizerSpec));
+        List<AllReduceStage.Result> results;
+        try {
+            results = runStage(plans, begin);
+        } finally {
+            begin.destroy();
+        }
+        int m = totalWeights(params);
+        float[] weights = new float[m];
+        float[][] newState = new float[slotNames.size()][m];
+        AllReduceStage.Result first = results.get(0);
+        for (int p = 0; p < partitions; p++) {
+            AllReduceStage.Result r = results.get(p);
+            if (r.partition() != p || r.steps() != first.steps() || r.optimizerStep() != first.optimizerStep()) {
+                throw new IllegalStateException("receptive-spark: result " + p + " came from partition " + r.partition()
+                        + " after " + r.steps() + " steps; expected partition " + p + " after " + first.steps());
+            }
+            if (r.dataFingerprint() != fingerprint) {
+                throw new IllegalStateException("receptive-spark: the executor that ran partition " + p + " read other"
+                        + " training data than the first (" + data + " differs between hosts); every executor must"
+                        + " see the same files");
+            }
+            int from = PeerGroup.chunkStart(m, partitions, p);
+            System.arraycopy(r.weights(), 0, weights, from, r.weights().length);
+            for (int k = 0; k < newState.length; k++) {
+                System.arraycopy(r.state()[k], 0, newState[k], from, r.state()[k].length);
+            }
+        }
+        Map<String, HostTensor> dict = new LinkedHashMap<>();
+        Map<String, Map<String, HostTensor>> slots = new LinkedHashMap<>();
+        int at = 0;
+        for (Parameter prm : params) {
+            int n = prm.shape().size();
+            dict.put(prm.name(), new HostTensor(prm.shape(), Arrays.copyOfRange(weights, at, at + n)));
+            Map<String, HostTensor> bySlot = new LinkedHashMap<>();
+            for (int k = 0; k < newState.length; k++) {
+                bySlot.put(slotNames.get(k), new HostTensor(prm.shape(), Arrays.copyOfRange(newState[k], at, at + n)));
+            }
+            if (!bySlot.isEmpty()) {
+                slots.put(prm.name(), bySlot);
+            }
+            at += n;
+        }
+        if (first.steps() > 0) {
+            for (Parameter prm : params) {
+                model.backend().upload(prm.value(), dict.get(prm.name()).data());
+            }
+            optimizer.importState(new OptimizerState(first.optimizerStep(), slots), params);
+            List<dev.receptive.nn.Buffer> buffers = model.buffers();
+            for (int i = 0; i < buffers.size(); i++) {
+                model.backend().upload(buffers.get(i).value(), first.buffers()[i]);
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        lastStage = new StageStats(first.steps(), seconds, maxOf(results, true), maxOf(results, false),
+                first.bytesSent());
+        List<StepResult> out = new ArrayList<>();
+        for (int i = 0; i < first.lossSums().length; i++) {
+            double meanLoss = first.lossSums()[i] / batchSize;
+            if (i == first.steps()) {
+                trainingStep.checkLoss(meanLoss, step); // throws: the step diverged and was not applied
+            }
+            out.add(new StepResult(step, epochs[i], meanLoss, (double) first.correct()[i] / batchSize,
+                    seconds / first.steps()));
+            step++;
+        }
+        epoch = e;
+        batchInEpoch = inEpoch;
+        order = ord;
+        maybeCheckpoint();
+        return out;
+    }
+
+    /** {@return the file the checkpoints go to, or null without a checkpoint folder} */
+    public java.nio.file.Path checkpointFile() {
+        return checkpointDir == null ? null : checkpointDir.resolve(CHECKPOINT);
+    }
+
+    /**
+     * Writes a checkpoint when one is due: every {@code checkpointEvery} steps and at the end of
+     * every epoch. The driver writes it (atomically: a temporary file, then a rename); the
+     * executors never do.
+     */
+    private void maybeCheckpoint() {
+        if (checkpointDir == null) {
+            return;
+        }
+        int perEpoch = dataSize / batchSize;
+        boolean due = batchInEpoch == perEpoch || (checkpointEvery > 0 && step % checkpointEvery == 0);
+        if (!due) {
+            return;
+        }
+        try {
+            java.nio.file.Files.createDirectories(checkpointDir);
+            int epochsDone = step / perEpoch;
+            new dev.receptive.train.Checkpoint(model.describe(), optimizer.getClass().getSimpleName(),
+                    optimizer.exportState(), epochsDone, step, seed, batchSize, dataSize, List.of(), List.of(),
+                    checkpointSettings()).write(checkpointFile());
+            LOG.log(System.Logger.Level.INFO, "receptive-spark: checkpoint after step " + step + " written to "
+                    + checkpointFile());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("receptive-spark: could not write the checkpoint "
+                    + checkpointFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a resume must find unchanged, by name. */
+    private Map<String, String> checkpointSettings() {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("optimizer", optimizer.describe());
+        settings.put("lr", Float.toString(baseLr));
+        settings.put("schedule", schedule.describe());
+        settings.put("data", data.toString());
+        settings.put("data_fingerprint", Long.toHexString(fingerprint));
+        settings.put("kernels", kernels);
+        return settings;
+    }
+
+    /**
+     * Resume: loads the checkpoint of the folder, when there is one, into the model and the
+     * optimizer and continues after its step. Refuses one whose batch size, seed, data (size and
+     * fingerprint), architecture or optimizer settings differ from this run's.
+     */
+    private void resumeFromCheckpoint() {
+        java.nio.file.Path file = checkpointFile();
+        if (!java.nio.file.Files.exists(file)) {
+            LOG.log(System.Logger.Level.INFO, "receptive-spark: no checkpoint at " + file + "; starting afresh");
+            return;
+        }
+        dev.receptive.train.Checkpoint c;
+        try {
+            c = dev.receptive.train.Checkpoint.read(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("receptive-spark: could not resume from " + file + ": "
+                    + e.getMessage(), e);
+        }
+        Map<String, String> want = checkpointSettings();
+        List<String> differ = new ArrayList<>();
+        if (c.batchSize() != batchSize) {
+            differ.add("batch size " + c.batchSize() + " vs " + batchSize);
+        }
+        if (c.seed() != seed) {
+            differ.add("seed " + c.seed() + " vs " + seed);
+        }
+        if (c.trainSize() != dataSize) {
+            differ.add("training samples " + c.trainSize() + " vs " + dataSize);
+        }
+        if (!c.model().architecture().equals(model.architecture())) {
+            differ.add("the architecture");
+        }
+        for (String key : List.of("optimizer", "lr", "schedule", "data_fingerprint", "kernels")) {
+            if (!want.get(key).equals(c.settings().get(key))) {
+                differ.add(key + " " + c.settings().get(key) + " vs " + want.get(key));
+            }
+        }
+        if (!differ.isEmpty()) {
+            throw new IllegalArgumentException("SparkTrainer: the checkpoint " + file + " is of another run: "
+                    + String.join(", ", differ));
+        }
+        model.loadStateDict(c.model().state());
+        optimizer.importState(c.optimizerState(), model.parameters());
+        int perEpoch = dataSize / batchSize;
+        step = c.step();
+        epoch = step / perEpoch;
+        batchInEpoch = step % perEpoch;
+        order = batchInEpoch == 0 ? null : Batches.shuffledOrder(dataSize, seed, epoch);
+        LOG.log(System.Logger.Level.INFO, "receptive-spark: resumed from " + file + " after step " + step);
+    }
+
+    private static double maxOf(List<AllReduceStage.Result> results, boolean exchange) {
+        double max = 0;
+        for (AllReduceStage.Result r : results) {
+            max = Math.max(max, exchange ? r.exchangeSeconds() : r.computeSeconds());
+        }
+        return max;
+    }
+
+    private static int totalWeights(List<Parameter> params) {
+        long total = 0;
+        for (Parameter p : params) {
+            total += p.shape().size();
+        }
+        return Math.toIntExact(total);
+    }
+
+    /** Runs the stage's barrier job, again from the same start when it fails, up to the attempts set. */
+    private List<AllReduceStage.Result> runStage(List<AllReduceStage.Plan> plans,
+            Broadcast<AllReduceStage.Start> begin) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                JavaRDD<AllReduceStage.Plan> rdd = jsc.parallelize(plans, partitions);
+                return rdd.rdd().barrier().mapPartitions(
+                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs), false,
+                        scala.reflect.ClassTag$.MODULE$.<AllReduceStage.Result>apply(AllReduceStage.Result.class))
+                        .toJavaRDD().collect();
+            } catch (Exception e) { // a SparkException, which Scala throws undeclared
+                if (attempt >= stageAttempts || jsc.sc().isStopped()) {
+                    throw e instanceof RuntimeException r ? r : new IllegalStateException("receptive-spark: the"
+                            + " all-reduce stage from step " + step + " failed " + attempt + " times: " + e.getMessage(), e);
+                }
+                failedStages = failedStages + 1; // read by listeners; written by this thread only
+                LOG.log(System.Logger.Level.WARNING, "receptive-spark: the all-reduce stage from step " + step
+                        + " failed (attempt " + attempt + " of " + stageAttempts + "), running it again from its start: "
+                        + e.getMessage());
+                waitForSlots(); // a lost executor's replacement may still be starting
+            }
+        }
+    }
+
+    /**
+     * What the last all-reduce stage measured.
+     *
+     * @param steps the steps it applied
+     * @param seconds its wall time on the driver, from planning to the weights applied
+     * @param exchangeSeconds the longest time a task spent in the collectives
+     * @param computeSeconds the longest time a task spent computing (passes and its share of the update)
+     * @param bytesSent the bytes task 0 sent to its peers
+     */
+    public record StageStats(int steps, double seconds, double exchangeSeconds, double computeSeconds,
+            long bytesSent) {
+    }
+
+    /** {@return what the last all-reduce stage measured, or null before the first} */
+    public StageStats lastStage() {
+        return lastStage;
+    }
+
+    /** {@return how many all-reduce stages failed and ran again} */
+    public int failedStages() {
+        return failedStages;
     }
 
     /**
@@ -249,7 +593,7 @@ public final class SparkTrainer implements AutoCloseable {
         if (dataSize >= 0) {
             return;
         }
-        if (gang) {
+        if (gang || stepsPerStage > 0) {
             checkGangSlots();
         }
         List<Integer> one = new ArrayList<>();
@@ -257,7 +601,8 @@ public final class SparkTrainer implements AutoCloseable {
             one.add(p);
         }
         List<DataSummary> seen = jsc.parallelize(one, partitions)
-                .mapPartitions(new Summarize(data)).collect();
+                .mapPartitions(new Summarize(data, backend)).collect();
+        checkSameKernels(seen);
         DataSummary first = seen.get(0);
         for (DataSummary s : seen) {
             if (s.fingerprint() != first.fingerprint() || s.size() != first.size()) {
@@ -283,12 +628,27 @@ public final class SparkTrainer implements AutoCloseable {
         model.setInfo(new ModelInfo(norm, first.classNames()));
         dataSize = first.size();
         fingerprint = first.fingerprint();
+        kernels = first.kernels();
+        if (resume) {
+            resumeFromCheckpoint();
+        }
         LOG.log(System.Logger.Level.INFO, "receptive-spark: training on " + dataSize + " samples of " + data + " in "
-                + partitions + " partitions, batch " + batchSize);
+                + partitions + " partitions, batch " + batchSize + "; executors' kernels " + kernels);
     }
 
     /** Fails fast when a barrier stage of this many partitions cannot run (see {@link TaskSlots}). */
     private void checkGangSlots() {
+        var sc = jsc.sc();
+        TaskSlots.checkGang(sc.getConf(), sc.master(), waitForSlots(), partitions);
+    }
+
+    /**
+     * Waits up to {@code spark.scheduler.maxRegisteredResourcesWaitingTime} (none in local mode)
+     * for a task slot per partition: executors may still be registering, or replacing a lost one.
+     *
+     * @return the slots available at the end, or -1 when they cannot be counted
+     */
+    private int waitForSlots() {
         var sc = jsc.sc();
         long waitMs = sc.master().startsWith("local") ? 0
                 : sc.getConf().getTimeAsMs("spark.scheduler.maxRegisteredResourcesWaitingTime", "30s");
@@ -303,7 +663,7 @@ public final class SparkTrainer implements AutoCloseable {
             }
             slots = TaskSlots.available(sc);
         }
-        TaskSlots.checkGang(sc.getConf(), sc.master(), slots, partitions);
+        return slots;
     }
 
     /**
@@ -331,16 +691,39 @@ public final class SparkTrainer implements AutoCloseable {
     // ---- what runs on the executors ------------------------------------------------------------
 
     /** What an executor saw of the training data. */
-    record DataSummary(int size, int[] itemShape, List<String> classNames, Double mean, Double std, long fingerprint)
-            implements Serializable {
+    record DataSummary(int size, int[] itemShape, List<String> classNames, Double mean, Double std, long fingerprint,
+            String kernels) implements Serializable {
+    }
+
+    /**
+     * Refuses executors whose backends compute with different kernel sets (an AVX2 host beside an
+     * AVX-512 one, a JVM without the Vector API module): their shards' gradients would differ in
+     * the last bits, so the result would depend on where each shard ran.
+     *
+     * @param seen what each partition's executor reported
+     * @throws IllegalStateException naming two kernel sets that differ
+     */
+    static void checkSameKernels(List<DataSummary> seen) {
+        String first = seen.get(0).kernels();
+        for (DataSummary s : seen) {
+            if (!s.kernels().equals(first)) {
+                throw new IllegalStateException("receptive-spark: executors compute with different kernel sets ("
+                        + first + " on one, " + s.kernels() + " on another), so results would depend on which executor"
+                        + " ran each shard; give every executor the same JVM options (--add-modules"
+                        + " jdk.incubator.vector, -XX:MaxVectorSize) or force the reference kernels with"
+                        + " -Dreceptive.cpu.vector=false");
+            }
+        }
     }
 
     private static final class Summarize implements FlatMapFunction<Iterator<Integer>, DataSummary> {
         private static final long serialVersionUID = 1L;
         private final TrainingData data;
+        private final String backend;
 
-        Summarize(TrainingData data) {
+        Summarize(TrainingData data, String backend) {
             this.data = data;
+            this.backend = backend;
         }
 
         @Override
@@ -349,7 +732,8 @@ public final class SparkTrainer implements AutoCloseable {
             Dataset d = loaded.data();
             Normalization n = d.normalization();
             return List.of(new DataSummary(d.size(), d.itemShape().dims(), new ArrayList<>(d.classNames()),
-                    n == null ? null : n.mean(), n == null ? null : n.std(), loaded.fingerprint())).iterator();
+                    n == null ? null : n.mean(), n == null ? null : n.std(), loaded.fingerprint(),
+                    kernelSet(ExecutorResources.backendForTask(backend).backend()))).iterator();
         }
     }
 
@@ -406,6 +790,11 @@ public final class SparkTrainer implements AutoCloseable {
         }
     }
 
+    /** {@return the backend's engine and kernel set, e.g. "cpu: Vector API, 256-bit"} */
+    static String kernelSet(dev.receptive.backend.Backend b) {
+        return b.capabilities().engine() + ": " + b.capabilities().kernels();
+    }
+
     /** An unknown backend name fails on the driver, not in every task. */
     static void checkBackendName(String backend, String who) {
         String b = backend == null ? "" : backend.trim().toLowerCase(Locale.ROOT);
@@ -427,6 +816,12 @@ public final class SparkTrainer implements AutoCloseable {
         private long seed = 1;
         private String backend = "auto";
         private boolean gang;
+        private int stepsPerStage;
+        private int stageAttempts = 3;
+        private long exchangeTimeoutMs = 600_000;
+        private java.nio.file.Path checkpointDir;
+        private int checkpointEvery;
+        private boolean resume;
         private LrSchedule schedule = LrSchedule.constant();
 
         private Builder() {
@@ -447,7 +842,7 @@ public final class SparkTrainer implements AutoCloseable {
          * The model to train (required); it stays on the driver, whose backend holds the weights and the
          * optimizer's state. The caller keeps owning it.
          *
-         * @param model a classifier without buffers (no batch norm)
+         * @param model a classifier; with buffers (batch norm) only for {@link #allReduce(int)}
          * @return this builder
          */
         public Builder model(Model model) {
@@ -548,20 +943,89 @@ public final class SparkTrainer implements AutoCloseable {
         }
 
         /**
+         * Trains with an all-reduce among the tasks instead of through the driver: each barrier stage
+         * runs up to {@code stepsPerStage} steps (and ends with its epoch); its tasks exchange
+         * gradients and weights with each other over sockets (see {@link PeerGroup}), each holding a
+         * replica and its slice of the optimizer state, and the driver sees the weights only at the
+         * stage's ends. Needs a task slot per partition, as gang scheduling; SGD or Adam. The results
+         * are bit-identical to the driver's sum (the same additions in the same order).
+         *
+         * @param stepsPerStage ≥ 1 for all-reduce stages; 0 (the default) for a Spark job per step
+         * @return this builder
+         */
+        public Builder allReduce(int stepsPerStage) {
+            this.stepsPerStage = stepsPerStage;
+            return this;
+        }
+
+        /**
+         * Writes a checkpoint (model, optimizer state, step; {@code checkpoint.safetensors}) into
+         * {@code dir} every {@code everySteps} steps and at the end of every epoch, from the driver,
+         * atomically (a crash leaves the previous one). All-reduce stages end where one is due.
+         *
+         * @param dir a folder; made when missing
+         * @param everySteps ≥ 1, or 0 for epoch ends only
+         * @return this builder
+         */
+        public Builder checkpoints(java.nio.file.Path dir, int everySteps) {
+            this.checkpointDir = dir;
+            this.checkpointEvery = everySteps;
+            return this;
+        }
+
+        /**
+         * Continues from the checkpoint in the {@link #checkpoints} folder when there is one (a
+         * stopped application run again): the weights, the optimizer state and the position in the
+         * epochs are restored on first use, and {@link SparkTrainer#stepCount()} says where it is.
+         *
+         * @param on true to resume
+         * @return this builder
+         */
+        public Builder resume(boolean on) {
+            this.resume = on;
+            return this;
+        }
+
+        /**
+         * How many times an all-reduce stage runs before its failure fails training (default 3): a
+         * stage that loses a task or executor runs again from the weights and optimizer state it
+         * started from, so the result is that of an undisturbed run.
+         *
+         * @param attempts ≥ 1
+         * @return this builder
+         */
+        public Builder stageAttempts(int attempts) {
+            this.stageAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * How long a task of an all-reduce stage waits for its peers (default 10 minutes).
+         *
+         * @param millis ≥ 1
+         * @return this builder
+         */
+        public Builder exchangeTimeoutMillis(long millis) {
+            this.exchangeTimeoutMs = millis;
+            return this;
+        }
+
+        /**
          * Checks the settings and makes the trainer; nothing runs on the cluster yet.
          *
          * @return the trainer; close it to release what executors keep for the run
-         * @throws IllegalArgumentException when a required part is missing, the model has buffers, the batch size
+         * @throws IllegalArgumentException when a required part is missing, the model has buffers without all-reduce, the batch size
          *     or partitions are out of range, or the backend name is unknown
          */
         public SparkTrainer build() {
             if (spark == null || model == null || optimizer == null || data == null || schedule == null) {
                 throw new IllegalArgumentException("SparkTrainer: spark, model, optimizer, data and schedule must be set");
             }
-            if (!model.buffers().isEmpty()) {
+            if (!model.buffers().isEmpty() && stepsPerStage == 0) {
                 throw new IllegalArgumentException("SparkTrainer: the model has buffers (" + model.buffers().get(0).name()
-                        + ", …), such as batch norm's running statistics, which data-parallel training would update per"
-                        + " shard and lose; train it with Trainer on one machine");
+                        + ", …), such as batch norm's running statistics, which the driver's sum would update per"
+                        + " shard and lose; train it with allReduce(n), whose batch norms use the global batch's"
+                        + " statistics, or with Trainer on one machine");
             }
             if (batchSize < 1) {
                 throw new IllegalArgumentException("SparkTrainer: batch size must be >= 1, got " + batchSize);
@@ -572,6 +1036,18 @@ public final class SparkTrainer implements AutoCloseable {
             if (partitions < 1 || partitions > batchSize) {
                 throw new IllegalArgumentException("SparkTrainer: partitions must be between 1 and the batch size "
                         + batchSize + ", got " + partitions);
+            }
+            if (stepsPerStage < 0 || stageAttempts < 1 || exchangeTimeoutMs < 1) {
+                throw new IllegalArgumentException("SparkTrainer: all-reduce steps per stage must be >= 0, stage attempts"
+                        + " and the exchange timeout >= 1; got " + stepsPerStage + ", " + stageAttempts + " and "
+                        + exchangeTimeoutMs);
+            }
+            if (stepsPerStage > 0) {
+                SliceOptimizer.Spec.of(optimizer);
+            }
+            if (checkpointEvery < 0 || (resume && checkpointDir == null)) {
+                throw new IllegalArgumentException("SparkTrainer: checkpoint steps must be >= 0, and resume needs a"
+                        + " checkpoint folder");
             }
             checkBackendName(backend, "SparkTrainer");
             return new SparkTrainer(this);

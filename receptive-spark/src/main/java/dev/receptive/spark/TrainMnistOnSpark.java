@@ -34,14 +34,18 @@ import org.apache.spark.sql.SparkSession;
  * --seed N          seed of weights, shuffles and dropout (default 1)
  * --backend NAME    the executors' backend: auto (default), cpu or cuda
  * --gang            run each step as a barrier stage
+ * --all-reduce N    tasks all-reduce among themselves, N steps per barrier stage
+ * --checkpoints DIR write checkpoints there (every epoch, and every --checkpoint-every N steps)
+ * --resume          continue from the checkpoint in --checkpoints DIR, when there is one
  * --out FILE        where to save the model (default runs/spark-mnist/model.safetensors)
  * --master URL      Spark master when not run by spark-submit (default local[*])
  * </pre>
  */
 public final class TrainMnistOnSpark {
-    private static final List<String> FLAGS = List.of("--gang");
+    private static final List<String> FLAGS = List.of("--gang", "--resume");
     private static final List<String> OPTIONS = List.of("--data", "--epochs", "--steps", "--batch", "--partitions", "--lr",
-            "--seed", "--backend", "--out", "--master");
+            "--seed", "--backend", "--out", "--master", "--all-reduce",
+            "--checkpoints", "--checkpoint-every");
 
     private TrainMnistOnSpark() {
     }
@@ -65,11 +69,13 @@ public final class TrainMnistOnSpark {
             System.err.println("No MNIST folder at " + data + ": run scripts/fetch-datasets.sh, or pass --data DIR");
             System.exit(2);
         }
+        // A user's spark.plugins (from spark-submit --conf or spark-defaults) are kept, ours added.
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf();
         SparkSession.Builder builder = SparkSession.builder().appName("receptive-mnist")
-                .config("spark.plugins", ReceptivePlugin.class.getName());
+                .config("spark.plugins", ReceptivePlugin.mergedPlugins(conf.get("spark.plugins", "")));
         if (opt.containsKey("--master")) {
             builder.master(opt.get("--master"));
-        } else if (!new org.apache.spark.SparkConf().contains("spark.master")) {
+        } else if (!conf.contains("spark.master")) {
             builder.master("local[*]");
         }
         SparkSession spark = builder.getOrCreate();
@@ -79,32 +85,43 @@ public final class TrainMnistOnSpark {
             SparkTrainer.Builder tb = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
                     .data(TrainingData.mnist(data, Split.TRAIN)).batchSize(batch).seed(seed)
                     .backend(opt.getOrDefault("--backend", "auto")).gangScheduled(opt.containsKey("--gang"));
+            if (opt.containsKey("--checkpoints")) {
+                tb.checkpoints(Path.of(opt.get("--checkpoints")),
+                        Integer.parseInt(opt.getOrDefault("--checkpoint-every", "0")));
+            }
+            tb.resume(opt.containsKey("--resume"));
+            if (opt.containsKey("--all-reduce")) {
+                tb.allReduce(Integer.parseInt(opt.get("--all-reduce")));
+            }
             if (opt.containsKey("--partitions")) {
                 tb.partitions(Integer.parseInt(opt.get("--partitions")));
             }
             try (SparkTrainer trainer = tb.build()) {
-                int steps = opt.containsKey("--steps") ? Integer.parseInt(opt.get("--steps"))
+                int total = opt.containsKey("--steps") ? Integer.parseInt(opt.get("--steps"))
                         : epochs * trainer.stepsPerEpoch();
+                int done = trainer.stepCount(); // after a resume: the checkpoint's step
+                int steps = Math.max(0, total - done);
+                if (done > 0) {
+                    System.out.printf(Locale.ROOT, "Resumed after step %d of %d%n", done, total);
+                }
                 System.out.printf(Locale.ROOT, "Training the seed net on %s with %s: %d steps of %d images%n", data,
                         spark.sparkContext().master(), steps, batch);
                 long start = System.nanoTime();
-                double loss = 0;
-                double acc = 0;
-                int window = 0;
-                for (int s = 0; s < steps; s++) {
-                    SparkTrainer.StepResult r = trainer.step();
-                    loss += r.loss();
-                    acc += r.accuracy();
-                    window++;
-                    if (window == 50 || s == steps - 1) {
-                        double seconds = (System.nanoTime() - start) / 1e9;
-                        System.out.printf(Locale.ROOT, "step %d/%d  epoch %d  loss %.4f  acc %.2f%%  %.0f images/s%n",
-                                s + 1, steps, r.epoch() + 1, loss / window, 100 * acc / window,
-                                (double) (s + 1) * batch / seconds);
-                        loss = 0;
-                        acc = 0;
-                        window = 0;
+                int s = 0;
+                while (s < steps) {
+                    // 50 steps at a time: an all-reduce trainer runs them as few barrier stages
+                    List<SparkTrainer.StepResult> window = trainer.train(Math.min(50, steps - s));
+                    double loss = 0;
+                    double acc = 0;
+                    for (SparkTrainer.StepResult r : window) {
+                        loss += r.loss();
+                        acc += r.accuracy();
                     }
+                    s += window.size();
+                    double seconds = (System.nanoTime() - start) / 1e9;
+                    System.out.printf(Locale.ROOT, "step %d/%d  epoch %d  loss %.4f  acc %.2f%%  %.0f images/s%n",
+                            done + s, total, window.get(window.size() - 1).epoch() + 1, loss / window.size(),
+                            100 * acc / window.size(), (double) s * batch / seconds);
                 }
             }
             Dataset test = Mnist.load(data, Split.TEST);

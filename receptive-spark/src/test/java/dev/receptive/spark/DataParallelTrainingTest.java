@@ -37,8 +37,8 @@ class DataParallelTrainingTest {
     private static final long SEED = 7;
     private static final int BATCH = 64;
     private static final double LR = 1e-3;
-    private static Dataset train;
-    private static int steps;
+    static Dataset train;
+    static int steps;
 
     @BeforeAll
     static void load() throws IOException {
@@ -70,7 +70,7 @@ class DataParallelTrainingTest {
     }
 
     /** The library's Trainer: one epoch of whole batches in one process. */
-    private static Map<String, HostTensor> trainer() throws IOException {
+    static Map<String, HostTensor> trainer() throws IOException {
         try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build(); Loss loss = Loss.softmaxCrossEntropy()) {
             Trainer.builder().model(model).loss(loss).optimizer(adam).epochs(1).batchSize(BATCH).seed(SEED).build()
@@ -84,7 +84,7 @@ class DataParallelTrainingTest {
      * dropout from that sample on, its mean loss gradient scaled by n/B), downloaded, and added on
      * the host in partition order; then Adam. Written independently of the module's code.
      */
-    private static Map<String, HostTensor> shardByShard(int parts) {
+    static Map<String, HostTensor> shardByShard(int parts) {
         int item = train.itemShape().size();
         try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
                 Optimizer adam = Optimizer.adam(LR).build(); Loss loss = Loss.softmaxCrossEntropy();

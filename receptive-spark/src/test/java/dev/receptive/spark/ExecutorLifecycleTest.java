@@ -28,8 +28,31 @@ class ExecutorLifecycleTest {
         int open = ExecutorResources.openBackends();
         assertTrue(open >= 1);
         long closed = ExecutorResources.backendsClosed();
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(ReceptivePlugin.class.getName());
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                logged.add(r.getMessage());
+            }
 
-        SharedSpark.stop();
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(capture);
+        try {
+            SharedSpark.stop();
+        } finally {
+            jul.removeHandler(capture);
+        }
+        assertTrue(logged.stream().anyMatch(m -> m.contains("executor driver stopping: closing " + open + " backend")),
+                "the plugin says what it closes: " + logged);
+        assertTrue(logged.stream().anyMatch(m -> m.contains("executor driver closed its backends in")), "" + logged);
 
         assertEquals(0, ExecutorResources.openBackends(), "the plugin's shutdown closed every backend");
         assertEquals(closed + open, ExecutorResources.backendsClosed());

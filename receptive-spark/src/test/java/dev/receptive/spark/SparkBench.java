@@ -30,8 +30,12 @@ import org.apache.spark.sql.types.StructType;
  * a shell loop can alternate them.
  *
  * <pre>
- * SparkBench train|infer|job seednet|tiny single|local[1]|local[2]
+ * SparkBench train|infer|job seednet|tiny|resnet14 single|local[1]|local[2]|allreduce[2]
+ * SparkBench exchange seednet|tiny|resnet14 P
  * </pre>
+ * allreduce[N]: SparkTrainer's all-reduce mode on local[N], N partitions, the 12 steps in one stage.
+ * exchange: P threads of this JVM on loopback, reduce-scatter + all-gather of the model's size,
+ * 20 rounds after 3: MB/s a task sends (2(P − 1)/P × the model's bytes a round) over the time.
  * train: ms per step of batch 64 after 3 warm-up steps, over 12 steps (single: the Trainer's loop
  * in this JVM; local[N]: SparkTrainer with N partitions). infer: images/s over the 10,000 MNIST
  * test images, batch 64, after one warm-up pass, over two passes. job: ms per empty Spark job
@@ -47,11 +51,11 @@ public final class SparkBench {
         String net = args[1];
         String where = args[2];
         try (Backend cpu = Backends.create("cpu"); Model model = net.equals("tiny") ? TinyNet.build(cpu, 1)
-                : Zoo.seedNet().seed(1).build(cpu)) {
+                : net.startsWith("resnet") ? Zoo.build(net, cpu, 1) : Zoo.seedNet().seed(1).build(cpu)) {
             double result = what.equals("train") ? train(model, where) : what.equals("job") ? emptyJob(where)
-                    : infer(model, where);
+                    : what.equals("exchange") ? exchange(model, Integer.parseInt(where)) : infer(model, where);
             System.out.printf(Locale.ROOT, "RESULT %s %s %s %.2f %s%n", what, net, where, result,
-                    what.equals("infer") ? "images/s" : "ms/step");
+                    what.equals("infer") ? "images/s" : what.equals("exchange") ? "MB/s per task" : "ms/step");
         }
     }
 
@@ -97,17 +101,73 @@ public final class SparkBench {
                 return (System.nanoTime() - start) / 1e6 / STEPS;
             }
         }
-        SparkSession spark = spark(where);
+        boolean allReduce = where.startsWith("allreduce");
+        SparkSession spark = spark(allReduce ? "local[" + threads(where) + "]" : where);
         try (Optimizer adam = Optimizer.adam(1e-3).build();
                 SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
                         .data(TrainingData.mnist(DataFolder.mnist(), Split.TRAIN)).batchSize(BATCH)
-                        .partitions(threads(where)).seed(1).backend("cpu").build()) {
+                        .partitions(threads(where)).seed(1).backend("cpu").allReduce(allReduce ? STEPS : 0).build()) {
             trainer.train(WARMUP);
             long start = System.nanoTime();
             trainer.train(STEPS);
-            return (System.nanoTime() - start) / 1e6 / STEPS;
+            double ms = (System.nanoTime() - start) / 1e6 / STEPS;
+            if (allReduce) {
+                SparkTrainer.StageStats st = trainer.lastStage();
+                System.out.printf(Locale.ROOT, "STAGE %d steps %.1f s: exchange %.1f ms/step, compute %.1f ms/step,"
+                        + " %.1f MB sent by task 0 a step%n", st.steps(), st.seconds(), 1e3 * st.exchangeSeconds()
+                        / st.steps(), 1e3 * st.computeSeconds() / st.steps(), st.bytesSent() / 1e6 / st.steps());
+            }
+            return ms;
         } finally {
             spark.stop();
+        }
+    }
+
+    /** Loopback all-reduce among P threads (MB/s each task sends). */
+    private static double exchange(Model model, int parts) throws Exception {
+        int m = Math.toIntExact(model.parameterCount());
+        java.util.List<java.net.ServerSocket> servers = new ArrayList<>();
+        java.util.List<java.net.InetSocketAddress> peers = new ArrayList<>();
+        for (int q = 0; q < parts; q++) {
+            java.net.ServerSocket s = new java.net.ServerSocket(0, parts, java.net.InetAddress.getLoopbackAddress());
+            servers.add(s);
+            peers.add(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), s.getLocalPort()));
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
+        try {
+            java.util.List<java.util.concurrent.Future<double[]>> fs = new ArrayList<>();
+            for (int q = 0; q < parts; q++) {
+                int rank = q;
+                fs.add(pool.submit(() -> {
+                    try (PeerGroup g = PeerGroup.connect(rank, servers.get(rank), peers, 60_000, () -> false)) {
+                        float[] v = new float[m];
+                        java.util.Arrays.fill(v, rank);
+                        double[][] headers = new double[parts][];
+                        long start = 0;
+                        long sent0 = 0;
+                        for (int round = 0; round < 23; round++) {
+                            if (round == 3) {
+                                start = System.nanoTime();
+                                sent0 = g.bytesSent();
+                            }
+                            float[] sum = g.reduceScatter(v, new double[2], headers);
+                            System.arraycopy(sum, 0, v, PeerGroup.chunkStart(m, parts, rank), sum.length);
+                            g.allGather(v);
+                        }
+                        return new double[] {(g.bytesSent() - sent0) / 1e6, (System.nanoTime() - start) / 1e9};
+                    }
+                }));
+            }
+            double mbps = Double.MAX_VALUE;
+            for (var f : fs) {
+                double[] r = f.get();
+                mbps = Math.min(mbps, r[0] / r[1]);
+            }
+            System.out.printf(Locale.ROOT, "EXCHANGE %d tasks, %d floats: %.2f MB sent per task a round%n", parts, m,
+                    2.0 * (parts - 1) / parts * 4 * m / 1e6);
+            return mbps;
+        } finally {
+            pool.shutdownNow();
         }
     }
 

@@ -1,0 +1,242 @@
+package dev.receptive.spark;
+
+import dev.receptive.nn.ModelDescription;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.BarrierTaskInfo;
+import org.apache.spark.broadcast.Broadcast;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The executors' side of all-reduce training: one barrier stage runs several steps. Its P tasks
+ * connect to each other ({@link PeerGroup}: addresses from the barrier context, ports through its
+ * all-gather), each loads the stage's starting weights into its replica and its slice of the
+ * optimizer state, and then, every step: computes its shard's gradient, reduce-scatters the
+ * gradients (each task sums one chunk, in rank order), updates its chunk of the weights with its
+ * share of the optimizer ({@link SliceOptimizer}), and all-gathers the chunks, so every replica
+ * holds the same new weights. Batch norms normalize with the global batch's statistics, which the
+ * tasks sum per layer through the same sockets ({@link PeerGroup#allReduce(double[])}). The driver gets, at the stage's end only, each task's chunk of the
+ * weights and of the optimizer state, the steps' losses and what the task saw.
+ */
+final class AllReduceStage {
+    private AllReduceStage() {
+    }
+
+    /**
+     * What every task starts from: the weights and the optimizer state at the stage's start.
+     *
+     * @param weights the model (architecture and weights)
+     * @param state per slot, the optimizer state of all parameters end to end; null for a fresh optimizer
+     * @param optimizerStep the steps the optimizer has taken
+     * @param spec the optimizer
+     */
+    record Start(ModelDescription weights, float[][] state, int optimizerStep, SliceOptimizer.Spec spec)
+            implements Serializable {
+    }
+
+    /**
+     * One task's part of a stage.
+     *
+     * @param partition the task's rank
+     * @param shards its shard of every step of the stage, in order
+     * @param lrs every step's learning rate
+     */
+    record Plan(int partition, Shard[] shards, float[] lrs) implements Serializable {
+    }
+
+    /**
+     * What a task returns.
+     *
+     * @param partition its rank
+     * @param steps the steps applied (fewer than planned when the loss diverged)
+     * @param lossSums the global batch's summed loss per step (the same on every task); one more than steps when the
+     *     last one diverged
+     * @param correct the global batch's correct count per step
+     * @param weights the task's chunk of the final weights
+     * @param state the task's chunk of the final optimizer state, per slot
+     * @param buffers every buffer of the final model (batch norm's running statistics: the same on every task)
+     * @param optimizerStep the optimizer's steps at the end
+     * @param dataFingerprint the fingerprint of the data the executor read
+     * @param samples the samples of every step's shard, summed
+     * @param bytesSent bytes the task sent to its peers
+     * @param exchangeSeconds the time the task spent in the two collectives
+     * @param computeSeconds the time the task spent in forward and backward passes
+     */
+    record Result(int partition, int steps, double[] lossSums, int[] correct, float[] weights, float[][] state,
+            float[][] buffers, int optimizerStep, long dataFingerprint, long samples, long bytesSent, double exchangeSeconds,
+            double computeSeconds) implements Serializable {
+    }
+
+    /** The task: see the class comment. */
+    static final class Task extends AbstractFunction1<scala.collection.Iterator<Plan>, scala.collection.Iterator<Result>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final String backend;
+        private final TrainingData data;
+        private final Broadcast<Start> start;
+        private final long timeoutMs;
+
+        Task(String run, String backend, TrainingData data, Broadcast<Start> start, long timeoutMs) {
+            this.run = run;
+            this.backend = backend;
+            this.data = data;
+            this.start = start;
+            this.timeoutMs = timeoutMs;
+        }
+
+        @Override
+        public scala.collection.Iterator<Result> apply(scala.collection.Iterator<Plan> plans) {
+            List<Result> out = new ArrayList<>();
+            while (plans.hasNext()) {
+                try {
+                    out.add(run(plans.next()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e.getMessage(), e);
+                }
+            }
+            return CollectionConverters.asScala(out.iterator());
+        }
+
+        private Result run(Plan plan) throws IOException {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            BarrierTaskInfo[] infos = ctx.getTaskInfos();
+            int rank = ctx.partitionId();
+            int size = infos.length;
+            if (rank != plan.partition()) {
+                throw new IllegalStateException("receptive-spark: partition " + rank + " got the plan of "
+                        + plan.partition());
+            }
+            String host = host(infos[rank].address());
+            ServerSocket server = new ServerSocket(0, size, InetAddress.getByName(host));
+            String[] ports;
+            try {
+                ports = ctx.allGather(Integer.toString(server.getLocalPort()));
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
+            List<InetSocketAddress> peers = new ArrayList<>();
+            for (int q = 0; q < size; q++) {
+                peers.add(new InetSocketAddress(host(infos[q].address()), Integer.parseInt(ports[q])));
+            }
+            ExecutorResources.SharedBackend shared = ExecutorResources.backendForTask(backend);
+            ExecutorResources.LoadedData loaded = ExecutorResources.dataset(data);
+            Start s = start.value();
+            try (PeerGroup group = PeerGroup.connect(rank, server, peers, timeoutMs, ctx::isInterrupted)) {
+                Replica replica = ExecutorResources.borrowReplica(run, r -> new Replica(r, shared, s.weights()));
+                boolean healthy = false;
+                try {
+                    Result result = steps(plan, group, replica, shared, loaded, s);
+                    healthy = true;
+                    return result;
+                } finally {
+                    ExecutorResources.release(replica, healthy);
+                }
+            }
+        }
+
+        private Result steps(Plan plan, PeerGroup group, Replica replica, ExecutorResources.SharedBackend shared,
+                ExecutorResources.LoadedData loaded, Start s) throws IOException {
+            int rank = group.rank();
+            int size = group.size();
+            float[] weights = replica.loadFlat(start.id(), s.weights());
+            int m = weights.length;
+            int from = PeerGroup.chunkStart(m, size, rank);
+            int to = PeerGroup.chunkStart(m, size, rank + 1);
+            float[][] state = null;
+            if (s.state() != null) {
+                state = new float[s.state().length][];
+                for (int k = 0; k < state.length; k++) {
+                    state[k] = java.util.Arrays.copyOfRange(s.state()[k], from, to);
+                }
+            }
+            int steps = plan.shards().length;
+            double[] lossSums = new double[steps];
+            int[] correct = new int[steps];
+            long samples = 0;
+            long exchangeNanos = 0;
+            long computeNanos = 0;
+            int done = 0;
+            replica.synchronize(values -> {
+                try {
+                    group.allReduce(values);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e.getMessage(), e);
+                }
+            });
+            try (SliceOptimizer optimizer = new SliceOptimizer(shared.backend(),
+                    s.spec(), java.util.Arrays.copyOfRange(weights, from, to), state, s.optimizerStep())) {
+                double[][] headers = new double[size][];
+                for (int i = 0; i < steps; i++) {
+                    Shard shard = plan.shards()[i];
+                    long t0 = System.nanoTime();
+                    ShardResult r = replica.compute(shard, loaded);
+                    float[] grad = flat(r.gradients(), m);
+                    long t1 = System.nanoTime();
+                    float[] sum = group.reduceScatter(grad, new double[] {r.lossSum(), r.correct()}, headers);
+                    long t2 = System.nanoTime();
+                    double loss = 0;
+                    int right = 0;
+                    for (int q = 0; q < size; q++) {
+                        loss += headers[q][0];
+                        right += (int) headers[q][1];
+                    }
+                    lossSums[i] = loss;
+                    correct[i] = right;
+                    samples += r.samples();
+                    if (!Double.isFinite(loss)) {
+                        // Every task sees the same sum and stops here, before the update.
+                        break;
+                    }
+                    optimizer.step(sum, plan.lrs()[i], weights, from);
+                    long t3 = System.nanoTime();
+                    group.allGather(weights);
+                    replica.setFlat(weights);
+                    long t4 = System.nanoTime();
+                    computeNanos += (t1 - t0) + (t3 - t2);
+                    exchangeNanos += (t2 - t1) + (t4 - t3);
+                    done++;
+                }
+                int reported = done < steps ? done + 1 : done;
+                return new Result(rank, done, java.util.Arrays.copyOf(lossSums, reported),
+                        java.util.Arrays.copyOf(correct, reported), java.util.Arrays.copyOfRange(weights, from, to),
+                        optimizer.state(), replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
+                        exchangeNanos / 1e9, computeNanos / 1e9);
+            } finally {
+                replica.synchronize(null);
+            }
+        }
+    }
+
+    /** The gradients of every parameter end to end. */
+    static float[] flat(float[][] parts, int m) {
+        float[] out = new float[m];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        if (at != m) {
+            throw new IllegalStateException("receptive-spark: " + at + " gradient values for " + m + " weights");
+        }
+        return out;
+    }
+
+    /** The host of a barrier task's address ("host:port", "[v6]:port" or a bare host). */
+    static String host(String address) {
+        if (address.startsWith("[")) {
+            return address.substring(1, address.indexOf(']'));
+        }
+        int colon = address.lastIndexOf(':');
+        return colon > 0 && address.indexOf(':') == colon ? address.substring(0, colon) : address;
+    }
+}

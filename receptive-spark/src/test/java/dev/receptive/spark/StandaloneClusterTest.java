@@ -1,0 +1,232 @@
+package dev.receptive.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.FashionMnist;
+import dev.receptive.data.Split;
+import dev.receptive.nn.HostTensor;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.Predictor;
+import dev.receptive.nn.optim.Optimizer;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageSubmitted;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real Spark standalone cluster on loopback: a master and two workers (one core each) in their
+ * own JVMs, started from the Spark jars Maven resolved (a SPARK_HOME whose jars/ links them,
+ * SPARK_SCALA_VERSION=2.13), executors in their own JVMs. This JVM is the driver (client mode).
+ * All-reduce training of one epoch, with one executor killed (SIGKILL) during the third stage,
+ * must end bit-identical to the shard-by-shard reference; then batch inference over a DataFrame
+ * must give the single-process predictor's bits.
+ *
+ * <p>Runs when the system property {@code receptive.spark.cluster} is true (the Maven profile
+ * {@code spark-cluster}, which CI enables): it starts five JVMs and takes about a minute.
+ */
+class StandaloneClusterTest {
+    @TempDir
+    Path dir;
+
+    private final List<Process> daemons = new ArrayList<>();
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void waitForPort(int port, Process p, String what) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            assertTrue(p.isAlive(), what + " exited");
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                return;
+            } catch (IOException e) {
+                Thread.sleep(200);
+            }
+        }
+        throw new AssertionError(what + " did not open port " + port);
+    }
+
+    private Process daemon(Path sparkHome, String name, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx384m", "-cp", sparkHome.resolve("jars") + File.separator + "*"));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile());
+        pb.environment().put("SPARK_HOME", sparkHome.toString());
+        pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        pb.environment().put("SPARK_WORKER_DIR", dir.resolve("work-" + name).toString());
+        Process p = pb.start();
+        daemons.add(p);
+        return p;
+    }
+
+    @Test
+    void trainsThroughAKilledExecutorAndPredictsOnAStandaloneCluster() throws Exception {
+        assumeTrue(Boolean.getBoolean("receptive.spark.cluster"), "the cluster test runs with -Pspark-cluster");
+        SharedSpark.stop(); // one SparkContext per JVM: this test's driver is the cluster's
+        Path sparkHome = dir.resolve("spark-home");
+        Path jars = Files.createDirectories(sparkHome.resolve("jars"));
+        List<String> classDirs = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Path.of(entry).toAbsolutePath();
+            if (Files.isDirectory(p)) {
+                classDirs.add(p.toString());
+            } else if (entry.endsWith(".jar") && Files.exists(p) && !Files.exists(jars.resolve(p.getFileName()))) {
+                Files.createSymbolicLink(jars.resolve(p.getFileName()), p);
+            }
+        }
+        int masterPort = freePort();
+        Process master = daemon(sparkHome, "master", List.of("org.apache.spark.deploy.master.Master", "--host",
+                "127.0.0.1", "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort())));
+        try {
+            waitForPort(masterPort, master, "the master");
+            String url = "spark://127.0.0.1:" + masterPort;
+            List<Process> workers = new ArrayList<>();
+            for (int w = 0; w < 2; w++) {
+                workers.add(daemon(sparkHome, "worker" + w, List.of("org.apache.spark.deploy.worker.Worker", "--host",
+                        "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", Integer.toString(freePort()),
+                        url)));
+            }
+            SparkSession spark = SparkSession.builder().master(url).appName("receptive-cluster-test")
+                    .config("spark.plugins", ReceptivePlugin.class.getName())
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.driver.host", "127.0.0.1")
+                    .config("spark.driver.bindAddress", "127.0.0.1")
+                    .config("spark.executor.memory", "700m")
+                    .config("spark.executor.cores", "1")
+                    .config("spark.executor.extraClassPath", String.join(File.pathSeparator, classDirs))
+                    .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
+                    .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
+                    .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
+                    .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+                    .getOrCreate();
+            try {
+                train(spark, workers);
+                predict(spark);
+            } finally {
+                spark.stop();
+            }
+        } finally {
+            for (Process p : daemons) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private void train(SparkSession spark, List<Process> workers) throws IOException {
+        AtomicInteger stages = new AtomicInteger();
+        AtomicInteger killed = new AtomicInteger();
+        SparkListener killer = new SparkListener() {
+            @Override
+            public void onStageSubmitted(SparkListenerStageSubmitted submitted) {
+                // The third training stage: kill -9 one executor JVM (its worker starts another).
+                {
+                    if (stages.incrementAndGet() == 3 && killed.get() == 0) {
+                        new Thread(() -> {
+                            try {
+                                Thread.sleep(200);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                            workers.get(1).descendants().filter(h -> h.info().commandLine().orElse("")
+                                    .contains("CoarseGrainedExecutorBackend")).forEach(h -> {
+                                        h.destroyForcibly();
+                                        killed.incrementAndGet();
+                                    });
+                        }).start();
+                    }
+                }
+            }
+        };
+        Map<String, HostTensor> cluster;
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, 7);
+                Optimizer adam = Optimizer.adam(1e-3).build();
+                SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
+                        .data(TrainingData.fashionMnist(TinyNet.TRAIN, Split.TRAIN)).batchSize(64).partitions(2)
+                        .seed(7).backend("cpu").allReduce(5).stageAttempts(4).exchangeTimeoutMillis(60_000)
+                        .build()) {
+            trainer.stepsPerEpoch();
+            spark.sparkContext().addSparkListener(killer);
+            try {
+                trainer.fit(1);
+            } finally {
+                spark.sparkContext().removeSparkListener(killer);
+            }
+            assertTrue(killed.get() > 0, "an executor was killed");
+            assertTrue(trainer.failedStages() >= 1, "the stage that lost it ran again");
+            cluster = model.stateDict();
+        }
+        DataParallelTrainingTest.load();
+        Map<String, HostTensor> exact = DataParallelTrainingTest.shardByShard(2);
+        for (String name : exact.keySet()) {
+            assertArrayEquals(exact.get(name).data(), cluster.get(name).data(), name + ": bit for bit");
+        }
+    }
+
+    private void predict(SparkSession spark) throws IOException {
+        Dataset test = FashionMnist.load(TinyNet.TEST, Split.TEST);
+        try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, 11)) {
+            model.setInfo(new dev.receptive.nn.ModelInfo(null, FashionMnist.CLASS_NAMES));
+            StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
+                    .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+            List<Row> rows = new ArrayList<>();
+            int n = 200;
+            for (int i = 0; i < n; i++) {
+                float[] x = new float[test.itemShape().size()];
+                test.copyImage(i, x, 0);
+                Float[] boxed = new Float[x.length];
+                for (int k = 0; k < x.length; k++) {
+                    boxed[k] = x[k];
+                }
+                rows.add(RowFactory.create(i, boxed));
+            }
+            try (SparkPredictor predictor = SparkPredictor.builder().spark(spark).model(model).batchSize(32)
+                    .backend("cpu").build()) {
+                List<Row> out = predictor.predict(spark.createDataFrame(rows, schema).repartition(2), "features")
+                        .collectAsList();
+                assertEquals(n, out.size());
+                Predictor single = model.predictor();
+                for (Row r : out) {
+                    int id = r.getInt(0);
+                    float[] x = new float[test.itemShape().size()];
+                    test.copyImage(id, x, 0);
+                    List<Object> probs = r.getList(r.fieldIndex(SparkPredictor.PROBABILITIES));
+                    float[] got = new float[probs.size()];
+                    for (int k = 0; k < got.length; k++) {
+                        got[k] = (Float) probs.get(k);
+                    }
+                    assertArrayEquals(single.probabilities(x), got, "row " + id);
+                }
+            }
+        }
+    }
+}
