@@ -3,7 +3,6 @@ package dev.receptive.spark;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.receptive.backend.Backend;
 import dev.receptive.backend.Backends;
@@ -16,15 +15,10 @@ import dev.receptive.nn.Predictor;
 import dev.receptive.nn.optim.Optimizer;
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
@@ -44,76 +38,19 @@ import org.junit.jupiter.api.io.TempDir;
  * must end bit-identical to the shard-by-shard reference; then batch inference over a DataFrame
  * must give the single-process predictor's bits.
  *
- * <p>Runs when the system property {@code receptive.spark.cluster} is true (the Maven profile
- * {@code spark-cluster}, which CI enables): it starts five JVMs and takes about a minute.
+ * <p>Runs in the surefire execution {@code cluster} of the Maven profile {@code spark-cluster},
+ * which CI enables (a plain {@code mvn verify} leaves it out): it starts five JVMs and takes
+ * about a minute on two idle cores.
  */
 class StandaloneClusterTest {
     @TempDir
     Path dir;
 
-    private final List<Process> daemons = new ArrayList<>();
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void waitForPort(int port, Process p, String what) throws Exception {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            assertTrue(p.isAlive(), what + " exited");
-            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                return;
-            } catch (IOException e) {
-                Thread.sleep(200);
-            }
-        }
-        throw new AssertionError(what + " did not open port " + port);
-    }
-
-    private Process daemon(Path sparkHome, String name, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx384m", "-cp", sparkHome.resolve("jars") + File.separator + "*"));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(name + ".log").toFile());
-        pb.environment().put("SPARK_HOME", sparkHome.toString());
-        pb.environment().put("SPARK_SCALA_VERSION", "2.13");
-        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-        pb.environment().put("SPARK_WORKER_DIR", dir.resolve("work-" + name).toString());
-        Process p = pb.start();
-        daemons.add(p);
-        return p;
-    }
-
     @Test
     void trainsThroughAKilledExecutorAndPredictsOnAStandaloneCluster() throws Exception {
-        assumeTrue(Boolean.getBoolean("receptive.spark.cluster"), "the cluster test runs with -Pspark-cluster");
         SharedSpark.stop(); // one SparkContext per JVM: this test's driver is the cluster's
-        Path sparkHome = dir.resolve("spark-home");
-        Path jars = Files.createDirectories(sparkHome.resolve("jars"));
-        List<String> classDirs = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Path.of(entry).toAbsolutePath();
-            if (Files.isDirectory(p)) {
-                classDirs.add(p.toString());
-            } else if (entry.endsWith(".jar") && Files.exists(p) && !Files.exists(jars.resolve(p.getFileName()))) {
-                Files.createSymbolicLink(jars.resolve(p.getFileName()), p);
-            }
-        }
-        int masterPort = freePort();
-        Process master = daemon(sparkHome, "master", List.of("org.apache.spark.deploy.master.Master", "--host",
-                "127.0.0.1", "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort())));
-        try {
-            waitForPort(masterPort, master, "the master");
-            String url = "spark://127.0.0.1:" + masterPort;
-            List<Process> workers = new ArrayList<>();
-            for (int w = 0; w < 2; w++) {
-                workers.add(daemon(sparkHome, "worker" + w, List.of("org.apache.spark.deploy.worker.Worker", "--host",
-                        "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", Integer.toString(freePort()),
-                        url)));
-            }
+        try (LocalStandaloneCluster cluster = LocalStandaloneCluster.start(dir, 2, "1g")) {
+            String url = cluster.url();
             SparkSession spark = SparkSession.builder().master(url).appName("receptive-cluster-test")
                     .config("spark.plugins", ReceptivePlugin.class.getName())
                     .config("spark.ui.enabled", "false")
@@ -121,28 +58,22 @@ class StandaloneClusterTest {
                     .config("spark.driver.bindAddress", "127.0.0.1")
                     .config("spark.executor.memory", "700m")
                     .config("spark.executor.cores", "1")
-                    .config("spark.executor.extraClassPath", String.join(File.pathSeparator, classDirs))
+                    .config("spark.executor.extraClassPath", String.join(File.pathSeparator, cluster.classDirs()))
                     .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
                     .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
                     .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
                     .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
                     .getOrCreate();
             try {
-                train(spark, workers);
+                train(spark, cluster);
                 predict(spark);
             } finally {
                 spark.stop();
             }
-        } finally {
-            for (Process p : daemons) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
         }
     }
 
-    private void train(SparkSession spark, List<Process> workers) throws IOException {
+    private void train(SparkSession spark, LocalStandaloneCluster cluster) throws IOException {
         AtomicInteger stages = new AtomicInteger();
         AtomicInteger killed = new AtomicInteger();
         SparkListener killer = new SparkListener() {
@@ -157,17 +88,16 @@ class StandaloneClusterTest {
                             } catch (InterruptedException e) {
                                 return;
                             }
-                            workers.get(1).descendants().filter(h -> h.info().commandLine().orElse("")
-                                    .contains("CoarseGrainedExecutorBackend")).forEach(h -> {
-                                        h.destroyForcibly();
-                                        killed.incrementAndGet();
-                                    });
+                            cluster.executors(1).forEach(h -> {
+                                h.destroyForcibly();
+                                killed.incrementAndGet();
+                            });
                         }).start();
                     }
                 }
             }
         };
-        Map<String, HostTensor> cluster;
+        Map<String, HostTensor> trained;
         try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, 7);
                 Optimizer adam = Optimizer.adam(1e-3).build();
                 SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
@@ -183,12 +113,12 @@ class StandaloneClusterTest {
             }
             assertTrue(killed.get() > 0, "an executor was killed");
             assertTrue(trainer.failedStages() >= 1, "the stage that lost it ran again");
-            cluster = model.stateDict();
+            trained = model.stateDict();
         }
         DataParallelTrainingTest.load();
         Map<String, HostTensor> exact = DataParallelTrainingTest.shardByShard(2);
         for (String name : exact.keySet()) {
-            assertArrayEquals(exact.get(name).data(), cluster.get(name).data(), name + ": bit for bit");
+            assertArrayEquals(exact.get(name).data(), trained.get(name).data(), name + ": bit for bit");
         }
     }
 
