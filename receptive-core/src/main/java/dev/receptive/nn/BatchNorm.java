@@ -144,22 +144,16 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     // dx, dy, x, y: (N, C, ...)
     @Override
     protected final void backwardInternal(Tensor dx, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
-        if (!pass.training()) {
-            throw new IllegalStateException("layer " + name() + " (" + type() + "): backward after an evaluation pass is"
-                    + " not supported; train with Pass.train");
-        }
-        Shape c = weight.shape();
-        Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
-        if (pass.batchStatistics() != null) {
-            backwardSynchronized(into, dy, x, pass.batchStatistics(), scratch);
-            return;
-        }
-        backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
-                scratch.tensor("invStd", c), (float) eps, true);
+        backward(dx, null, dy, x, y, pass, scratch);
     }
 
     @Override
     void backwardRelu(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
+        backward(dx, dz, dy, x, y, pass, scratch);
+    }
+
+    /** The backward of batch norm, or of batch norm + ReLU when dz (the gradient before the ReLU) is given. */
+    private void backward(Tensor dx, Tensor dz, Tensor dy, Tensor x, Tensor y, Pass pass, Scratch scratch) {
         if (!pass.training()) {
             throw new IllegalStateException("layer " + name() + " (" + type() + "): backward after an evaluation pass is"
                     + " not supported; train with Pass.train");
@@ -167,12 +161,17 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
         Shape c = weight.shape();
         Tensor into = dx != null ? dx : scratch.tensor("dx", x.shape());
         if (pass.batchStatistics() != null) {
-            backend().activationBackward(Activation.RELU, dz, dy, y);
-            backwardSynchronized(into, dz, x, pass.batchStatistics(), scratch);
-            return;
+            if (dz != null) {
+                backend().activationBackward(Activation.RELU, dz, dy, y);
+            }
+            backwardSynchronized(into, dz != null ? dz : dy, x, pass.batchStatistics(), scratch);
+        } else if (dz != null) {
+            backend().batchNormReluBackward(into, weight.grad(), bias.grad(), dz, dy, x, y, weight.value(),
+                    scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) eps);
+        } else {
+            backend().batchNormBackward(into, weight.grad(), bias.grad(), dy, x, weight.value(), scratch.tensor("mean", c),
+                    scratch.tensor("invStd", c), (float) eps, true);
         }
-        backend().batchNormReluBackward(into, weight.grad(), bias.grad(), dz, dy, x, y, weight.value(),
-                scratch.tensor("mean", c), scratch.tensor("invStd", c), (float) eps);
     }
 
     /**

@@ -55,14 +55,7 @@ public final class PredictOnSpark {
             usage("no image folder at " + images);
         }
         int batch = Integer.parseInt(opt.getOrDefault("--batch", "64"));
-        SparkSession.Builder builder = SparkSession.builder().appName("receptive-predict");
-        if (opt.containsKey("--master")) {
-            builder.master(opt.get("--master"));
-        } else if (!new org.apache.spark.SparkConf().contains("spark.master")) {
-            builder.master("local[*]");
-        }
-        SparkSession spark = builder.getOrCreate();
-        spark.sparkContext().setLogLevel("WARN");
+        SparkSession spark = TrainMnistOnSpark.session("receptive-predict", opt.get("--master"));
         try (Backend driver = Backends.create("cpu"); Model model = ModelFile.load(modelFile, driver);
                 SparkPredictor predictor = SparkPredictor.builder().spark(spark).model(model).batchSize(batch)
                         .backend(opt.getOrDefault("--backend", "auto")).build()) {

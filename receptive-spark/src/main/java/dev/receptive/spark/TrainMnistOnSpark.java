@@ -69,17 +69,7 @@ public final class TrainMnistOnSpark {
             System.err.println("No MNIST folder at " + data + ": run scripts/fetch-datasets.sh, or pass --data DIR");
             System.exit(2);
         }
-        // A user's spark.plugins (from spark-submit --conf or spark-defaults) are kept, ours added.
-        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf();
-        SparkSession.Builder builder = SparkSession.builder().appName("receptive-mnist")
-                .config("spark.plugins", ReceptivePlugin.mergedPlugins(conf.get("spark.plugins", "")));
-        if (opt.containsKey("--master")) {
-            builder.master(opt.get("--master"));
-        } else if (!conf.contains("spark.master")) {
-            builder.master("local[*]");
-        }
-        SparkSession spark = builder.getOrCreate();
-        spark.sparkContext().setLogLevel("WARN");
+        SparkSession spark = session("receptive-mnist", opt.get("--master"));
         try (Backend driver = Backends.create("cpu"); Model model = Zoo.seedNet().seed(seed).build(driver);
                 Optimizer adam = Optimizer.adam(lr).build()) {
             SparkTrainer.Builder tb = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
@@ -138,6 +128,25 @@ public final class TrainMnistOnSpark {
         } finally {
             spark.stop();
         }
+    }
+
+    /**
+     * The examples' Spark session: Receptive's executor plugin added to a user's own
+     * {@code spark.plugins} (from spark-submit's --conf or spark-defaults, kept), the master given,
+     * else spark-submit's, else local[*]; Spark's own log lines at WARN.
+     */
+    static SparkSession session(String appName, String master) {
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf();
+        SparkSession.Builder builder = SparkSession.builder().appName(appName)
+                .config("spark.plugins", ReceptivePlugin.mergedPlugins(conf.get("spark.plugins", "")));
+        if (master != null) {
+            builder.master(master);
+        } else if (!conf.contains("spark.master")) {
+            builder.master("local[*]");
+        }
+        SparkSession spark = builder.getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        return spark;
     }
 
     private static Map<String, String> parse(String[] args) {
