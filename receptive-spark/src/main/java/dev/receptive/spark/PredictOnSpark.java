@@ -9,10 +9,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
@@ -64,40 +68,44 @@ public final class PredictOnSpark {
                     .option("pathGlobFilter", "*.{png,PNG,jpg,JPG,jpeg,JPEG,gif,GIF,bmp,BMP}")
                     .load(images.toAbsolutePath().toString());
             boolean named = !model.info().classNames().isEmpty();
-            List<Row> rows = predictor.predict(files, "content")
-                    .select(functions.col("path"), functions.col(SparkPredictor.PREDICTION),
-                            named ? functions.col(SparkPredictor.CLASS)
-                                    : functions.col(SparkPredictor.PREDICTION).cast("string"),
-                            functions.col(SparkPredictor.PROBABILITIES))
-                    .orderBy("path").collectAsList();
-            write(opt.get("--out"), rows);
-            System.err.printf(Locale.ROOT, "predicted %d images with %s on %s%n", rows.size(), modelFile,
+            Column cls = functions.col(SparkPredictor.PREDICTION);
+            org.apache.spark.sql.Dataset<Row> lines = predictor.predict(files, "content")
+                    .select(functions.col("path"), cls, named ? functions.col(SparkPredictor.CLASS) : cls.cast("string"),
+                            functions.element_at(functions.col(SparkPredictor.PROBABILITIES), cls.plus(1)))
+                    .orderBy("path");
+            // One partition at a time reaches the driver, so its memory does not grow with the folder.
+            long count = write(opt.get("--out"), lines.toLocalIterator());
+            System.err.printf(Locale.ROOT, "predicted %d images with %s on %s%n", count, modelFile,
                     spark.sparkContext().master());
         } finally {
             spark.stop();
         }
     }
 
-    private static void write(String out, List<Row> rows) throws IOException {
-        StringBuilder text = new StringBuilder();
-        for (Row r : rows) {
-            int cls = r.getInt(1);
-            List<Object> p = r.getList(3);
-            text.append(r.getString(0)).append('\t').append(cls).append('\t').append(r.getString(2)).append('\t')
-                    .append(String.format(Locale.ROOT, "%.6f", (Float) p.get(cls))).append('\n');
-        }
+    /** Writes one line per row as the rows arrive: to the file atomically, or to standard output; returns the count. */
+    private static long write(String out, Iterator<Row> rows) throws IOException {
+        long[] count = {0};
+        AtomicFiles.Writer lines = o -> {
+            Writer w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
+            while (rows.hasNext()) {
+                Row r = rows.next();
+                w.write(r.getString(0) + '\t' + r.getInt(1) + '\t' + r.getString(2) + '\t'
+                        + String.format(Locale.ROOT, "%.6f", r.getFloat(3)) + '\n');
+                count[0]++;
+            }
+            w.flush();
+        };
         if (out == null) {
-            System.out.print(text);
+            lines.write(System.out);
             System.out.flush();
-            return;
+            return count[0];
         }
         Path file = Path.of(out);
         if (file.getParent() != null) {
             Files.createDirectories(file.getParent());
         }
-        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(file, o -> o.write(bytes)); // a reader sees the old file or all the new lines
-
+        AtomicFiles.write(file, lines); // a reader sees the old file or all the new lines
+        return count[0];
     }
 
     private static Map<String, String> parse(String[] args) {

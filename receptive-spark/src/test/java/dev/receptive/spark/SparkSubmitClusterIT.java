@@ -52,6 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SparkSubmitClusterIT {
     private static final int STEPS = 40;
+    private static final Pattern FINISHED_TASK = Pattern.compile("Finished task");
 
     @TempDir
     Path dir;
@@ -125,7 +126,7 @@ class SparkSubmitClusterIT {
             int finished = 0;
             try (Stream<Path> files = Files.walk(workDir)) {
                 for (Path f : files.filter(f -> f.getFileName().toString().equals("stderr")).toList()) {
-                    Matcher m = Pattern.compile("Finished task").matcher(Files.readString(f));
+                    Matcher m = FINISHED_TASK.matcher(Files.readString(f));
                     while (m.find()) {
                         finished++;
                     }
