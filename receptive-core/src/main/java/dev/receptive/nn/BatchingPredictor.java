@@ -206,7 +206,7 @@ public final class BatchingPredictor implements AutoCloseable {
             // come back), at most the delay; past that, take only what is already queued. A lone
             // caller (a last pass of one item) is never held back, and 16 callers are not held
             // for a batch of 32 that cannot fill.
-            gather(batch, Math.min(lastBatch, maxBatch), first.queuedAt() + maxDelayNanos);
+            gather(batch, lastBatch, first.queuedAt() + maxDelayNanos);
             lastBatch = batch.size();
             run(batch);
             batch.clear();

@@ -227,7 +227,7 @@ final class CudnnConv implements AutoCloseable {
             return;
         }
         if (plan.forward == null) {
-            plan.forward = choice(new Key(xs, ws, p), "forward", () -> findForward(plan, x, w, y));
+            plan.forward = choice(key, "forward", () -> findForward(plan, x, w, y));
         }
         useMath(plan, plan.forward);
         check(cudnnConvolutionForward(cudnn.handle, ONE, plan.x, x, plan.w, w, plan.conv, plan.forward.algo(),
@@ -257,7 +257,7 @@ final class CudnnConv implements AutoCloseable {
             return;
         }
         if (plan.backwardData == null) {
-            plan.backwardData = choice(new Key(xs, ws, p), "backwardData", () -> findBackwardData(plan, dx, dy, w));
+            plan.backwardData = choice(key, "backwardData", () -> findBackwardData(plan, dx, dy, w));
         }
         useMath(plan, plan.backwardData);
         check(cudnnConvolutionBackwardData(cudnn.handle, ONE, plan.w, w, plan.y, dy, plan.conv,
@@ -287,7 +287,7 @@ final class CudnnConv implements AutoCloseable {
             return;
         }
         if (plan.backwardFilter == null) {
-            plan.backwardFilter = choice(new Key(xs, ws, p), "backwardFilter", () -> {
+            plan.backwardFilter = choice(key, "backwardFilter", () -> {
                 // Find writes its trial results into the output: never into a gradient being accumulated.
                 CUdeviceptr trial = device.allocate((long) ws.size() * Float.BYTES);
                 try {
