@@ -84,12 +84,22 @@ public final class TrainingData implements Serializable {
                     + labelType.simpleString() + ", not a number");
         }
         dev.receptive.data.ImageInput decoder = binary ? SparkPredictor.imageInput(itemShape, normalization) : null;
-        java.util.List<org.apache.spark.sql.Row> rows = frame.select(imageColumn, labelColumn).collectAsList();
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> selected = frame.select(imageColumn, labelColumn);
         int item = itemShape.size();
-        float[] images = new float[Math.multiplyExact(rows.size(), item)];
-        int[] labels = new int[rows.size()];
-        for (int r = 0; r < rows.size(); r++) {
-            org.apache.spark.sql.Row row = rows.get(r);
+        long count = selected.count();
+        Runtime rt = Runtime.getRuntime();
+        int rowCount = checkDriverMemory(count, item, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()));
+        float[] images = new float[rowCount * item];
+        int[] labels = new int[rowCount];
+        // One partition at a time reaches the driver: the encoded rows are never all held at once.
+        java.util.Iterator<org.apache.spark.sql.Row> rows = selected.toLocalIterator();
+        int r = 0;
+        for (; rows.hasNext(); r++) {
+            if (r == rowCount) {
+                throw new IllegalArgumentException("TrainingData: the DataFrame gave more rows than the " + rowCount
+                        + " it counted; make it deterministic (cache or write it first)");
+            }
+            org.apache.spark.sql.Row row = rows.next();
             if (row.isNullAt(0) || row.isNullAt(1)) {
                 throw new IllegalArgumentException("TrainingData: row " + r + " has a null image or label");
             }
@@ -115,11 +125,37 @@ public final class TrainingData implements Serializable {
             }
             labels[r] = (int) label;
         }
+        if (r != rowCount) {
+            throw new IllegalArgumentException("TrainingData: the DataFrame gave " + r + " rows after counting " + rowCount
+                    + "; make it deterministic (cache or write it first)");
+        }
         FrameData data = new FrameData(images, labels, itemShape.dims(), java.util.List.copyOf(classNames),
                 normalization == null ? null : normalization.mean(), normalization == null ? null : normalization.std());
         var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(frame.sparkSession().sparkContext());
-        return new TrainingData(jsc.broadcast(data), "a DataFrame of " + rows.size() + " rows (" + imageColumn + ", "
+        return new TrainingData(jsc.broadcast(data), "a DataFrame of " + rowCount + " rows (" + imageColumn + ", "
                 + labelColumn + ")");
+    }
+
+    /**
+     * Refuses, before anything is collected, a DataFrame whose decoded set would not fit the
+     * driver's free heap: its images as floats and its labels, counted twice, since the broadcast
+     * holds a serialized copy beside the array while it is made.
+     *
+     * @return the row count as an int
+     */
+    static int checkDriverMemory(long rows, int item, long freeBytes) {
+        long values = Math.multiplyExact(rows, (long) item);
+        if (values > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("TrainingData: a DataFrame of " + rows + " rows of " + item
+                    + " values is more than one array holds; train from an IDX folder or a smaller frame");
+        }
+        long need = 2 * 4 * (values + rows);
+        if (need > freeBytes) {
+            throw new IllegalArgumentException("TrainingData: a DataFrame of " + rows + " rows of " + item + " values needs "
+                    + (need >> 20) + " MB on the driver and " + (freeBytes >> 20) + " MB are free; raise"
+                    + " spark.driver.memory or train from an IDX folder");
+        }
+        return (int) rows;
     }
 
     /**

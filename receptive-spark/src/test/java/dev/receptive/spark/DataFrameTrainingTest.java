@@ -123,4 +123,17 @@ class DataFrameTrainingTest {
                 Shape.of(1, 1, 2), List.of("a", "b"), null));
         assertTrue(e.getMessage().contains("row 0 has label 1.5"), e.getMessage());
     }
+
+    /** The driver's memory is checked from the row count before anything is collected or allocated. */
+    @Test
+    void aFrameTooLargeForTheDriverIsRefusedBeforeCollecting() {
+        // 10,000 items of 784 values: 2 × 4 × (7,840,000 + 10,000) bytes, about 60 MB.
+        assertEquals(10_000, TrainingData.checkDriverMemory(10_000, 784, 63L << 20));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainingData.checkDriverMemory(10_000, 784, 50L << 20));
+        assertTrue(e.getMessage().contains("needs 59 MB on the driver and 50 MB are free"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> TrainingData.checkDriverMemory(3_000_000, 784, Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("more than one array holds"), e.getMessage());
+    }
 }
