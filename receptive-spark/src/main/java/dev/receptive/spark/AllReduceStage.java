@@ -6,7 +6,7 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.BarrierTaskContext;
@@ -116,10 +116,10 @@ final class AllReduceStage {
                         + plan.partition());
             }
             String host = host(infos[rank].address());
-            ServerSocket server = new ServerSocket(0, size, InetAddress.getByName(host));
+            ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getByName(host), 0), size);
             String[] ports;
             try {
-                ports = ctx.allGather(Integer.toString(server.getLocalPort()));
+                ports = ctx.allGather(Integer.toString(server.socket().getLocalPort()));
             } catch (RuntimeException e) {
                 server.close();
                 throw e;

@@ -1,23 +1,17 @@
 package dev.receptive.spark;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntUnaryOperator;
 
@@ -35,49 +29,63 @@ import java.util.function.IntUnaryOperator;
  * </ul>
  *
  * Each sends (P − 1)/P × M floats and receives as many per collective: 2(P − 1)/P × 4M bytes per
- * task for both, whatever P, and nothing through the driver. Sends to the P − 1 peers run on
- * their own threads while the calling thread reads, so no pair of large writes can block each
- * other. A read waits in slices of a second, asking {@code cancelled} between them (a killed
- * task), up to the group's timeout.
+ * task for both, whatever P, and nothing through the driver.
+ *
+ * <p>The sockets are non-blocking channels served by one selector on the calling thread: every
+ * send and every receive of a collective progress together (no pair of large writes can block
+ * each other, and no thread is handed work), from direct buffers kept per peer and grown to the
+ * largest message, so a step allocates nothing and the floats go to and from the socket in bulk
+ * copies. A wait asks {@code cancelled} every second (a killed task) and gives up when no byte
+ * has moved for the group's timeout.
  *
  * <p>Not thread-safe: one task uses its group.
  */
 final class PeerGroup implements AutoCloseable {
+    private static final int FRAME_HEAD = 8;
+
     private final int rank;
     private final int size;
-    private final Socket[] sockets;
-    private final DataOutputStream[] out;
-    private final InputStream[] in;
-    private final ExecutorService senders;
+    private final SocketChannel[] channels;
+    private final Selector selector;
+    private final SelectionKey[] keys;
     private final long timeoutMs;
     private final BooleanSupplier cancelled;
-    private final byte[][] sendBuffers;
+    private final ByteBuffer[] sendBuffers;
+    private final ByteBuffer[] heads;
+    private final ByteBuffer[] bodies;
+    private final boolean[] inBody;
+    private float[] scratch = new float[0];
     private long bytesSent;
     private long bytesReceived;
 
-    private PeerGroup(int rank, int size, Socket[] sockets, long timeoutMs, BooleanSupplier cancelled)
+    private PeerGroup(int rank, int size, SocketChannel[] channels, long timeoutMs, BooleanSupplier cancelled)
             throws IOException {
         this.rank = rank;
         this.size = size;
-        this.sockets = sockets;
+        this.channels = channels;
         this.timeoutMs = timeoutMs;
         this.cancelled = cancelled;
-        this.out = new DataOutputStream[size];
-        this.in = new InputStream[size];
-        this.sendBuffers = new byte[size][0];
+        this.keys = new SelectionKey[size];
+        this.sendBuffers = new ByteBuffer[size];
+        this.heads = new ByteBuffer[size];
+        this.bodies = new ByteBuffer[size];
+        this.inBody = new boolean[size];
+        this.selector = Selector.open();
         for (int q = 0; q < size; q++) {
             if (q != rank) {
-                sockets[q].setSoTimeout(1000);
-                sockets[q].setTcpNoDelay(true);
-                out[q] = new DataOutputStream(new BufferedOutputStream(sockets[q].getOutputStream(), 1 << 16));
-                in[q] = new BufferedInputStream(sockets[q].getInputStream(), 1 << 16);
+                SocketChannel ch = channels[q];
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ch.configureBlocking(false);
+                keys[q] = ch.register(selector, 0, q);
+                sendBuffers[q] = direct(1 << 16);
+                heads[q] = direct(FRAME_HEAD);
+                bodies[q] = direct(1 << 16);
             }
         }
-        this.senders = Executors.newFixedThreadPool(Math.max(1, size - 1), r -> {
-            Thread t = new Thread(r, "receptive-allreduce-" + rank);
-            t.setDaemon(true);
-            return t;
-        });
+    }
+
+    private static ByteBuffer direct(int bytes) {
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /**
@@ -85,50 +93,51 @@ final class PeerGroup implements AutoCloseable {
      * connects to the higher ones at {@code peers}; each side first sends its rank.
      *
      * @param rank this task's rank, 0 ≤ rank &lt; peers.size()
-     * @param server this task's listening socket (its port is peers.get(rank)); closed here
+     * @param server this task's listening channel (its port is peers.get(rank)); closed here
      * @param peers every rank's listening address, in rank order
      * @param timeoutMs how long to wait for a peer, in connecting and in each collective
      * @param cancelled true when the task has been killed: waits stop
      * @return the connected group; close it
      * @throws IOException when a peer cannot be reached in time
      */
-    static PeerGroup connect(int rank, ServerSocket server, List<InetSocketAddress> peers, long timeoutMs,
+    static PeerGroup connect(int rank, ServerSocketChannel server, List<InetSocketAddress> peers, long timeoutMs,
             BooleanSupplier cancelled) throws IOException {
         int size = peers.size();
-        Socket[] sockets = new Socket[size];
+        SocketChannel[] channels = new SocketChannel[size];
         try (server) {
             long deadline = System.currentTimeMillis() + timeoutMs;
+            int timeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
             for (int q = rank + 1; q < size; q++) {
-                Socket s = new Socket();
-                s.connect(peers.get(q), (int) Math.min(Integer.MAX_VALUE, timeoutMs));
-                new DataOutputStream(s.getOutputStream()).writeInt(rank);
-                s.getOutputStream().flush();
-                sockets[q] = s;
+                SocketChannel ch = SocketChannel.open();
+                channels[q] = ch;
+                ch.socket().connect(peers.get(q), timeout);
+                ch.write(ByteBuffer.allocate(4).putInt(0, rank));
             }
-            server.setSoTimeout(1000);
+            server.configureBlocking(true);
+            server.socket().setSoTimeout(1000);
             for (int accepted = 0; accepted < rank;) {
-                Socket s;
+                SocketChannel ch;
                 try {
-                    s = server.accept();
+                    ch = server.socket().accept().getChannel();
                 } catch (SocketTimeoutException e) {
                     checkWait(deadline, cancelled, "waiting for the lower ranks to connect");
                     continue;
                 }
-                s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
-                int q = new DataInputStream(s.getInputStream()).readInt();
-                if (q < 0 || q >= rank || sockets[q] != null) {
-                    s.close();
+                ch.socket().setSoTimeout(timeout);
+                int q = new DataInputStream(ch.socket().getInputStream()).readInt();
+                if (q < 0 || q >= rank || channels[q] != null) {
+                    ch.close();
                     throw new IOException("receptive-spark all-reduce: rank " + rank + " was connected by rank " + q);
                 }
-                sockets[q] = s;
+                channels[q] = ch;
                 accepted++;
             }
-            return new PeerGroup(rank, size, sockets, timeoutMs, cancelled);
+            return new PeerGroup(rank, size, channels, timeoutMs, cancelled);
         } catch (IOException | RuntimeException e) {
-            for (Socket s : sockets) {
-                if (s != null) {
+            for (SocketChannel ch : channels) {
+                if (ch != null) {
                     try {
-                        s.close();
+                        ch.close();
                     } catch (IOException ignored) {
                         // closing after a failure
                     }
@@ -183,26 +192,37 @@ final class PeerGroup implements AutoCloseable {
     float[] reduceScatter(float[] v, double[] header, double[][] headers) throws IOException {
         int from = chunkStart(v.length, size, rank);
         int to = chunkStart(v.length, size, rank + 1);
-        float[][] parts = new float[size][];
-        exchange(q -> new Message(header, v, chunkStart(v.length, size, q), chunkStart(v.length, size, q + 1)),
-                (q, h, values) -> {
-                    headers[q] = h;
-                    parts[q] = values;
-                }, header.length, q -> to - from);
-        headers[rank] = header.clone();
-        float[] sum = new float[to - from];
+        int n = to - from;
+        exchange(q -> header, v, q -> chunkStart(v.length, size, q), q -> chunkStart(v.length, size, q + 1),
+                header.length, q -> n);
+        float[] sum = new float[n];
+        if (scratch.length < n) {
+            scratch = new float[n];
+        }
         for (int q = 0; q < size; q++) {
-            if (q == 0) {
-                if (rank == 0) {
-                    System.arraycopy(v, from, sum, 0, sum.length);
-                } else {
-                    System.arraycopy(parts[0], 0, sum, 0, sum.length);
-                }
-                continue;
+            float[] part;
+            if (q == rank) {
+                headers[q] = header.clone();
+                part = null;
+            } else {
+                ByteBuffer body = bodies[q];
+                double[] h = new double[header.length];
+                body.asDoubleBuffer().get(h);
+                headers[q] = h;
+                body.position(8 * header.length);
+                body.asFloatBuffer().get(scratch, 0, n);
+                part = scratch;
             }
-            float[] p = q == rank ? null : parts[q];
-            for (int i = 0; i < sum.length; i++) {
-                sum[i] += p == null ? v[from + i] : p[i];
+            if (q == 0) {
+                System.arraycopy(part == null ? v : part, part == null ? from : 0, sum, 0, n);
+            } else if (part == null) {
+                for (int i = 0; i < n; i++) {
+                    sum[i] += v[from + i];
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    sum[i] += part[i];
+                }
             }
         }
         return sum;
@@ -216,16 +236,19 @@ final class PeerGroup implements AutoCloseable {
      * @throws IOException when a peer fails, sends something else or the wait times out
      */
     void allReduce(double[] values) throws IOException {
-        double[][] all = new double[size][];
+        double[] own = values.clone();
         float[] none = new float[0];
-        exchange(q -> new Message(values, none, 0, 0), (q, h, v) -> all[q] = h, values.length, q -> 0);
-        all[rank] = values.clone();
-        for (int i = 0; i < values.length; i++) {
-            double sum = all[0][i];
-            for (int q = 1; q < size; q++) {
-                sum += all[q][i];
+        exchange(q -> own, none, q -> 0, q -> 0, values.length, q -> 0);
+        double[] h = new double[values.length];
+        for (int q = 0; q < size; q++) {
+            double[] part = own;
+            if (q != rank) {
+                bodies[q].asDoubleBuffer().get(h);
+                part = h;
             }
-            values[i] = sum;
+            for (int i = 0; i < values.length; i++) {
+                values[i] = q == 0 ? part[i] : values[i] + part[i];
+            }
         }
     }
 
@@ -239,138 +262,165 @@ final class PeerGroup implements AutoCloseable {
         int m = v.length;
         int from = chunkStart(m, size, rank);
         int to = chunkStart(m, size, rank + 1);
-        exchange(q -> new Message(new double[0], v, from, to), (q, h, values) -> System.arraycopy(values, 0, v,
-                chunkStart(m, size, q), values.length), 0, q -> chunkStart(m, size, q + 1) - chunkStart(m, size, q));
+        double[] none = new double[0];
+        exchange(q -> none, v, q -> from, q -> to, 0, q -> chunkStart(m, size, q + 1) - chunkStart(m, size, q));
+        for (int q = 0; q < size; q++) {
+            if (q != rank) {
+                int at = chunkStart(m, size, q);
+                bodies[q].asFloatBuffer().get(v, at, chunkStart(m, size, q + 1) - at);
+            }
+        }
     }
 
-    private record Message(double[] header, float[] values, int from, int to) {
-    }
-
-    private interface MessageFor {
-        Message to(int peer);
-    }
-
-    private interface Receiver {
-        void received(int peer, double[] header, float[] values) throws IOException;
+    private interface HeaderFor {
+        double[] to(int peer);
     }
 
     /**
-     * Sends {@code messages.to(q)} to every peer q on the sender threads while reading one message
-     * from every peer in rank order on this thread. A message is: int header count, int value
-     * count, the doubles, the floats (little-endian).
+     * Sends to every peer q the message {@code header.to(q)} and floats {@code values[from(q) …
+     * to(q))}, and receives one message from every peer into {@code bodies[q]} (its doubles then
+     * its floats, positioned at 0), checking that it holds {@code headerCount} doubles and
+     * {@code expectedValues(q)} floats. A message is: int header count, int value count, the
+     * doubles, the floats (little-endian). All of it moves on this thread, through the selector.
      */
-    private void exchange(MessageFor messages, Receiver receiver, int headerCount, IntUnaryOperator expectedValues)
-            throws IOException {
-        List<Future<?>> sends = new ArrayList<>();
+    private void exchange(HeaderFor header, float[] values, IntUnaryOperator from, IntUnaryOperator to,
+            int headerCount, IntUnaryOperator expectedValues) throws IOException {
+        int pending = 0;
         for (int q = 0; q < size; q++) {
             if (q == rank) {
                 continue;
             }
-            int peer = q;
-            Message msg = messages.to(q);
-            sends.add(senders.submit(() -> {
-                send(peer, msg);
-                return null;
-            }));
+            double[] h = header.to(q);
+            int f = from.applyAsInt(q);
+            int vc = to.applyAsInt(q) - f;
+            int bytes = FRAME_HEAD + 8 * h.length + 4 * vc;
+            ByteBuffer b = sendBuffers[q];
+            if (b.capacity() < bytes) {
+                b = direct(bytes);
+                sendBuffers[q] = b;
+            }
+            b.clear();
+            b.putInt(h.length).putInt(vc);
+            for (double d : h) {
+                b.putDouble(d);
+            }
+            b.asFloatBuffer().put(values, f, vc);
+            b.position(b.position() + 4 * vc).flip();
+            heads[q].clear();
+            inBody[q] = false;
+            keys[q].interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+            pending += 2;
         }
-        try {
-            for (int q = 0; q < size; q++) {
-                if (q == rank) {
-                    continue;
+        long lastProgress = System.currentTimeMillis();
+        while (pending > 0) {
+            if (selector.select(1000) == 0) {
+                if (cancelled.getAsBoolean()) {
+                    throw new IOException("receptive-spark all-reduce: rank " + rank + " was cancelled while "
+                            + waitingFor());
                 }
-                byte[] head = readFully(q, 8);
-                ByteBuffer hb = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
-                int hc = hb.getInt();
-                int vc = hb.getInt();
-                int expected = expectedValues.applyAsInt(q);
-                if (hc != headerCount || vc != expected || vc < 0) {
-                    throw new IOException("receptive-spark all-reduce: rank " + rank + " expected " + headerCount
-                            + " header values and " + expected + " floats from rank " + q + ", got " + hc + " and " + vc);
+                if (System.currentTimeMillis() - lastProgress > timeoutMs) {
+                    throw new SocketTimeoutException("receptive-spark all-reduce: rank " + rank + " timed out after "
+                            + timeoutMs + " ms without progress, " + waitingFor());
                 }
-                byte[] body = readFully(q, hc * 8 + vc * 4);
-                ByteBuffer bb = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
-                double[] h = new double[hc];
-                bb.asDoubleBuffer().get(h);
-                bb.position(hc * 8);
-                float[] values = new float[vc];
-                bb.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-                receiver.received(q, h, values);
-            }
-            for (Future<?> f : sends) {
-                f.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("receptive-spark all-reduce: interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            throw cause instanceof IOException io ? io
-                    : new IOException("receptive-spark all-reduce: sending failed: " + cause, cause);
-        } finally {
-            for (Future<?> f : sends) {
-                f.cancel(true);
-            }
-        }
-    }
-
-    private void send(int peer, Message msg) throws IOException {
-        int hc = msg.header().length;
-        int vc = msg.to() - msg.from();
-        int bytes = 8 + hc * 8 + vc * 4;
-        byte[] buf = sendBuffers[peer];
-        if (buf.length < bytes) {
-            buf = new byte[bytes];
-            sendBuffers[peer] = buf;
-        }
-        ByteBuffer b = ByteBuffer.wrap(buf, 0, bytes).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(hc).putInt(vc);
-        for (double d : msg.header()) {
-            b.putDouble(d);
-        }
-        b.asFloatBuffer().put(msg.values(), msg.from(), vc);
-        out[peer].write(buf, 0, bytes);
-        out[peer].flush();
-        synchronized (this) {
-            bytesSent += bytes;
-        }
-    }
-
-    private byte[] readFully(int peer, int n) throws IOException {
-        byte[] buf = new byte[n];
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        int done = 0;
-        while (done < n) {
-            int r;
-            try {
-                r = in[peer].read(buf, done, n - done);
-            } catch (SocketTimeoutException e) {
-                checkWait(deadline, cancelled, "reading from rank " + peer);
                 continue;
             }
-            if (r < 0) {
-                throw new IOException("receptive-spark all-reduce: rank " + peer + " closed the connection to rank "
-                        + rank + " (its task failed or was killed)");
+            for (SelectionKey key : selector.selectedKeys()) {
+                int q = (Integer) key.attachment();
+                try {
+                    pending -= move(key, q, headerCount, expectedValues.applyAsInt(q));
+                } catch (IOException e) {
+                    throw e.getMessage() != null && e.getMessage().startsWith("receptive-spark") ? e
+                            : new IOException("receptive-spark all-reduce: the connection between rank " + rank
+                                    + " and rank " + q + " failed (its task failed or was killed): " + e.getMessage(), e);
+                }
             }
-            done += r;
+            selector.selectedKeys().clear();
+            lastProgress = System.currentTimeMillis();
         }
-        synchronized (this) {
-            bytesReceived += n;
-        }
-        return buf;
     }
 
-    /** Closes every socket and stops the sender threads. */
+    /** Writes and reads what the channel of peer q is ready for; {@return how many of its two transfers ended} */
+    private int move(SelectionKey key, int q, int headerCount, int expected) throws IOException {
+        int ended = 0;
+        if (key.isValid() && key.isWritable()) {
+            ByteBuffer b = sendBuffers[q];
+            channels[q].write(b);
+            if (!b.hasRemaining()) {
+                key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+                bytesSent += b.limit();
+                ended++;
+            }
+        }
+        if (key.isValid() && key.isReadable() && receive(q, headerCount, expected)) {
+            key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+            ended++;
+        }
+        return ended;
+    }
+
+    /** Reads what peer q has sent of its message; true when the whole message is in. */
+    private boolean receive(int q, int headerCount, int expected) throws IOException {
+        ByteBuffer target = inBody[q] ? bodies[q] : heads[q];
+        int r = channels[q].read(target);
+        if (r < 0) {
+            throw new IOException("receptive-spark all-reduce: rank " + q + " closed the connection to rank " + rank
+                    + " (its task failed or was killed)");
+        }
+        if (target.hasRemaining()) {
+            return false;
+        }
+        if (!inBody[q]) {
+            ByteBuffer head = heads[q];
+            int hc = head.getInt(0);
+            int vc = head.getInt(4);
+            if (hc != headerCount || vc != expected) {
+                throw new IOException("receptive-spark all-reduce: rank " + rank + " expected " + headerCount
+                        + " header values and " + expected + " floats from rank " + q + ", got " + hc + " and " + vc);
+            }
+            int bytes = 8 * hc + 4 * vc;
+            if (bodies[q].capacity() < bytes) {
+                bodies[q] = direct(bytes);
+            }
+            bodies[q].clear().limit(bytes);
+            inBody[q] = true;
+            bytesReceived += FRAME_HEAD;
+            if (bytes > 0) {
+                return receive(q, headerCount, expected);
+            }
+        }
+        ByteBuffer body = bodies[q];
+        bytesReceived += body.limit();
+        body.flip();
+        return true;
+    }
+
+    /** {@return the peers this task still waits for, for an error message} */
+    private String waitingFor() {
+        StringBuilder sb = new StringBuilder("waiting for");
+        for (int q = 0; q < size; q++) {
+            if (q != rank && keys[q].isValid() && keys[q].interestOps() != 0) {
+                sb.append(" rank ").append(q);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Closes every socket and the selector. */
     @Override
     public void close() {
-        senders.shutdownNow();
-        for (Socket s : sockets) {
-            if (s != null) {
+        for (SocketChannel ch : channels) {
+            if (ch != null) {
                 try {
-                    s.close();
+                    ch.close();
                 } catch (IOException ignored) {
                     // nothing to do on close
                 }
             }
+        }
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // nothing to do on close
         }
     }
 }

@@ -126,12 +126,13 @@ public final class SparkBench {
     /** Loopback all-reduce among P threads (MB/s each task sends). */
     private static double exchange(Model model, int parts) throws Exception {
         int m = Math.toIntExact(model.parameterCount());
-        java.util.List<java.net.ServerSocket> servers = new ArrayList<>();
+        java.util.List<java.nio.channels.ServerSocketChannel> servers = new ArrayList<>();
         java.util.List<java.net.InetSocketAddress> peers = new ArrayList<>();
         for (int q = 0; q < parts; q++) {
-            java.net.ServerSocket s = new java.net.ServerSocket(0, parts, java.net.InetAddress.getLoopbackAddress());
+            java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open().bind(
+                    new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), parts);
             servers.add(s);
-            peers.add(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), s.getLocalPort()));
+            peers.add(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), s.socket().getLocalPort()));
         }
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
         try {
