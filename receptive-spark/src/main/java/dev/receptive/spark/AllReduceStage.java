@@ -17,8 +17,8 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * The executors' side of all-reduce training: one barrier stage runs several steps. Its P tasks
- * connect to each other ({@link PeerGroup}: addresses from the barrier context, ports through its
- * all-gather), each loads the stage's starting weights into its replica and its slice of the
+ * connect to each other ({@link PeerGroup}: addresses from the barrier context, ports through the
+ * driver's {@link Rendezvous}), each loads the stage's starting weights into its replica and its slice of the
  * optimizer state, and then, every step: computes its shard's gradient, reduce-scatters the
  * gradients (each task sums one chunk, in rank order), updates its chunk of the weights with its
  * share of the optimizer ({@link SliceOptimizer}), and all-gathers the chunks, so every replica
@@ -84,9 +84,12 @@ final class AllReduceStage {
         private final TrainingData data;
         private final Broadcast<Start> start;
         private final long timeoutMs;
+        private final Rendezvous.Ticket ticket;
 
-        Task(String run, String backend, TrainingData data, Broadcast<Start> start, long timeoutMs) {
+        Task(String run, String backend, TrainingData data, Broadcast<Start> start, long timeoutMs,
+                Rendezvous.Ticket ticket) {
             this.run = run;
+            this.ticket = ticket;
             this.backend = backend;
             this.data = data;
             this.start = start;
@@ -117,16 +120,13 @@ final class AllReduceStage {
             }
             String host = host(infos[rank].address());
             ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getByName(host), 0), size);
-            String[] ports;
+            List<InetSocketAddress> peers;
             try {
-                ports = ctx.allGather(Integer.toString(server.socket().getLocalPort()));
-            } catch (RuntimeException e) {
+                peers = Rendezvous.join(ticket, rank, size, new InetSocketAddress(host, server.socket().getLocalPort()),
+                        timeoutMs, ctx::isInterrupted);
+            } catch (IOException | RuntimeException e) {
                 server.close();
                 throw e;
-            }
-            List<InetSocketAddress> peers = new ArrayList<>();
-            for (int q = 0; q < size; q++) {
-                peers.add(new InetSocketAddress(host(infos[q].address()), Integer.parseInt(ports[q])));
             }
             ExecutorResources.SharedBackend shared = ExecutorResources.backendForTask(backend);
             ExecutorResources.LoadedData loaded = ExecutorResources.dataset(data);

@@ -76,6 +76,9 @@ import scala.runtime.AbstractFunction1;
 public final class SparkTrainer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SparkTrainer.class.getName());
 
+    /** The Spark setting that fixes the port of the all-reduce stages' {@link Rendezvous} on the driver (default any). */
+    public static final String RENDEZVOUS_PORT = "spark.receptive.rendezvous.port";
+
     private final JavaSparkContext jsc;
     private final Model model;
     private final Optimizer optimizer;
@@ -541,10 +544,11 @@ public final class SparkTrainer implements AutoCloseable {
     private List<AllReduceStage.Result> runStage(List<AllReduceStage.Plan> plans,
             Broadcast<AllReduceStage.Start> begin) {
         for (int attempt = 1;; attempt++) {
-            try {
+            try (Rendezvous rendezvous = new Rendezvous(jsc.getConf().get("spark.driver.host"),
+                    jsc.getConf().getInt(RENDEZVOUS_PORT, 0), partitions)) {
                 JavaRDD<AllReduceStage.Plan> rdd = jsc.parallelize(plans, partitions);
                 return rdd.rdd().barrier().mapPartitions(
-                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs), false,
+                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs, rendezvous.ticket()), false,
                         scala.reflect.ClassTag$.MODULE$.<AllReduceStage.Result>apply(AllReduceStage.Result.class))
                         .toJavaRDD().collect();
             } catch (Exception e) { // a SparkException, which Scala throws undeclared

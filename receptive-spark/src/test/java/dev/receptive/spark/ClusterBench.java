@@ -1,0 +1,288 @@
+package dev.receptive.spark;
+
+import dev.receptive.backend.Backend;
+import dev.receptive.backend.Backends;
+import dev.receptive.data.Batches;
+import dev.receptive.data.DataFolder;
+import dev.receptive.data.Dataset;
+import dev.receptive.data.FashionMnist;
+import dev.receptive.data.Mnist;
+import dev.receptive.data.Split;
+import dev.receptive.nn.Model;
+import dev.receptive.nn.Predictor;
+import dev.receptive.nn.loss.Loss;
+import dev.receptive.nn.optim.LrSchedule;
+import dev.receptive.nn.optim.Optimizer;
+import dev.receptive.train.TrainingStep;
+import dev.receptive.zoo.Zoo;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The figures of docs/benchmarks.md's two-worker cluster section (not a test): a Spark standalone
+ * master and two workers of one core each on loopback ({@link LocalStandaloneCluster}), this JVM
+ * the driver in client mode, against the same training in this JVM alone on all the machine's
+ * cores. Both run in one process so that they alternate in one run (single, cluster, single,
+ * cluster, ...) on the same cluster.
+ *
+ * <pre>
+ * ClusterBench steps seednet|resnet14 BATCH[,BATCH...] ROUNDS
+ * ClusterBench epoch resnet8 BATCH
+ * </pre>
+ *
+ * steps: ms per step on MNIST, Adam 1e-3, after 2 warm-up steps, over 16 steps (8 at a batch of
+ * 256 or more). Single: {@link TrainingStep} on the whole batch with the CPU backend on every
+ * core. Cluster: {@link SparkTrainer} in all-reduce mode, two partitions (half the batch each on
+ * its executor's one core), the timed steps in one barrier stage; with the stage's own figures
+ * (the longest task's compute and exchange per step), so the per-step overhead is the cluster's
+ * step less its compute.
+ *
+ * <p>epoch: one epoch of Fashion-MNIST, Adam 1e-3, seed 1, single then cluster (stages of 100
+ * steps); every step's loss on both, their differences, and each model's test accuracy.
+ */
+public final class ClusterBench {
+    private static final int WARMUP = 2;
+    private static final long SEED = 1;
+
+    public static void main(String[] args) throws Exception {
+        String mode = args[0];
+        String net = args[1];
+        Path dir = Files.createTempDirectory("receptive-cluster-bench");
+        long t0 = System.nanoTime();
+        try (LocalStandaloneCluster cluster = LocalStandaloneCluster.start(dir, 2, "5g")) {
+            SparkSession spark = session(cluster);
+            System.out.printf(Locale.ROOT, "CLUSTER up in %.1f s: %s, 2 workers of 1 core; driver %d cores%n",
+                    (System.nanoTime() - t0) / 1e9, cluster.url(), Runtime.getRuntime().availableProcessors());
+            try {
+                if (mode.equals("steps")) {
+                    steps(spark, net, Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray(),
+                            Integer.parseInt(args[3]));
+                } else {
+                    epoch(spark, net, Integer.parseInt(args[2]));
+                }
+            } finally {
+                spark.stop();
+            }
+        }
+    }
+
+    private static SparkSession session(LocalStandaloneCluster cluster) {
+        SparkSession spark = SparkSession.builder().master(cluster.url()).appName("receptive-cluster-bench")
+                .config("spark.plugins", ReceptivePlugin.class.getName())
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.executor.memory", "4g")
+                .config("spark.executor.cores", "1")
+                .config("spark.executor.extraClassPath", String.join(File.pathSeparator, cluster.classDirs()))
+                .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
+                .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
+                .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
+                .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+                .getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        return spark;
+    }
+
+    private static Model build(String net, Backend cpu) {
+        return net.equals("seednet") ? Zoo.seedNet().seed(SEED).build(cpu) : Zoo.build(net, cpu, SEED);
+    }
+
+    private static void steps(SparkSession spark, String net, int[] batches, int rounds) throws Exception {
+        Dataset train = Mnist.load(DataFolder.mnist(), Split.TRAIN);
+        for (int batch : batches) {
+            int steps = batch >= 256 ? 8 : 16;
+            double[] single = new double[rounds];
+            double[] clustered = new double[rounds];
+            double[] compute = new double[rounds];
+            double[] exchange = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                single[round] = single(net, train, batch, steps);
+                try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
+                        Optimizer adam = Optimizer.adam(1e-3).build();
+                        SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
+                                .data(TrainingData.mnist(DataFolder.mnist(), Split.TRAIN)).batchSize(batch)
+                                .partitions(2).seed(SEED).backend("cpu").allReduce(steps).build()) {
+                    trainer.train(WARMUP);
+                    long start = System.nanoTime();
+                    trainer.train(steps);
+                    clustered[round] = (System.nanoTime() - start) / 1e6 / steps;
+                    SparkTrainer.StageStats st = trainer.lastStage();
+                    compute[round] = 1e3 * st.computeSeconds() / st.steps();
+                    exchange[round] = 1e3 * st.exchangeSeconds() / st.steps();
+                    System.out.printf(Locale.ROOT, "PAIR %s batch %d round %d: single %.1f ms/step, cluster %.1f"
+                            + " ms/step (ratio %.3f); in the stage: compute %.1f, exchange %.1f ms/step, %.2f MB sent"
+                            + " by task 0 a step; overhead (cluster - compute) %.1f ms/step; the stage's start and end %.0f ms;"
+                            + " load %s%n", net, batch, round, single[round], clustered[round],
+                            clustered[round] / single[round], compute[round], exchange[round],
+                            st.bytesSent() / 1e6 / st.steps(), clustered[round] - compute[round],
+                            1e3 * st.seconds() - st.steps() * (compute[round] + exchange[round]), load());
+                }
+            }
+            double[] ratio = new double[rounds];
+            double[] overhead = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = clustered[r] / single[r];
+                overhead[r] = clustered[r] - compute[r];
+            }
+            System.out.printf(Locale.ROOT, "RESULT %s batch %d: single %s ms/step, cluster %s ms/step, ratio %s,"
+                    + " compute %s, exchange %s, overhead %s ms/step (medians, then the rounds)%n", net, batch,
+                    cell(single), cell(clustered), cell(ratio), cell(compute), cell(exchange), cell(overhead));
+        }
+    }
+
+    /** ms per step of the whole batch in this JVM. */
+    private static double single(String net, Dataset train, int batch, int steps) throws Exception {
+        int item = train.itemShape().size();
+        int[] order = Batches.shuffledOrder(train.size(), SEED, 0);
+        float[] x = new float[batch * item];
+        float[] y = new float[batch];
+        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
+                Optimizer adam = Optimizer.adam(1e-3).build(); Loss loss = Loss.softmaxCrossEntropy();
+                TrainingStep step = new TrainingStep(model, loss, adam, LrSchedule.constant(), 1)) {
+            float[] lossValue = new float[1];
+            long start = 0;
+            for (int s = 0; s < WARMUP + steps; s++) {
+                if (s == WARMUP) {
+                    start = System.nanoTime();
+                }
+                fill(train, order, s, batch, x, y);
+                step.start(0, 0);
+                step.gradients(x, y, batch, s, 0, 1f, (l, out, labels) -> cpu.download(l, lossValue));
+                step.update();
+            }
+            return (System.nanoTime() - start) / 1e6 / steps;
+        }
+    }
+
+    private static void fill(Dataset data, int[] order, int step, int batch, float[] x, float[] y) {
+        int item = data.itemShape().size();
+        for (int r = 0; r < batch; r++) {
+            data.copyImage(order[step * batch + r], x, r * item);
+            y[r] = data.label(order[step * batch + r]);
+        }
+    }
+
+    private static void epoch(SparkSession spark, String net, int batch) throws Exception {
+        Path folder = DataFolder.fashionMnist();
+        Dataset train = FashionMnist.load(folder, Split.TRAIN);
+        Dataset test = FashionMnist.load(folder, Split.TEST);
+        int steps = train.size() / batch;
+        int item = train.itemShape().size();
+        int[] order = Batches.shuffledOrder(train.size(), SEED, 0);
+        double[] singleLoss = new double[steps];
+        double singleAccuracy;
+        long t0 = System.nanoTime();
+        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
+                Optimizer adam = Optimizer.adam(1e-3).build(); Loss loss = Loss.softmaxCrossEntropy();
+                TrainingStep step = new TrainingStep(model, loss, adam, LrSchedule.constant(), 1)) {
+            float[] x = new float[batch * item];
+            float[] y = new float[batch];
+            float[] lossValue = new float[1];
+            for (int s = 0; s < steps; s++) {
+                fill(train, order, s, batch, x, y);
+                step.start(0, (double) s / steps);
+                step.gradients(x, y, batch, s, 0, 1f, (l, out, labels) -> cpu.download(l, lossValue));
+                step.update();
+                singleLoss[s] = lossValue[0];
+            }
+            singleAccuracy = accuracy(model, test);
+        }
+        double singleSeconds = (System.nanoTime() - t0) / 1e9;
+        double[] clusterLoss = new double[steps];
+        double clusterAccuracy;
+        long t1 = System.nanoTime();
+        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
+                Optimizer adam = Optimizer.adam(1e-3).build();
+                SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
+                        .data(TrainingData.fashionMnist(folder, Split.TRAIN)).batchSize(batch).partitions(2)
+                        .seed(SEED).backend("cpu").allReduce(100).build()) {
+            List<SparkTrainer.StepResult> results = trainer.fit(1);
+            if (results.size() != steps) {
+                throw new IllegalStateException(results.size() + " steps on the cluster, " + steps + " alone");
+            }
+            for (int s = 0; s < steps; s++) {
+                clusterLoss[s] = results.get(s).loss();
+            }
+            clusterAccuracy = accuracy(model, test);
+        }
+        double clusterSeconds = (System.nanoTime() - t1) / 1e9;
+        double[] diff = new double[steps];
+        double[] relative = new double[steps];
+        for (int s = 0; s < steps; s++) {
+            diff[s] = Math.abs(clusterLoss[s] - singleLoss[s]);
+            relative[s] = diff[s] / Math.abs(singleLoss[s]);
+        }
+        for (int s : new int[] {0, 1, 9, 99, 299, 599, steps - 1}) {
+            System.out.printf(Locale.ROOT, "STEP %d: single loss %.6f, cluster %.6f, |difference| %.3g%n", s + 1,
+                    singleLoss[s], clusterLoss[s], diff[s]);
+        }
+        System.out.printf(Locale.ROOT, "RESULT %s 1 epoch Fashion-MNIST batch %d, %d steps: test accuracy single %.2f%%,"
+                + " cluster %.2f%% (difference %.2f points); per-step loss |difference| median %.3g, largest %.3g"
+                + " (relative: median %.3g, largest %.3g); last 50 steps' mean loss single %.4f, cluster %.4f;"
+                + " wall time single %.1f s, cluster %.1f s; load %s%n", net, batch, steps, 100 * singleAccuracy,
+                100 * clusterAccuracy, 100 * (clusterAccuracy - singleAccuracy), median(diff), max(diff),
+                median(relative), max(relative), mean(singleLoss, steps - 50), mean(clusterLoss, steps - 50),
+                singleSeconds, clusterSeconds, load());
+    }
+
+    private static double accuracy(Model model, Dataset test) {
+        Predictor p = model.predictor();
+        int item = test.itemShape().size();
+        int right = 0;
+        for (int from = 0; from < test.size(); from += 256) {
+            int n = Math.min(256, test.size() - from);
+            float[][] items = new float[n][item];
+            for (int r = 0; r < n; r++) {
+                test.copyImage(from + r, items[r], 0);
+            }
+            float[][] probs = p.probabilities(items);
+            for (int r = 0; r < n; r++) {
+                int best = 0;
+                for (int k = 1; k < probs[r].length; k++) {
+                    if (probs[r][k] > probs[r][best]) {
+                        best = k;
+                    }
+                }
+                right += best == test.label(from + r) ? 1 : 0;
+            }
+        }
+        return (double) right / test.size();
+    }
+
+    private static String load() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
+    private static String cell(double[] v) {
+        List<String> runs = new ArrayList<>();
+        for (double d : v) {
+            runs.add(String.format(Locale.ROOT, "%.1f", d));
+        }
+        return String.format(Locale.ROOT, "%.3g (%s)", median(v), String.join(", ", runs));
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double max(double[] v) {
+        return Arrays.stream(v).max().orElse(Double.NaN);
+    }
+
+    private static double mean(double[] v, int from) {
+        return Arrays.stream(v, Math.max(0, from), v.length).average().orElse(Double.NaN);
+    }
+}
