@@ -36,10 +36,23 @@ final class AllReduceStage {
      * @param weights the model (architecture and weights)
      * @param state per slot, the optimizer state of all parameters end to end; null for a fresh optimizer
      * @param optimizerStep the steps the optimizer has taken
+     */
+    record Start(ModelDescription weights, float[][] state, int optimizerStep) implements Serializable {
+    }
+
+    /**
+     * Which state a stage starts from and ends in, so that a replica can carry its state from one
+     * stage to the next without the broadcast: at the end of a task, its replica keeps its chunk
+     * of the optimizer state under {@code end}; the next stage's task on that executor, with the
+     * same rank, uses it when the driver's {@code start} is that version (the driver holds what
+     * the tasks returned, unchanged). Anything else (another rank, a new executor, a stage that
+     * failed, a model changed on the driver) reads the broadcast.
+     *
+     * @param start the version of the stage's starting state
+     * @param end the version its end state gets
      * @param spec the optimizer
      */
-    record Start(ModelDescription weights, float[][] state, int optimizerStep, SliceOptimizer.Spec spec)
-            implements Serializable {
+    record Versions(long start, long end, SliceOptimizer.Spec spec) implements Serializable {
     }
 
     /**
@@ -69,10 +82,11 @@ final class AllReduceStage {
      * @param bytesSent bytes the task sent to its peers
      * @param exchangeSeconds the time the task spent in the two collectives
      * @param computeSeconds the time the task spent in forward and backward passes
+     * @param readBroadcast whether the task started from the broadcast (else from what its replica kept)
      */
     record Result(int partition, int steps, double[] lossSums, int[] correct, float[] weights, float[][] state,
             float[][] buffers, int optimizerStep, long dataFingerprint, long samples, long bytesSent, double exchangeSeconds,
-            double computeSeconds) implements Serializable {
+            double computeSeconds, boolean readBroadcast) implements Serializable {
     }
 
     /** The task: see the class comment. */
@@ -85,11 +99,13 @@ final class AllReduceStage {
         private final Broadcast<Start> start;
         private final long timeoutMs;
         private final Rendezvous.Ticket ticket;
+        private final Versions versions;
 
         Task(String run, String backend, TrainingData data, Broadcast<Start> start, long timeoutMs,
-                Rendezvous.Ticket ticket) {
+                Rendezvous.Ticket ticket, Versions versions) {
             this.run = run;
             this.ticket = ticket;
+            this.versions = versions;
             this.backend = backend;
             this.data = data;
             this.start = start;
@@ -130,12 +146,12 @@ final class AllReduceStage {
             }
             ExecutorResources.SharedBackend shared = ExecutorResources.backendForTask(backend);
             ExecutorResources.LoadedData loaded = ExecutorResources.dataset(data);
-            Start s = start.value();
             try (PeerGroup group = PeerGroup.connect(rank, server, peers, timeoutMs, ctx::isInterrupted)) {
-                Replica replica = ExecutorResources.borrowReplica(run, r -> new Replica(r, shared, s.weights()));
+                Replica replica = ExecutorResources.borrowReplica(run, rank,
+                        r -> new Replica(r, shared, start.value().weights()));
                 boolean healthy = false;
                 try {
-                    Result result = steps(plan, group, replica, shared, loaded, s);
+                    Result result = steps(plan, group, replica, shared, loaded);
                     healthy = true;
                     return result;
                 } finally {
@@ -145,20 +161,35 @@ final class AllReduceStage {
         }
 
         private Result steps(Plan plan, PeerGroup group, Replica replica, ExecutorResources.SharedBackend shared,
-                ExecutorResources.LoadedData loaded, Start s) throws IOException {
+                ExecutorResources.LoadedData loaded) throws IOException {
             int rank = group.rank();
             int size = group.size();
-            float[] weights = replica.loadFlat(start.id(), s.weights());
+            // The stage's start: what this replica kept at the end of the last stage when that is
+            // exactly where this one starts (the driver's version), else the broadcast.
+            Replica.Kept kept = replica.take(versions.start(), rank, size);
+            float[] weights;
+            float[][] state = null;
+            int optimizerStep;
+            if (kept != null) {
+                weights = replica.flatten(true);
+                state = kept.state();
+                optimizerStep = kept.optimizerStep();
+            } else {
+                Start s = start.value();
+                weights = replica.loadFlat(start.id(), s.weights());
+                optimizerStep = s.optimizerStep();
+                if (s.state() != null) {
+                    int from = PeerGroup.chunkStart(weights.length, size, rank);
+                    int to = PeerGroup.chunkStart(weights.length, size, rank + 1);
+                    state = new float[s.state().length][];
+                    for (int k = 0; k < state.length; k++) {
+                        state[k] = java.util.Arrays.copyOfRange(s.state()[k], from, to);
+                    }
+                }
+            }
             int m = weights.length;
             int from = PeerGroup.chunkStart(m, size, rank);
             int to = PeerGroup.chunkStart(m, size, rank + 1);
-            float[][] state = null;
-            if (s.state() != null) {
-                state = new float[s.state().length][];
-                for (int k = 0; k < state.length; k++) {
-                    state[k] = java.util.Arrays.copyOfRange(s.state()[k], from, to);
-                }
-            }
             int steps = plan.shards().length;
             double[] lossSums = new double[steps];
             int[] correct = new int[steps];
@@ -174,7 +205,7 @@ final class AllReduceStage {
                 }
             });
             try (SliceOptimizer optimizer = new SliceOptimizer(shared.backend(),
-                    s.spec(), java.util.Arrays.copyOfRange(weights, from, to), state, s.optimizerStep())) {
+                    versions.spec(), java.util.Arrays.copyOfRange(weights, from, to), state, optimizerStep)) {
                 double[][] headers = new double[size][];
                 for (int i = 0; i < steps; i++) {
                     Shard shard = plan.shards()[i];
@@ -207,10 +238,12 @@ final class AllReduceStage {
                     done++;
                 }
                 int reported = done < steps ? done + 1 : done;
+                float[][] endState = optimizer.state();
+                replica.keep(new Replica.Kept(versions.end(), rank, size, endState, optimizer.stepCount()));
                 return new Result(rank, done, java.util.Arrays.copyOf(lossSums, reported),
                         java.util.Arrays.copyOf(correct, reported), java.util.Arrays.copyOfRange(weights, from, to),
-                        optimizer.state(), replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
-                        exchangeNanos / 1e9, computeNanos / 1e9);
+                        endState, replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
+                        exchangeNanos / 1e9, computeNanos / 1e9, kept == null);
             } finally {
                 replica.synchronize(null);
             }

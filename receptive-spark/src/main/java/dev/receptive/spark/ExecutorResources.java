@@ -183,6 +183,14 @@ public final class ExecutorResources {
      * a time per executor. Give it back with {@link #release}.
      */
     static Replica borrowReplica(String run, Function<String, Replica> make) {
+        return borrowReplica(run, -1, make);
+    }
+
+    /**
+     * As {@link #borrowReplica(String, Function)}, preferring an idle replica that kept the state
+     * of all-reduce rank {@code rank} ({@link Replica#keep}).
+     */
+    static Replica borrowReplica(String run, int rank, Function<String, Replica> make) {
         List<Replica> stale = new ArrayList<>();
         Replica idle;
         synchronized (ExecutorResources.class) {
@@ -193,7 +201,11 @@ public final class ExecutorResources {
                     it.remove();
                 }
             }
-            idle = REPLICAS.computeIfAbsent(run, k -> new ArrayDeque<>()).pollFirst();
+            Deque<Replica> pool = REPLICAS.computeIfAbsent(run, k -> new ArrayDeque<>());
+            idle = pool.stream().filter(r -> rank >= 0 && r.keptRank() == rank).findFirst().orElse(pool.peekFirst());
+            if (idle != null) {
+                pool.remove(idle);
+            }
         }
         stale.forEach(Replica::close);
         return idle != null ? idle : make.apply(run);

@@ -25,6 +25,20 @@ final class Replica implements AutoCloseable {
     private float[] images = new float[0];
     private float[] labelValues = new float[0];
     private long loadedBroadcast = -1;
+    private Kept kept;
+
+    /**
+     * What a replica keeps at the end of an all-reduce task for the next stage (its weights are
+     * the model's): the task's chunk of the optimizer state.
+     *
+     * @param version the driver's version of this state
+     * @param rank the task's rank
+     * @param size the stage's task count
+     * @param state per slot, the chunk of rank {@code rank}
+     * @param optimizerStep the optimizer's steps
+     */
+    record Kept(long version, int rank, int size, float[][] state, int optimizerStep) {
+    }
 
     Replica(String run, ExecutorResources.SharedBackend backend, ModelDescription image) {
         this.run = run;
@@ -54,12 +68,34 @@ final class Replica implements AutoCloseable {
         return run;
     }
 
+    /** Keeps {@code k} for the next stage; the replica's weights must be the model's at that version. */
+    void keep(Kept k) {
+        kept = k;
+    }
+
+    /** {@return the rank whose state the replica keeps, or -1} */
+    int keptRank() {
+        return kept == null ? -1 : kept.rank();
+    }
+
+    /**
+     * {@return what the replica kept, when it is the state of {@code version} for rank {@code rank}
+     * of {@code size}; else null} Either way the replica keeps nothing afterwards: the stage now
+     * running changes its weights.
+     */
+    Kept take(long version, int rank, int size) {
+        Kept k = kept;
+        kept = null;
+        return k != null && k.version() == version && k.rank() == rank && k.size() == size ? k : null;
+    }
+
     /**
      * The shard's gradient at the weights of {@code weights} (broadcast {@code broadcastId}): forward
      * and backward over its samples with the dropout masks of their places in the global batch,
      * weighted n/B so that the shards' gradients add up to the global batch's.
      */
     ShardResult compute(Shard shard, long broadcastId, ModelDescription weights, ExecutorResources.LoadedData loaded) {
+        kept = null;
         if (loadedBroadcast != broadcastId) {
             model.loadStateDict(weights.state());
             loadedBroadcast = broadcastId;
@@ -82,6 +118,7 @@ final class Replica implements AutoCloseable {
     /** Sets every parameter from {@code flat} (the order of {@link #loadFlat}); the loaded broadcast is forgotten. */
     void setFlat(float[] flat) {
         loadedBroadcast = -1;
+        kept = null;
         int at = 0;
         for (Parameter p : model.parameters()) {
             int n = p.shape().size();

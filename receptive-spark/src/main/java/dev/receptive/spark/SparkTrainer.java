@@ -79,6 +79,8 @@ public final class SparkTrainer implements AutoCloseable {
     /** The Spark setting that fixes the port of the all-reduce stages' {@link Rendezvous} on the driver (default any). */
     public static final String RENDEZVOUS_PORT = "spark.receptive.rendezvous.port";
 
+    private static final java.security.SecureRandom VERSIONS = new java.security.SecureRandom();
+
     private final JavaSparkContext jsc;
     private final Model model;
     private final Optimizer optimizer;
@@ -108,6 +110,9 @@ public final class SparkTrainer implements AutoCloseable {
     private int step;
     private int[] order;
     private StageStats lastStage;
+    /** The version the tasks of the last all-reduce stage gave their end state (0: none), and its fingerprint. */
+    private long keptVersion;
+    private long keptFingerprint;
     private String kernels;
     private volatile int failedStages;
 
@@ -342,23 +347,18 @@ public final class SparkTrainer implements AutoCloseable {
         }
         List<Parameter> params = model.parameters();
         List<String> slotNames = optimizerSpec.slotNames();
-        OptimizerState before = optimizer.exportState();
-        float[][] state = null;
-        if (!before.slots().isEmpty()) {
-            state = new float[slotNames.size()][];
-            for (int k = 0; k < state.length; k++) {
-                List<float[]> parts = new ArrayList<>();
-                for (Parameter prm : params) {
-                    parts.add(before.slots().get(prm.name()).get(slotNames.get(k)).data());
-                }
-                state[k] = AllReduceStage.flat(parts.toArray(new float[0][]), totalWeights(params));
-            }
-        }
+        float[][] state = exportedState(params, slotNames);
+        // The replicas kept the last stage's end state: when the model and optimizer here are still
+        // exactly that state, the tasks start from it and leave the broadcast unread.
+        long held = stateFingerprint(flatValues(params), state, model.buffers(), optimizer.stepCount());
+        AllReduceStage.Versions versions = new AllReduceStage.Versions(
+                keptVersion != 0 && held == keptFingerprint ? keptVersion : newVersion(), newVersion(),
+                optimizerSpec);
         Broadcast<AllReduceStage.Start> begin = jsc.broadcast(new AllReduceStage.Start(model.describe(), state,
-                optimizer.stepCount(), optimizerSpec));
+                optimizer.stepCount()));
         List<AllReduceStage.Result> results;
         try {
-            results = runStage(plans, begin);
+            results = runStage(plans, begin, versions);
         } finally {
             begin.destroy();
         }
@@ -408,9 +408,12 @@ public final class SparkTrainer implements AutoCloseable {
                 model.backend().upload(buffers.get(i).value(), first.buffers()[i]);
             }
         }
+        keptVersion = versions.end();
+        keptFingerprint = stateFingerprint(flatValues(params), exportedState(params, slotNames), model.buffers(),
+                optimizer.stepCount());
         double seconds = (System.nanoTime() - start) / 1e9;
         lastStage = new StageStats(first.steps(), seconds, maxOf(results, true), maxOf(results, false),
-                first.bytesSent());
+                first.bytesSent(), (int) results.stream().filter(AllReduceStage.Result::readBroadcast).count());
         List<StepResult> out = new ArrayList<>();
         for (int i = 0; i < first.lossSums().length; i++) {
             double meanLoss = first.lossSums()[i] / batchSize;
@@ -532,6 +535,62 @@ public final class SparkTrainer implements AutoCloseable {
         return max;
     }
 
+    /** {@return per optimizer slot, the state of every parameter end to end; null for an optimizer without state yet} */
+    private float[][] exportedState(List<Parameter> params, List<String> slotNames) {
+        OptimizerState now = optimizer.exportState();
+        if (now.slots().isEmpty()) {
+            return null;
+        }
+        float[][] state = new float[slotNames.size()][];
+        for (int k = 0; k < state.length; k++) {
+            List<float[]> parts = new ArrayList<>();
+            for (Parameter prm : params) {
+                parts.add(now.slots().get(prm.name()).get(slotNames.get(k)).data());
+            }
+            state[k] = AllReduceStage.flat(parts.toArray(new float[0][]), totalWeights(params));
+        }
+        return state;
+    }
+
+    /** {@return every parameter's values end to end, in the model's order} */
+    private float[] flatValues(List<Parameter> params) {
+        float[][] parts = new float[params.size()][];
+        for (int k = 0; k < parts.length; k++) {
+            parts[k] = model.backend().download(params.get(k).value());
+        }
+        return AllReduceStage.flat(parts, totalWeights(params));
+    }
+
+    /**
+     * A 64-bit fingerprint of a training state (CRC32C and Adler-32 of every float's bits, and the
+     * optimizer's step): equal fingerprints mean the driver still holds what the tasks kept.
+     */
+    private long stateFingerprint(float[] weights, float[][] state, List<dev.receptive.nn.Buffer> buffers, int optimizerStep) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        java.util.zip.Adler32 adler = new java.util.zip.Adler32();
+        List<float[]> all = new ArrayList<>();
+        all.add(weights);
+        if (state != null) {
+            all.addAll(Arrays.asList(state));
+        }
+        for (dev.receptive.nn.Buffer b : buffers) {
+            all.add(model.backend().download(b.value()));
+        }
+        all.add(new float[] {Float.intBitsToFloat(optimizerStep)});
+        for (float[] a : all) {
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * a.length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            bytes.putInt(a.length);
+            bytes.asFloatBuffer().put(a);
+            crc.update(bytes.array());
+            adler.update(bytes.array());
+        }
+        return crc.getValue() << 32 | adler.getValue();
+    }
+
+    private static long newVersion() {
+        return VERSIONS.nextLong() | 1; // never 0
+    }
+
     private static int totalWeights(List<Parameter> params) {
         long total = 0;
         for (Parameter p : params) {
@@ -542,13 +601,14 @@ public final class SparkTrainer implements AutoCloseable {
 
     /** Runs the stage's barrier job, again from the same start when it fails, up to the attempts set. */
     private List<AllReduceStage.Result> runStage(List<AllReduceStage.Plan> plans,
-            Broadcast<AllReduceStage.Start> begin) {
+            Broadcast<AllReduceStage.Start> begin, AllReduceStage.Versions versions) {
         for (int attempt = 1;; attempt++) {
             try (Rendezvous rendezvous = new Rendezvous(jsc.getConf().get("spark.driver.host"),
                     jsc.getConf().getInt(RENDEZVOUS_PORT, 0), partitions)) {
                 JavaRDD<AllReduceStage.Plan> rdd = jsc.parallelize(plans, partitions);
                 return rdd.rdd().barrier().mapPartitions(
-                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs, rendezvous.ticket()), false,
+                        new AllReduceStage.Task(run, backend, data, begin, exchangeTimeoutMs, rendezvous.ticket(),
+                                versions), false,
                         scala.reflect.ClassTag$.MODULE$.<AllReduceStage.Result>apply(AllReduceStage.Result.class))
                         .toJavaRDD().collect();
             } catch (Exception e) { // a SparkException, which Scala throws undeclared
@@ -573,9 +633,11 @@ public final class SparkTrainer implements AutoCloseable {
      * @param exchangeSeconds the longest time a task spent in the collectives
      * @param computeSeconds the longest time a task spent computing (passes and its share of the update)
      * @param bytesSent the bytes task 0 sent to its peers
+     * @param broadcastReads how many tasks read the stage's broadcast; the others started from the state
+     *     their executor's replica kept from the stage before
      */
     public record StageStats(int steps, double seconds, double exchangeSeconds, double computeSeconds,
-            long bytesSent) {
+            long bytesSent, int broadcastReads) {
     }
 
     /** {@return what the last all-reduce stage measured, or null before the first} */

@@ -60,6 +60,8 @@ class AllReduceTrainingTest {
             // every step, 2(P − 1)/P × 4m bytes, plus 40 bytes of frame heads and loss header.
             long perStep = 4 * (m - m / 2) + 4 * (m / 2) + 8 + 16 + 8;
             assertEquals(perStep * last.steps(), last.bytesSent(), "bytes sent by task 0 in the last stage");
+            // One stage: its tasks read the broadcast. Later stages start from what each replica kept.
+            assertEquals(stepsPerStage >= results.size() ? 2 : 0, last.broadcastReads(), "tasks that read the broadcast");
             return model.stateDict();
         }
     }
@@ -91,6 +93,39 @@ class AllReduceTrainingTest {
                 states[mode] = model.stateDict();
             }
         }
+        for (String name : states[0].keySet()) {
+            assertArrayEquals(states[0].get(name).data(), states[1].get(name).data(), name);
+        }
+    }
+
+    @Test
+    void aModelChangedOnTheDriverBetweenStagesIsWhereTheNextStageStarts() {
+        Map<String, HostTensor>[] states = new Map[2];
+        for (int mode = 0; mode < 2; mode++) {
+            try (Backend cpu = Backends.create("cpu"); Model model = TinyNet.build(cpu, SEED);
+                    Optimizer adam = Optimizer.adam(LR).build();
+                    SparkTrainer trainer = builder(model, adam, mode == 0 ? 0 : 3).build()) {
+                trainer.train(3);
+                trainer.train(3);
+                if (mode == 1) {
+                    assertEquals(0, trainer.lastStage().broadcastReads(), "the second stage starts from the replicas");
+                }
+                Map<String, HostTensor> changed = model.stateDict();
+                String first = changed.keySet().iterator().next();
+                float[] w = changed.get(first).data().clone();
+                for (int i = 0; i < w.length; i++) {
+                    w[i] *= 0.5f;
+                }
+                changed.put(first, new HostTensor(changed.get(first).shape(), w));
+                model.loadStateDict(changed);
+                trainer.train(3);
+                if (mode == 1) {
+                    assertEquals(2, trainer.lastStage().broadcastReads(), "a changed model is broadcast again");
+                }
+                states[mode] = model.stateDict();
+            }
+        }
+        // The driver's sum keeps nothing on the executors: the all-reduce run must end in its bits.
         for (String name : states[0].keySet()) {
             assertArrayEquals(states[0].get(name).data(), states[1].get(name).data(), name);
         }

@@ -32,12 +32,12 @@ import org.apache.spark.sql.SparkSession;
  * cluster, ...) on the same cluster.
  *
  * <pre>
- * ClusterBench steps seednet|resnet14 BATCH[,BATCH...] ROUNDS
+ * ClusterBench steps seednet|resnet14 BATCH[,BATCH...] ROUNDS [STEPS]
  * ClusterBench epoch resnet8 BATCH
  * </pre>
  *
- * steps: ms per step on MNIST, Adam 1e-3, after 2 warm-up steps, over 16 steps (8 at a batch of
- * 256 or more). Single: {@link TrainingStep} on the whole batch with the CPU backend on every
+ * steps: ms per step on MNIST, Adam 1e-3, after 2 warm-up steps, over STEPS steps (default 64,
+ * 16 at a batch of 256 or more). Single: {@link TrainingStep} on the whole batch with the CPU backend on every
  * core. Cluster: {@link SparkTrainer} in all-reduce mode, two partitions (half the batch each on
  * its executor's one core), the timed steps in one barrier stage; with the stage's own figures
  * (the longest task's compute and exchange per step), so the per-step overhead is the cluster's
@@ -60,9 +60,19 @@ public final class ClusterBench {
             System.out.printf(Locale.ROOT, "CLUSTER up in %.1f s: %s, 2 workers of 1 core; driver %d cores%n",
                     (System.nanoTime() - t0) / 1e9, cluster.url(), Runtime.getRuntime().availableProcessors());
             try {
+                List<String> executors = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
+                        .parallelize(List.of(0, 1), 2).map(i -> {
+                            var caps = ExecutorResources.backendForTask("cpu").backend().capabilities();
+                            return caps.kernels() + ", " + caps.threads() + " threads, "
+                                    + java.lang.management.ManagementFactory.getRuntimeMXBean().getName();
+                        }).collect();
+                try (Backend cpu = Backends.create("cpu")) {
+                    System.out.printf(Locale.ROOT, "EXECUTORS %s; driver %s, %d threads%n", executors,
+                            cpu.capabilities().kernels(), cpu.capabilities().threads());
+                }
                 if (mode.equals("steps")) {
                     steps(spark, net, Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray(),
-                            Integer.parseInt(args[3]));
+                            Integer.parseInt(args[3]), args.length > 4 ? Integer.parseInt(args[4]) : 0);
                 } else {
                     epoch(spark, net, Integer.parseInt(args[2]));
                 }
@@ -94,10 +104,11 @@ public final class ClusterBench {
         return net.equals("seednet") ? Zoo.seedNet().seed(SEED).build(cpu) : Zoo.build(net, cpu, SEED);
     }
 
-    private static void steps(SparkSession spark, String net, int[] batches, int rounds) throws Exception {
+    private static void steps(SparkSession spark, String net, int[] batches, int rounds, int stepsGiven)
+            throws Exception {
         Dataset train = Mnist.load(DataFolder.mnist(), Split.TRAIN);
         for (int batch : batches) {
-            int steps = batch >= 256 ? 8 : 16;
+            int steps = stepsGiven > 0 ? stepsGiven : batch >= 256 ? 16 : 64;
             double[] single = new double[rounds];
             double[] clustered = new double[rounds];
             double[] compute = new double[rounds];
@@ -118,11 +129,12 @@ public final class ClusterBench {
                     exchange[round] = 1e3 * st.exchangeSeconds() / st.steps();
                     System.out.printf(Locale.ROOT, "PAIR %s batch %d round %d: single %.1f ms/step, cluster %.1f"
                             + " ms/step (ratio %.3f); in the stage: compute %.1f, exchange %.1f ms/step, %.2f MB sent"
-                            + " by task 0 a step; overhead (cluster - compute) %.1f ms/step; the stage's start and end %.0f ms;"
-                            + " load %s%n", net, batch, round, single[round], clustered[round],
+                            + " by task 0 a step; overhead (cluster - compute) %.1f ms/step; the stage's start and end %.0f ms"
+                            + " (%d tasks read the broadcast); load %s%n", net, batch, round, single[round], clustered[round],
                             clustered[round] / single[round], compute[round], exchange[round],
                             st.bytesSent() / 1e6 / st.steps(), clustered[round] - compute[round],
-                            1e3 * st.seconds() - st.steps() * (compute[round] + exchange[round]), load());
+                            1e3 * st.seconds() - st.steps() * (compute[round] + exchange[round]), st.broadcastReads(),
+                            load());
                 }
             }
             double[] ratio = new double[rounds];
