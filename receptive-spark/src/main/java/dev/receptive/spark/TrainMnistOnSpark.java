@@ -21,12 +21,13 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The runnable example: trains the seed net (W1) on MNIST with Spark, evaluates it on the test set
- * and saves the model file. Runs with any master (local[*] unless spark-submit or --master set
+ * The runnable example: trains the seed net (W1), or another network of the zoo, on MNIST with
+ * Spark, evaluates it on the test set and saves the model file. Runs with any master (local[*] unless spark-submit or --master set
  * one); see the README's "Scaling out with Spark".
  *
  * <pre>
  * --data DIR        MNIST folder every executor can read (default: the data folder's mnist/)
+ * --model NAME      seednet (default), resnet8, resnet14 or resnet20 (batch norm: use --all-reduce)
  * --epochs N        epochs (default 1); --steps N trains N steps instead
  * --batch N         global batch size (default 64)
  * --partitions N    shards per step (default: Spark's default parallelism)
@@ -44,7 +45,7 @@ import org.apache.spark.sql.SparkSession;
 public final class TrainMnistOnSpark {
     private static final List<String> FLAGS = List.of("--gang", "--resume");
     private static final List<String> OPTIONS = List.of("--data", "--epochs", "--steps", "--batch", "--partitions", "--lr",
-            "--seed", "--backend", "--out", "--master", "--all-reduce",
+            "--seed", "--backend", "--out", "--master", "--all-reduce", "--model",
             "--checkpoints", "--checkpoint-every");
 
     private TrainMnistOnSpark() {
@@ -65,12 +66,17 @@ public final class TrainMnistOnSpark {
         double lr = Double.parseDouble(opt.getOrDefault("--lr", "0.001"));
         long seed = Long.parseLong(opt.getOrDefault("--seed", "1"));
         Path out = Path.of(opt.getOrDefault("--out", "runs/spark-mnist/model.safetensors"));
+        String modelName = opt.getOrDefault("--model", "seednet");
+        if (!Zoo.NAMES.contains(modelName)) {
+            System.err.println("Unknown model '" + modelName + "'; known: " + String.join(", ", Zoo.NAMES));
+            System.exit(2);
+        }
         if (!Files.isDirectory(data)) {
             System.err.println("No MNIST folder at " + data + ": run scripts/fetch-datasets.sh, or pass --data DIR");
             System.exit(2);
         }
         SparkSession spark = session("receptive-mnist", opt.get("--master"));
-        try (Backend driver = Backends.create("cpu"); Model model = Zoo.seedNet().seed(seed).build(driver);
+        try (Backend driver = Backends.create("cpu"); Model model = Zoo.build(modelName, driver, seed);
                 Optimizer adam = Optimizer.adam(lr).build()) {
             SparkTrainer.Builder tb = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
                     .data(TrainingData.mnist(data, Split.TRAIN)).batchSize(batch).seed(seed)
@@ -94,7 +100,7 @@ public final class TrainMnistOnSpark {
                 if (done > 0) {
                     System.out.printf(Locale.ROOT, "Resumed after step %d of %d%n", done, total);
                 }
-                System.out.printf(Locale.ROOT, "Training the seed net on %s with %s: %d steps of %d images%n", data,
+                System.out.printf(Locale.ROOT, "Training %s on %s with %s: %d steps of %d images%n", modelName, data,
                         spark.sparkContext().master(), steps, batch);
                 long start = System.nanoTime();
                 int s = 0;

@@ -33,7 +33,8 @@ import org.apache.spark.sql.SparkSession;
  *
  * <pre>
  * ClusterBench steps seednet|resnet14 BATCH[,BATCH...] ROUNDS [STEPS]
- * ClusterBench epoch resnet8 BATCH
+ * ClusterBench epoch resnet8 BATCH [LOSSES]
+ * ClusterBench control resnet8 BATCH LOSSES
  * </pre>
  *
  * steps: ms per step on MNIST, Adam 1e-3, after 2 warm-up steps, over STEPS steps (default 64,
@@ -44,7 +45,11 @@ import org.apache.spark.sql.SparkSession;
  * step less its compute.
  *
  * <p>epoch: one epoch of Fashion-MNIST, Adam 1e-3, seed 1, single then cluster (stages of 100
- * steps); every step's loss on both, their differences, and each model's test accuracy.
+ * steps); every step's loss on both, their differences, and each model's test accuracy; the
+ * single process's test accuracy and losses go to the file LOSSES. control: the single-process
+ * epoch alone (no cluster) in this JVM, written to LOSSES when there is no such file, else
+ * compared with it: run with other kernels
+ * (-XX:MaxVectorSize=32) it shows how far fp32 rounding alone moves an epoch.
  */
 public final class ClusterBench {
     private static final int WARMUP = 2;
@@ -53,6 +58,10 @@ public final class ClusterBench {
     public static void main(String[] args) throws Exception {
         String mode = args[0];
         String net = args[1];
+        if (mode.equals("control")) {
+            control(net, Integer.parseInt(args[2]), Path.of(args[3]));
+            return;
+        }
         Path dir = Files.createTempDirectory("receptive-cluster-bench");
         long t0 = System.nanoTime();
         try (LocalStandaloneCluster cluster = LocalStandaloneCluster.start(dir, 2, "5g")) {
@@ -74,7 +83,7 @@ public final class ClusterBench {
                     steps(spark, net, Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray(),
                             Integer.parseInt(args[3]), args.length > 4 ? Integer.parseInt(args[4]) : 0);
                 } else {
-                    epoch(spark, net, Integer.parseInt(args[2]));
+                    epoch(spark, net, Integer.parseInt(args[2]), args.length > 3 ? Path.of(args[3]) : null);
                 }
             } finally {
                 spark.stop();
@@ -181,67 +190,111 @@ public final class ClusterBench {
         }
     }
 
-    private static void epoch(SparkSession spark, String net, int batch) throws Exception {
+    private static void epoch(SparkSession spark, String net, int batch, Path out) throws Exception {
         Path folder = DataFolder.fashionMnist();
         Dataset train = FashionMnist.load(folder, Split.TRAIN);
         Dataset test = FashionMnist.load(folder, Split.TEST);
         int steps = train.size() / batch;
-        int item = train.itemShape().size();
-        int[] order = Batches.shuffledOrder(train.size(), SEED, 0);
-        double[] singleLoss = new double[steps];
-        double singleAccuracy;
         long t0 = System.nanoTime();
-        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
-                Optimizer adam = Optimizer.adam(1e-3).build(); Loss loss = Loss.softmaxCrossEntropy();
-                TrainingStep step = new TrainingStep(model, loss, adam, LrSchedule.constant(), 1)) {
-            float[] x = new float[batch * item];
-            float[] y = new float[batch];
-            float[] lossValue = new float[1];
-            for (int s = 0; s < steps; s++) {
-                fill(train, order, s, batch, x, y);
-                step.start(0, (double) s / steps);
-                step.gradients(x, y, batch, s, 0, 1f, (l, out, labels) -> cpu.download(l, lossValue));
-                step.update();
-                singleLoss[s] = lossValue[0];
-            }
-            singleAccuracy = accuracy(model, test);
-        }
+        double[] singleLoss = new double[steps];
+        double singleAccuracy = singleEpoch(net, batch, train, test, singleLoss);
         double singleSeconds = (System.nanoTime() - t0) / 1e9;
         double[] clusterLoss = new double[steps];
         double clusterAccuracy;
         long t1 = System.nanoTime();
-        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu);
-                Optimizer adam = Optimizer.adam(1e-3).build();
-                SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
-                        .data(TrainingData.fashionMnist(folder, Split.TRAIN)).batchSize(batch).partitions(2)
-                        .seed(SEED).backend("cpu").allReduce(100).build()) {
-            List<SparkTrainer.StepResult> results = trainer.fit(1);
-            if (results.size() != steps) {
-                throw new IllegalStateException(results.size() + " steps on the cluster, " + steps + " alone");
-            }
-            for (int s = 0; s < steps; s++) {
-                clusterLoss[s] = results.get(s).loss();
+        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu)) {
+            try (Optimizer adam = Optimizer.adam(1e-3).build();
+                    SparkTrainer trainer = SparkTrainer.builder().spark(spark).model(model).optimizer(adam)
+                            .data(TrainingData.fashionMnist(folder, Split.TRAIN)).batchSize(batch).partitions(2)
+                            .seed(SEED).backend("cpu").allReduce(100).build()) {
+                List<SparkTrainer.StepResult> results = trainer.fit(1);
+                if (results.size() != steps) {
+                    throw new IllegalStateException(results.size() + " steps on the cluster, " + steps + " alone");
+                }
+                for (int s = 0; s < steps; s++) {
+                    clusterLoss[s] = results.get(s).loss();
+                }
             }
             clusterAccuracy = accuracy(model, test);
         }
         double clusterSeconds = (System.nanoTime() - t1) / 1e9;
+        report(net + " single process then cluster", batch, singleLoss, singleAccuracy, clusterLoss, clusterAccuracy);
+        System.out.printf(Locale.ROOT, "TIME single %.1f s, cluster %.1f s%n", singleSeconds, clusterSeconds);
+        if (out != null) {
+            write(out, singleAccuracy, singleLoss);
+        }
+    }
+
+    private static void write(Path out, double accuracy, double[] losses) throws java.io.IOException {
+        List<String> lines = new ArrayList<>(List.of(Double.toString(accuracy)));
+        Arrays.stream(losses).forEach(v -> lines.add(Double.toString(v)));
+        Files.write(out, lines);
+    }
+
+    /** One epoch in this JVM on the whole batches; fills every step's loss and returns the test accuracy. */
+    private static double singleEpoch(String net, int batch, Dataset train, Dataset test, double[] losses)
+            throws Exception {
+        int item = train.itemShape().size();
+        int[] order = Batches.shuffledOrder(train.size(), SEED, 0);
+        try (Backend cpu = Backends.create("cpu"); Model model = build(net, cpu)) {
+            try (Optimizer adam = Optimizer.adam(1e-3).build(); Loss loss = Loss.softmaxCrossEntropy();
+                    TrainingStep step = new TrainingStep(model, loss, adam, LrSchedule.constant(), 1)) {
+                float[] x = new float[batch * item];
+                float[] y = new float[batch];
+                float[] lossValue = new float[1];
+                for (int s = 0; s < losses.length; s++) {
+                    fill(train, order, s, batch, x, y);
+                    step.start(0, (double) s / losses.length);
+                    step.gradients(x, y, batch, s, 0, 1f, (l, out, labels) -> cpu.download(l, lossValue));
+                    step.update();
+                    losses[s] = lossValue[0];
+                }
+            }
+            return accuracy(model, test); // after the step lets go of the model
+        }
+    }
+
+    /**
+     * The control for {@code epoch}: the same single-process epoch in this JVM (run it with other
+     * kernels, e.g. -XX:MaxVectorSize=32, whose sums round differently), against the losses and
+     * accuracy {@code epoch} wrote to {@code reference}: how far rounding alone moves one epoch.
+     */
+    private static void control(String net, int batch, Path reference) throws Exception {
+        Path folder = DataFolder.fashionMnist();
+        Dataset train = FashionMnist.load(folder, Split.TRAIN);
+        Dataset test = FashionMnist.load(folder, Split.TEST);
+        if (!Files.exists(reference)) {
+            double[] losses = new double[train.size() / batch];
+            write(reference, singleEpoch(net, batch, train, test, losses), losses);
+            return;
+        }
+        List<String> lines = Files.readAllLines(reference);
+        double refAccuracy = Double.parseDouble(lines.get(0));
+        double[] ref = lines.subList(1, lines.size()).stream().mapToDouble(Double::parseDouble).toArray();
+        double[] losses = new double[ref.length];
+        double accuracy = singleEpoch(net, batch, train, test, losses);
+        try (Backend cpu = Backends.create("cpu")) {
+            report(net + " control (" + cpu.capabilities().kernels() + ") against the reference", batch, ref,
+                    refAccuracy, losses, accuracy);
+        }
+    }
+
+    private static void report(String what, int batch, double[] a, double accuracyA, double[] b, double accuracyB) {
+        int steps = a.length;
         double[] diff = new double[steps];
         double[] relative = new double[steps];
         for (int s = 0; s < steps; s++) {
-            diff[s] = Math.abs(clusterLoss[s] - singleLoss[s]);
-            relative[s] = diff[s] / Math.abs(singleLoss[s]);
+            diff[s] = Math.abs(b[s] - a[s]);
+            relative[s] = diff[s] / Math.abs(a[s]);
         }
         for (int s : new int[] {0, 1, 9, 99, 299, 599, steps - 1}) {
-            System.out.printf(Locale.ROOT, "STEP %d: single loss %.6f, cluster %.6f, |difference| %.3g%n", s + 1,
-                    singleLoss[s], clusterLoss[s], diff[s]);
+            System.out.printf(Locale.ROOT, "STEP %d: loss %.6f, %.6f, |difference| %.3g%n", s + 1, a[s], b[s], diff[s]);
         }
-        System.out.printf(Locale.ROOT, "RESULT %s 1 epoch Fashion-MNIST batch %d, %d steps: test accuracy single %.2f%%,"
-                + " cluster %.2f%% (difference %.2f points); per-step loss |difference| median %.3g, largest %.3g"
-                + " (relative: median %.3g, largest %.3g); last 50 steps' mean loss single %.4f, cluster %.4f;"
-                + " wall time single %.1f s, cluster %.1f s; load %s%n", net, batch, steps, 100 * singleAccuracy,
-                100 * clusterAccuracy, 100 * (clusterAccuracy - singleAccuracy), median(diff), max(diff),
-                median(relative), max(relative), mean(singleLoss, steps - 50), mean(clusterLoss, steps - 50),
-                singleSeconds, clusterSeconds, load());
+        System.out.printf(Locale.ROOT, "RESULT %s, 1 epoch Fashion-MNIST batch %d, %d steps: test accuracy %.2f%% and"
+                + " %.2f%% (difference %.2f points); per-step loss |difference| median %.3g, largest %.3g (relative:"
+                + " median %.3g, largest %.3g); last 50 steps' mean loss %.4f and %.4f; load %s%n", what, batch, steps,
+                100 * accuracyA, 100 * accuracyB, 100 * (accuracyB - accuracyA), median(diff), max(diff),
+                median(relative), max(relative), mean(a, steps - 50), mean(b, steps - 50), load());
     }
 
     private static double accuracy(Model model, Dataset test) {

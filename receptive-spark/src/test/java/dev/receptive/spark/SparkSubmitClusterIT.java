@@ -72,7 +72,7 @@ class SparkSubmitClusterIT {
             Path clusterModel = dir.resolve("cluster").resolve("model.safetensors");
             Process training = submit(cluster, "train", appJar, "dev.receptive.spark.TrainMnistOnSpark",
                     train(data, clusterModel, null));
-            cluster.awaitLog("train", Pattern.compile("Training the seed net on"), training, 120);
+            cluster.awaitLog("train", Pattern.compile("Training seednet on"), training, 120);
             // One executor dies once it has finished tasks of several steps (its log in the worker's
             // folder says so), while the application still has steps to run.
             ProcessHandle victim = cluster.awaitExecutor(0, 60);
