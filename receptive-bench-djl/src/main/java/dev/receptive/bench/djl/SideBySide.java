@@ -58,6 +58,13 @@ import java.util.SplittableRandom;
  */
 public final class SideBySide {
     private static final float LR = 1e-4f;
+    /**
+     * Calls before timing starts. Three seconds are 8 resnet14 steps at batch 128 on one core, and
+     * C2 had then not yet compiled the GEMM tiles (until about step 15) nor Adam's loop (step 20):
+     * the first timed samples ran the Vector API's Java fallback (seen with JFR and
+     * -XX:+PrintCompilation), several times slower.
+     */
+    private static final int WARM_UP_CALLS = 30;
     /** The calling thread's CPU clock, or null for wall time. */
     private static final ThreadMXBean CPU_CLOCK =
             "thread-cpu".equals(System.getProperty("receptive.bench.clock")) ? ManagementFactory.getThreadMXBean() : null;
@@ -279,7 +286,10 @@ public final class SideBySide {
                 .add(Activation::relu);
     }
 
-    /** Warm up for 3 s (the JITs compile), then the median over samples of the mean time per call. */
+    /**
+     * Warm up for 3 s and at least {@link #WARM_UP_CALLS} calls (the JITs compile), then the median
+     * over samples of the mean time per call.
+     */
     static double medianSeconds(Runnable op, int samples) {
         long warmEnd = System.nanoTime() + 3_000_000_000L;
         int calls = 0;
@@ -287,7 +297,7 @@ public final class SideBySide {
         do {
             op.run();
             calls++;
-        } while (System.nanoTime() < warmEnd || calls < 3);
+        } while (System.nanoTime() < warmEnd || calls < WARM_UP_CALLS);
         double perCall = (System.nanoTime() - t0) / 1e9 / calls;
         int reps = (int) Math.max(1, Math.min(1000, 0.5 / perCall));
         double[] times = new double[samples];
