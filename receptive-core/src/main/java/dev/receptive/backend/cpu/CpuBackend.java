@@ -227,16 +227,8 @@ public final class CpuBackend extends AbstractBackend {
     protected void batchNormBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dy, Tensor x, Tensor gamma,
             Tensor saveMean, Tensor saveInvStd, float eps, boolean accumulate) {
         Shape s = x.shape();
-        kernels.batchNormBackward(d(dx), d(dGamma), d(dBeta), null, d(dy), null, d(x), d(gamma), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), accumulate);
-    }
-
-    @Override
-    protected void batchNormReluBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dz, Tensor dy, Tensor x,
-            Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
-        Shape s = x.shape();
-        kernels.batchNormBackward(d(dx), d(dGamma), d(dBeta), d(dz), d(dy), d(y), d(x), d(gamma), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), true);
+        kernels.batchNormBackward(d(dx), d(dGamma), d(dBeta), d(dy), d(x), d(gamma), d(saveMean), d(saveInvStd),
+                s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), accumulate);
     }
 
     // ---- pooling ------------------------------------------------------------------------

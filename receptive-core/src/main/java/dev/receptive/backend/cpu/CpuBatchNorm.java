@@ -9,27 +9,33 @@ final class CpuBatchNorm {
     private CpuBatchNorm() {
     }
 
+    /** y = x·scale + shift over channel ch, rounded to float. */
+    private static void normalize(float[] y, float[] x, int n, int c, int s, int ch, double scale, double shift) {
+        for (int i = 0; i < n; i++) {
+            int base = (i * c + ch) * s;
+            for (int j = base; j < base + s; j++) {
+                y[j] = (float) (x[j] * scale + shift);
+            }
+        }
+    }
+
     /**
-     * y = x·scale + shift over channel ch, rounded to float; then, unless shortcut is null, the add
-     * kernel's y + shortcut in float; then the ReLU kernel's max(·, 0) with relu (the same bits as
-     * the three ops one after another).
+     * Over channel ch of y: unless shortcut is null, the add kernel's y + shortcut in float; then the
+     * ReLU kernel's max(·, 0) with relu: the same bits as the ops one after another. A method of its
+     * own, with one simple loop each, so that C2 vectorizes every loop: with the add and the ReLU in
+     * {@link #normalize}'s loop, or in its method behind flags, normalize ran several times slower.
      */
-    private static void normalize(float[] y, float[] x, float[] shortcut, int n, int c, int s, int ch, double scale,
-            double shift, boolean relu) {
+    private static void addRelu(float[] y, float[] shortcut, int n, int c, int s, int ch, boolean relu) {
         for (int i = 0; i < n; i++) {
             int base = (i * c + ch) * s;
             if (shortcut != null) {
-                for (int j = 0; j < s; j++) {
-                    float v = (float) (x[base + j] * scale + shift) + shortcut[base + j];
-                    y[base + j] = relu ? Math.max(v, 0f) : v;
+                for (int j = base; j < base + s; j++) {
+                    y[j] = y[j] + shortcut[j];
                 }
-            } else if (relu) {
-                for (int j = 0; j < s; j++) {
-                    y[base + j] = Math.max((float) (x[base + j] * scale + shift), 0f);
-                }
-            } else {
-                for (int j = 0; j < s; j++) {
-                    y[base + j] = (float) (x[base + j] * scale + shift);
+            }
+            if (relu) {
+                for (int j = base; j < base + s; j++) {
+                    y[j] = Math.max(y[j], 0f);
                 }
             }
         }
@@ -62,7 +68,10 @@ final class CpuBatchNorm {
                 double invStd = 1 / Math.sqrt(var + eps);
                 double scale = gamma[ch] * invStd;
                 double shift = beta[ch] - mean * scale;
-                normalize(y, x, shortcut, n, c, s, ch, scale, shift, relu);
+                normalize(y, x, n, c, s, ch, scale, shift);
+                if (shortcut != null || relu) {
+                    addRelu(y, shortcut, n, c, s, ch, relu);
+                }
                 saveMean[ch] = (float) mean;
                 saveInvStd[ch] = (float) invStd;
                 runningMean[ch] = (float) ((1 - momentum) * (double) runningMean[ch] + momentum * mean);
@@ -78,21 +87,18 @@ final class CpuBatchNorm {
             for (int ch = from; ch < to; ch++) {
                 double scale = gamma[ch] / Math.sqrt((double) runningVar[ch] + eps);
                 double shift = beta[ch] - runningMean[ch] * scale;
-                normalize(y, x, shortcut, n, c, s, ch, scale, shift, relu);
+                normalize(y, x, n, c, s, ch, scale, shift);
+                if (shortcut != null || relu) {
+                    addRelu(y, shortcut, n, c, s, ch, relu);
+                }
             }
         });
     }
 
-    /**
-     * Batch norm's backward from dy, or, when y (the output of a batch norm + ReLU, with or without
-     * an add) is given, from dz = dy · [y &gt; 0], the ReLU kernel's mask, which it writes into dz as
-     * its sums read it: one pass over dy fewer than the ReLU's backward op and then this.
-     */
-    // dx, dy, x, dz and y (or null): (n, c, s); dGamma, dBeta, gamma, save*: (c); dz may be dy
-    static void backward(CpuParallel par, float[] dx, float[] dGamma, float[] dBeta, float[] dz, float[] dy, float[] y,
-            float[] x, float[] gamma, float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate) {
+    // dx, dy, x: (n, c, s); dGamma, dBeta, gamma, save*: (c)
+    static void backward(CpuParallel par, float[] dx, float[] dGamma, float[] dBeta, float[] dy, float[] x, float[] gamma,
+            float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate) {
         long m = (long) n * s;
-        float[] g = y == null ? dy : dz;
         par.forRange(c, 1, (from, to) -> {
             for (int ch = from; ch < to; ch++) {
                 double mean = saveMean[ch];
@@ -101,15 +107,10 @@ final class CpuBatchNorm {
                 double sumDyXhat = 0;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * s;
-                    if (y != null) {
-                        for (int j = 0; j < s; j++) {
-                            dz[base + j] = y[base + j] > 0 ? dy[base + j] : 0f;
-                        }
-                    }
                     for (int j = 0; j < s; j++) {
-                        double gj = g[base + j];
-                        sumDy += gj;
-                        sumDyXhat += gj * (x[base + j] - mean) * invStd;
+                        double g = dy[base + j];
+                        sumDy += g;
+                        sumDyXhat += g * (x[base + j] - mean) * invStd;
                     }
                 }
                 double k = gamma[ch] * invStd / m;
@@ -117,7 +118,7 @@ final class CpuBatchNorm {
                     int base = (i * c + ch) * s;
                     for (int j = 0; j < s; j++) {
                         double xhat = (x[base + j] - mean) * invStd;
-                        dx[base + j] = (float) (k * (m * g[base + j] - sumDy - xhat * sumDyXhat));
+                        dx[base + j] = (float) (k * (m * dy[base + j] - sumDy - xhat * sumDyXhat));
                     }
                 }
                 dBeta[ch] = (float) (accumulate ? dBeta[ch] + sumDy : sumDy);

@@ -82,10 +82,9 @@ interface CpuKernels {
     void batchNormForwardInference(float[] y, float[] x, float[] shortcut, float[] gamma, float[] beta,
             float[] runningMean, float[] runningVar, int n, int c, int s, float eps, boolean relu);
 
-    // dx, dy, x: (n, c, s); dGamma, dBeta, gamma, save*: (c); with y (n, c, s) not null, from
-    // dz = dy · [y > 0] written into dz (which may be dy), else from dy (dz unused)
-    void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dz, float[] dy, float[] y, float[] x,
-            float[] gamma, float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate);
+    // dx, dy, x: (n, c, s); dGamma, dBeta, gamma, save*: (c)
+    void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dy, float[] x, float[] gamma,
+            float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate);
 
     // y = f(x), count elements; y may be x
     void activationForward(Activation f, float[] y, float[] x, int count);

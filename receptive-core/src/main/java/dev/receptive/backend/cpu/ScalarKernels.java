@@ -89,9 +89,9 @@ class ScalarKernels implements CpuKernels {
     }
 
     @Override
-    public void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dz, float[] dy, float[] y,
-            float[] x, float[] gamma, float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate) {
-        CpuBatchNorm.backward(par, dx, dGamma, dBeta, dz, dy, y, x, gamma, saveMean, saveInvStd, n, c, s, accumulate);
+    public void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dy, float[] x, float[] gamma,
+            float[] saveMean, float[] saveInvStd, int n, int c, int s, boolean accumulate) {
+        CpuBatchNorm.backward(par, dx, dGamma, dBeta, dy, x, gamma, saveMean, saveInvStd, n, c, s, accumulate);
     }
 
     @Override
