@@ -341,6 +341,110 @@ public abstract class AbstractBackend implements Backend {
         activationForwardImpl(Activation.RELU, y, y);
     }
 
+    private void checkShortcut(String op, Tensor y, Tensor x, Tensor shortcut) {
+        own(op, shortcut);
+        expect(op, "shortcut", x.shape(), shortcut);
+        if (y == x || y == shortcut) {
+            throw new IllegalArgumentException(op + ": y must be neither x nor the shortcut");
+        }
+    }
+
+    @Override
+    public final void batchNormAddReluForwardTraining(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        String op = "batchNormAddReluForwardTraining";
+        checkBatchNormTraining(op, y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        checkShortcut(op, y, x, shortcut);
+        batchNormAddReluForwardTrainingImpl(y, x, shortcut, gamma, beta, runningMean, runningVar, saveMean, saveInvStd,
+                momentum, eps);
+    }
+
+    /**
+     * {@link #batchNormAddReluForwardTraining} with the shapes checked: by default batch norm, the
+     * add and the ReLU in place. Override to add and apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param shortcut added after the normalization (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C)
+     * @param saveInvStd output (C)
+     * @param momentum running-statistics factor
+     * @param eps added to the variance
+     */
+    protected void batchNormAddReluForwardTrainingImpl(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTrainingImpl(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        addImpl(y, y, shortcut);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    @Override
+    public final void batchNormAddReluForwardInference(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        String op = "batchNormAddReluForwardInference";
+        checkBatchNorm(op, y, x, eps, gamma, beta, runningMean, runningVar);
+        checkShortcut(op, y, x, shortcut);
+        batchNormAddReluForwardInferenceImpl(y, x, shortcut, gamma, beta, runningMean, runningVar, eps);
+    }
+
+    /**
+     * {@link #batchNormAddReluForwardInference} with the shapes checked: by default batch norm, the
+     * add and the ReLU in place. Override to add and apply the ReLU as the normalization writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU
+     * @param x input (N, C, ...)
+     * @param shortcut added after the normalization (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    protected void batchNormAddReluForwardInferenceImpl(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        batchNormForwardInferenceImpl(y, x, gamma, beta, runningMean, runningVar, eps);
+        addImpl(y, y, shortcut);
+        activationForwardImpl(Activation.RELU, y, y);
+    }
+
+    @Override
+    public final void batchNormReluBackward(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dz, Tensor dy, Tensor x,
+            Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
+        String op = "batchNormReluBackward";
+        checkBatchNorm(op, dx, x, eps, dGamma, dBeta, gamma, saveMean, saveInvStd);
+        own(op, dz, dy, y);
+        expect(op, "dz", x.shape(), dz);
+        expect(op, "dy", x.shape(), dy);
+        expect(op, "y", x.shape(), y);
+        batchNormReluBackwardImpl(dx, dGamma, dBeta, dz, dy, x, y, gamma, saveMean, saveInvStd, eps);
+    }
+
+    /**
+     * {@link #batchNormReluBackward} with the shapes checked: by default the ReLU's backward into dz,
+     * then batch norm's from dz. Override to mask dy as the normalization's sums read it.
+     *
+     * @param dx output (N, C, ...)
+     * @param dGamma added to (C)
+     * @param dBeta added to (C)
+     * @param dz output (N, C, ...); may be dy itself
+     * @param dy gradient of y (N, C, ...)
+     * @param x the forward call's input
+     * @param y the forward call's output (after the ReLU)
+     * @param gamma scale (C)
+     * @param saveMean as the forward call wrote it (C)
+     * @param saveInvStd as the forward call wrote it (C)
+     * @param eps as in the forward call
+     */
+    protected void batchNormReluBackwardImpl(Tensor dx, Tensor dGamma, Tensor dBeta, Tensor dz, Tensor dy, Tensor x,
+            Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
+        activationBackwardImpl(Activation.RELU, dz, dy, y);
+        batchNormBackwardImpl(dx, dGamma, dBeta, dz, x, gamma, saveMean, saveInvStd, eps, true);
+    }
+
     @Override
     public final void batchNormForwardInference(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, float eps) {

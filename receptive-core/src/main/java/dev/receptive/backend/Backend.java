@@ -439,7 +439,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * The backward pass of {@link #batchNormReluForwardTraining}: dz = dy · [y &gt; 0], then
-     * {@link #batchNormBackward} from dz with dGamma and dBeta added to.
+     * {@link #batchNormBackward} from dz with dGamma and dBeta added to. It is also the backward
+     * pass of {@link #batchNormAddReluForwardTraining}, with y that op's output: the add passes
+     * its gradient through unchanged, so dz is as well the shortcut's gradient.
      *
      * @param dx output (N, C, ...)
      * @param dGamma added to (C)
@@ -457,6 +459,52 @@ public interface Backend extends AutoCloseable {
             Tensor y, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps) {
         activationBackward(Activation.RELU, dz, dy, y);
         batchNormBackward(dx, dGamma, dBeta, dz, x, gamma, saveMean, saveInvStd, eps, true);
+    }
+
+    /**
+     * y = max(0, batch norm(x) + shortcut) in training, the tail of a residual block (He et al.
+     * 2016: the second batch norm, the add of the shortcut, the ReLU):
+     * {@link #batchNormForwardTraining} (batch statistics, running statistics updated, saveMean and
+     * saveInvStd written), then y + shortcut, then the ReLU, as it writes y. Its backward pass is
+     * {@link #batchNormReluBackward} with this y; the dz it writes is the shortcut's gradient too.
+     *
+     * @param y output (N, C, ...), after the ReLU; neither x nor shortcut
+     * @param x input (N, C, ...)
+     * @param shortcut added after the normalization (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean updated in place (C)
+     * @param runningVar updated in place (C)
+     * @param saveMean output (C): the batch mean, for the backward pass
+     * @param saveInvStd output (C): 1/√(batch variance + eps), for the backward pass
+     * @param momentum running-statistics factor, in [0, 1]
+     * @param eps added to the variance
+     */
+    default void batchNormAddReluForwardTraining(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormForwardTraining(y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps);
+        add(y, y, shortcut);
+        activationForward(Activation.RELU, y, y);
+    }
+
+    /**
+     * y = max(0, batch norm(x) + shortcut) with the running statistics:
+     * {@link #batchNormForwardInference}, the add and the ReLU as it writes y.
+     *
+     * @param y output (N, C, ...), after the ReLU; neither x nor shortcut
+     * @param x input (N, C, ...)
+     * @param shortcut added after the normalization (N, C, ...)
+     * @param gamma scale (C)
+     * @param beta shift (C)
+     * @param runningMean running mean (C)
+     * @param runningVar running variance (C)
+     * @param eps added to the variance
+     */
+    default void batchNormAddReluForwardInference(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        batchNormForwardInference(y, x, gamma, beta, runningMean, runningVar, eps);
+        add(y, y, shortcut);
+        activationForward(Activation.RELU, y, y);
     }
 
     // ---- losses: forward and gradient fused ---------------------------------------------

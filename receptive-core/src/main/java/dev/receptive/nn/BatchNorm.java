@@ -98,7 +98,7 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
     // y, x: (N, C, ...)
     @Override
     protected final void forwardInternal(Tensor y, Tensor x, Pass pass, Scratch scratch) {
-        forward(y, x, pass, scratch, false);
+        forward(y, x, null, pass, scratch, false);
     }
 
     @Override
@@ -108,13 +108,27 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
 
     @Override
     void forwardRelu(Tensor y, Tensor x, Pass pass, Scratch scratch) {
-        forward(y, x, pass, scratch, true);
+        forward(y, x, null, pass, scratch, true);
     }
 
-    private void forward(Tensor y, Tensor x, Pass pass, Scratch scratch, boolean relu) {
+    @Override
+    boolean fusesAddRelu() {
+        return true;
+    }
+
+    @Override
+    void forwardAddRelu(Tensor y, Tensor x, Tensor shortcut, Pass pass, Scratch scratch) {
+        forward(y, x, shortcut, pass, scratch, true);
+    }
+
+    /** y = bn(x), then y + shortcut unless it is null, then the ReLU with relu. */
+    private void forward(Tensor y, Tensor x, Tensor shortcut, Pass pass, Scratch scratch, boolean relu) {
         if (pass.training() && pass.batchStatistics() != null) {
-            // Synchronized statistics (replicas on Spark): the ReLU follows as its own op.
+            // Synchronized statistics (replicas on Spark): the add and the ReLU follow as their own ops.
             forwardSynchronized(y, x, pass.batchStatistics(), scratch);
+            if (shortcut != null) {
+                backend().add(y, y, shortcut);
+            }
             if (relu) {
                 backend().activationForward(Activation.RELU, y, y);
             }
@@ -122,7 +136,10 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
             Shape c = weight.shape();
             Tensor mean = scratch.tensor("mean", c);
             Tensor invStd = scratch.tensor("invStd", c);
-            if (relu) {
+            if (shortcut != null) {
+                backend().batchNormAddReluForwardTraining(y, x, shortcut, weight.value(), bias.value(),
+                        runningMean.value(), runningVar.value(), mean, invStd, (float) momentum, (float) eps);
+            } else if (relu) {
                 backend().batchNormReluForwardTraining(y, x, weight.value(), bias.value(), runningMean.value(),
                         runningVar.value(), mean, invStd, (float) momentum, (float) eps);
             } else {
@@ -132,6 +149,9 @@ public abstract sealed class BatchNorm extends Layer permits BatchNorm1d, BatchN
             Tensor one = scratch.tensor("one", Shape.of(1));
             backend().fill(one, 1f);
             backend().axpy(batches.value(), 1f, one);
+        } else if (shortcut != null) {
+            backend().batchNormAddReluForwardInference(y, x, shortcut, weight.value(), bias.value(), runningMean.value(),
+                    runningVar.value(), (float) eps);
         } else if (relu) {
             backend().batchNormReluForwardInference(y, x, weight.value(), bias.value(), runningMean.value(),
                     runningVar.value(), (float) eps);

@@ -325,6 +325,22 @@ public abstract class Layer {
         throw new UnsupportedOperationException(describe() + " fuses no ReLU");
     }
 
+    // ---- fused with an add and a ReLU after it (see ModelPlan#addReluFusions) ------------------
+
+    /**
+     * Whether this layer can add a second tensor and apply a ReLU as it writes its output,
+     * y = max(0, layer(x) + shortcut): {@link #forwardAddRelu}; the backward call is
+     * {@link #backwardRelu} with that y, whose dz is the shortcut's gradient too.
+     */
+    boolean fusesAddRelu() {
+        return false;
+    }
+
+    /** y = max(0, layer(x) + shortcut), overwriting y: this layer, the add that reads it, and the ReLU after the add. */
+    void forwardAddRelu(Tensor y, Tensor x, Tensor shortcut, Pass pass, Scratch scratch) {
+        throw new UnsupportedOperationException(describe() + " fuses no add and ReLU");
+    }
+
     final void config(LayerConfig config) {
         writeConfig(config);
     }

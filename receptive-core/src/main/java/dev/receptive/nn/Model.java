@@ -367,6 +367,11 @@ public final class Model implements AutoCloseable {
         return plan.reluFusions();
     }
 
+    /** {@return the plan's fused residual tails: for each ReLU node, the layer it runs fused with through an add, or −1} */
+    int[] addReluFusions() {
+        return plan.addReluFusions();
+    }
+
     /** {@return the layers in node order, merges left out (an unmodifiable copy)} */
     public List<Layer> layers() {
         List<Layer> layers = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.receptive.nn;
 import dev.receptive.tensor.Shape;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
@@ -30,6 +31,7 @@ final class ModelPlan {
     private final List<Parameter> parameters;
     private final List<Buffer> buffers;
     private final int[] reluFusions;
+    private final int[] addReluFusions;
 
     private ModelPlan(Shape inputShape, long seed, List<Node> nodes, boolean chain) {
         this.inputShape = inputShape;
@@ -37,6 +39,7 @@ final class ModelPlan {
         this.nodes = Collections.unmodifiableList(nodes);
         this.chain = chain;
         this.reluFusions = reluFusions(nodes);
+        this.addReluFusions = addReluFusions(nodes);
         List<Parameter> ps = new ArrayList<>();
         List<Buffer> bs = new ArrayList<>();
         for (Node n : nodes) {
@@ -115,14 +118,7 @@ final class ModelPlan {
      * the pair as one op forward and one backward; the ReLU node's output is the producer's.
      */
     private static int[] reluFusions(List<Node> nodes) {
-        int[] readers = new int[nodes.size()];
-        for (Node n : nodes) {
-            for (int in : n.inputIndices()) {
-                if (in >= 0) {
-                    readers[in]++;
-                }
-            }
-        }
+        int[] readers = readers(nodes);
         int[] fused = new int[nodes.size()];
         for (int j = 0; j < nodes.size(); j++) {
             fused[j] = -1;
@@ -141,6 +137,58 @@ final class ModelPlan {
     /** {@return for each node, the producer it runs fused with (see {@link #reluFusions(List)}), or −1} */
     int[] reluFusions() {
         return reluFusions.clone();
+    }
+
+    /**
+     * The planning pass that fuses the tail of a residual block, y = relu(layer(x) + shortcut):
+     * entry j is the index of the layer whose output the add read by node j's ReLU takes, when the
+     * three run as one fused op, else −1. A triple fuses when node j is a ReLU whose only input is an
+     * add of two inputs read by nothing else, and one of those inputs (the first that fits) is a
+     * layer that can add and apply a ReLU as it writes ({@link Layer#fusesAddRelu}: batch norm,
+     * through the backend's batchNormAddRelu ops) read by nothing but the add. The add's other input
+     * is the shortcut. A workspace runs the triple as one op where the add stands (when both inputs
+     * are there) and one backward; the add's and the ReLU's outputs are the layer's.
+     */
+    private static int[] addReluFusions(List<Node> nodes) {
+        int[] readers = readers(nodes);
+        int[] fused = new int[nodes.size()];
+        Arrays.fill(fused, -1);
+        for (int j = 0; j < nodes.size(); j++) {
+            int a = nodes.get(j).inputIndices()[0];
+            if (!(nodes.get(j).layer() instanceof ReLU) || a < 0 || readers[a] != 1
+                    || !(nodes.get(a).merge() instanceof Add)) {
+                continue;
+            }
+            int[] in = nodes.get(a).inputIndices();
+            if (in.length != 2 || in[0] == in[1]) {
+                continue;
+            }
+            for (int k : in) {
+                if (k >= 0 && readers[k] == 1 && nodes.get(k).layer() != null && nodes.get(k).layer().fusesAddRelu()) {
+                    fused[j] = k;
+                    break;
+                }
+            }
+        }
+        return fused;
+    }
+
+    /** {@return for each ReLU node, the layer it runs fused with through an add (see {@link #addReluFusions(List)}), or −1} */
+    int[] addReluFusions() {
+        return addReluFusions.clone();
+    }
+
+    /** {@return for each node, how many nodes read it (twice if one node reads it twice)} */
+    private static int[] readers(List<Node> nodes) {
+        int[] readers = new int[nodes.size()];
+        for (Node n : nodes) {
+            for (int in : n.inputIndices()) {
+                if (in >= 0) {
+                    readers[in]++;
+                }
+            }
+        }
+        return readers;
     }
 
     private static Shape mergeShape(Graph.Spec s, List<Shape> ins) {

@@ -30,6 +30,12 @@ public final class Workspace implements AutoCloseable {
     private final int[] fusedInto;
     /** Whether node i runs fused with the ReLU that reads it. */
     private final boolean[] fusesRelu;
+    /** For the ReLU of a fused residual tail (layer, add, ReLU as one op), the layer's index; else −1. */
+    private final int[] tailOf;
+    /** For the add of a fused residual tail, where the one op runs, the layer's index; else −1. */
+    private final int[] tailAt;
+    /** Whether node i is the layer of a fused residual tail (it runs at its add). */
+    private final boolean[] tailLayer;
     private final boolean inference;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private int batch = -1;
@@ -80,6 +86,30 @@ public final class Workspace implements AutoCloseable {
                 fusesRelu[fusedInto[j]] = true;
             }
         }
+        this.tailOf = fuse ? model.addReluFusions() : new int[n];
+        if (!fuse) {
+            Arrays.fill(tailOf, -1);
+        }
+        this.tailAt = new int[n];
+        Arrays.fill(tailAt, -1);
+        this.tailLayer = new boolean[n];
+        for (int j = 0; j < n; j++) {
+            if (tailOf[j] >= 0) {
+                tailAt[nodes.get(j).inputIndices()[0]] = tailOf[j];
+                tailLayer[tailOf[j]] = true;
+            }
+        }
+    }
+
+    /** The node whose output tensor node i's output is (a fused ReLU's or residual tail's), or −1 for its own. */
+    private int aliasOf(int i) {
+        return fusedInto[i] >= 0 ? fusedInto[i] : tailOf[i] >= 0 ? tailOf[i] : tailAt[i];
+    }
+
+    /** The input of add node a that is not the fused layer b: the residual tail's shortcut. */
+    private int shortcutOf(int a, int b) {
+        int[] in = nodes.get(a).inputIndices();
+        return in[0] == b ? in[1] : in[0];
     }
 
     /** {@return whether this workspace runs evaluation passes only, without gradient tensors} */
@@ -167,8 +197,12 @@ public final class Workspace implements AutoCloseable {
         for (int i = 0; i < nodes.size(); i++) {
             Node node = nodes.get(i);
             int[] in = node.inputIndices();
-            if (fusedInto[i] >= 0) {
-                continue; // its producer wrote out[i], which is the producer's output
+            if (fusedInto[i] >= 0 || tailOf[i] >= 0 || tailLayer[i]) {
+                continue; // a fused op writes out[i]: its producer's, or the residual tail's at the add
+            } else if (tailAt[i] >= 0) {
+                int b = tailAt[i];
+                nodes.get(b).layer().forwardAddRelu(out[i], value(nodes.get(b).inputIndices()[0], x),
+                        value(shortcutOf(i, b), x), pass, scratch[b]);
             } else if (fusesRelu[i]) {
                 node.layer().forwardRelu(out[i], value(in[0], x), pass, scratch[i]);
             } else if (node.layer() != null) {
@@ -223,6 +257,8 @@ public final class Workspace implements AutoCloseable {
                     if (fusedInto[i] >= 0) {
                         // The pair's one backward op: the producer's gradient tensor takes dz.
                         backwardNode(fusedInto[i], grad[fusedInto[i]], dy);
+                    } else if (tailOf[i] >= 0) {
+                        backwardTail(tailOf[i], nodes.get(i).inputIndices()[0], dy);
                     } else {
                         backwardNode(i, dy, null);
                     }
@@ -274,6 +310,25 @@ public final class Workspace implements AutoCloseable {
         }
     }
 
+    /**
+     * The backward call of a residual tail: layer b's with the ReLU (dz = dy · [y &gt; 0] into b's
+     * gradient tensor, then b's own), then dz to the add's other input, which is the shortcut's
+     * gradient because the add passes its gradient through unchanged.
+     */
+    private void backwardTail(int b, int add, Tensor dy) {
+        Tensor dz = grad[b];
+        backwardNode(b, dz, dy);
+        int s = shortcutOf(add, b);
+        if (s >= 0 && needsGrad[s]) {
+            if (written[s]) {
+                backend.add(grad[s], grad[s], dz);
+            } else {
+                backend.copy(grad[s], dz);
+            }
+            written[s] = true;
+        }
+    }
+
     /** The spare gradient tensor of input k of node i, which reads node j. */
     private Tensor spare(int i, int k, int j) {
         if (spare[i] == null) {
@@ -302,9 +357,11 @@ public final class Workspace implements AutoCloseable {
         written = new boolean[count];
         batch = n;
         for (int i = 0; i < count; i++) {
-            // A fused ReLU's output is its producer's (nodes come after their inputs).
-            out[i] = fusedInto[i] >= 0 ? out[fusedInto[i]] : backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
-            if (!inference && needsGrad[i] && i < count - 1 && consumers[i] > 0) {
+            // A fused ReLU's output is its producer's, a residual tail's add's and ReLU's the layer's
+            // (nodes come after their inputs); no one writes the gradient of a fused add.
+            int alias = aliasOf(i);
+            out[i] = alias >= 0 ? out[alias] : backend.allocate(Model.batched(n, nodes.get(i).outputShape()));
+            if (!inference && needsGrad[i] && i < count - 1 && consumers[i] > 0 && tailAt[i] < 0) {
                 grad[i] = backend.allocate(out[i].shape());
             }
         }
@@ -331,8 +388,8 @@ public final class Workspace implements AutoCloseable {
         closeAll(grad);
         if (out != null) {
             for (int i = 0; i < out.length; i++) {
-                if (fusedInto[i] >= 0) {
-                    out[i] = null; // its producer's, closed with it
+                if (aliasOf(i) >= 0) {
+                    out[i] = null; // another node's, closed with it
                 }
             }
         }

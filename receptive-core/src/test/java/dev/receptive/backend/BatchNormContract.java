@@ -46,8 +46,8 @@ public abstract class BatchNormContract extends ContractBase {
             2 * (4 - m) * s + 0.5}, get(yEval), ATOL, RTOL);
     }
 
-    /** Training forward in double: y per element, saved mean and 1/√(σ² + eps) per channel. */
-    private static double[] reference(double[] x, float[] gamma, float[] beta, int n, int c, int s, double[] mean,
+    /** Training forward in double: y per element, saved mean and 1/√(σ² + eps) per channel (eps 1e-5). */
+    static double[] reference(double[] x, float[] gamma, float[] beta, int n, int c, int s, double[] mean,
             double[] invStd) {
         double[] y = new double[x.length];
         int m = n * s;

@@ -14,9 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The fused ops (a convolution or dense layer with its bias, or batch norm, and the ReLU after
- * it, forward and backward) against the ops they fuse, on any backend, and the convolution's and
- * dense layer's gradients against finite differences of a double reference (batch norm's
- * backward is the composition of ops whose own contracts check it that way).
+ * it; batch norm, the add of a residual shortcut and the ReLU; forward and backward) against the
+ * ops they fuse, on any backend, and the gradients of the convolution's, the dense layer's and
+ * the residual tail's against finite differences of a double reference.
  */
 public abstract class FusedContract extends ContractBase {
     // Fused and unfused compute the same fp32 operations on the CPU (the bits are equal there);
@@ -235,6 +235,138 @@ public abstract class FusedContract extends ContractBase {
     }
 
     @Test
+    void batchNormAddReluEqualsTheOpsItFuses() {
+        Rand rand = new Rand(27);
+        int[][] shapes = {{4, 3, 5, 5}, {7, 16, 6, 6}, {6, 10}, {3, 64, 7, 7}};
+        for (int[] dims : shapes) {
+            int c = dims[1];
+            int size = 1;
+            for (int d : dims) {
+                size *= d;
+            }
+            String what = java.util.Arrays.toString(dims);
+            Tensor x = t(rand.uniform(size, -2, 2), dims);
+            Tensor shortcut = t(rand.uniform(size, -1, 1), dims);
+            Tensor gamma = t(rand.uniform(c, 0.5, 1.5), c);
+            Tensor beta = t(rand.uniform(c, -0.5, 0.5), c);
+            float[] mean0 = rand.uniform(c, -0.1, 0.1);
+            float[] var0 = rand.uniform(c, 0.5, 1.5);
+            Tensor dy = t(rand.uniform(size, -1, 1), dims);
+
+            Tensor y = zeros(dims);
+            Tensor rm = t(mean0, c);
+            Tensor rv = t(var0, c);
+            Tensor sm = zeros(c);
+            Tensor si = zeros(c);
+            backend.batchNormForwardTraining(y, x, gamma, beta, rm, rv, sm, si, 0.1f, 1e-5f);
+            backend.add(y, y, shortcut);
+            backend.activationForward(Activation.RELU, y, y);
+            Tensor fy = zeros(dims);
+            Tensor frm = t(mean0, c);
+            Tensor frv = t(var0, c);
+            Tensor fsm = zeros(c);
+            Tensor fsi = zeros(c);
+            backend.batchNormAddReluForwardTraining(fy, x, shortcut, gamma, beta, frm, frv, fsm, fsi, 0.1f, 1e-5f);
+            assertClose(what + " training forward", get(y), get(fy), ATOL, RTOL);
+            assertClose(what + " running mean", get(rm), get(frm), ATOL, RTOL);
+            assertClose(what + " running variance", get(rv), get(frv), ATOL, RTOL);
+            assertClose(what + " saved mean", get(sm), get(fsm), ATOL, RTOL);
+            assertClose(what + " saved 1/std", get(si), get(fsi), ATOL, RTOL);
+
+            Tensor yi = zeros(dims);
+            backend.batchNormForwardInference(yi, x, gamma, beta, rm, rv, 1e-5f);
+            backend.add(yi, yi, shortcut);
+            backend.activationForward(Activation.RELU, yi, yi);
+            Tensor fyi = zeros(dims);
+            backend.batchNormAddReluForwardInference(fyi, x, shortcut, gamma, beta, rm, rv, 1e-5f);
+            assertClose(what + " inference forward", get(yi), get(fyi), ATOL, RTOL);
+
+            // The unfused backward: the ReLU's, the add's (dy to both inputs), batch norm's.
+            float[] dg0 = rand.uniform(c, -1, 1);
+            float[] db0 = rand.uniform(c, -1, 1);
+            Tensor dz = zeros(dims);
+            Tensor dx = zeros(dims);
+            Tensor dg = t(dg0, c);
+            Tensor db = t(db0, c);
+            backend.activationBackward(Activation.RELU, dz, dy, y);
+            backend.batchNormBackward(dx, dg, db, dz, x, gamma, sm, si, 1e-5f, true);
+            Tensor fdz = zeros(dims);
+            Tensor fdx = zeros(dims);
+            Tensor fdg = t(dg0, c);
+            Tensor fdb = t(db0, c);
+            backend.batchNormReluBackward(fdx, fdg, fdb, fdz, dy, x, fy, gamma, fsm, fsi, 1e-5f);
+            assertClose(what + " dz (the shortcut's gradient)", get(dz), get(fdz), ATOL, RTOL);
+            assertClose(what + " dx", get(dx), get(fdx), ATOL, RTOL);
+            assertClose(what + " dGamma (added to)", get(dg), get(fdg), ATOL, RTOL);
+            assertClose(what + " dBeta (added to)", get(db), get(fdb), ATOL, RTOL);
+        }
+    }
+
+    @Test
+    void batchNormAddReluGradientsMatchFiniteDifferences() {
+        int n = 3;
+        int c = 4;
+        int s = 6;
+        int size = n * c * s;
+        Rand rand = new Rand(28);
+        float[] x = rand.uniform(size, -2, 2);
+        float[] gamma = rand.uniform(c, 0.5, 1.5);
+        float[] beta = rand.uniform(c, -0.5, 0.5);
+        // Away from the ReLU's kink: every bn(x) + shortcut at least 0.05 from 0 (h = 1e-4 moves it < 0.01).
+        double[] bn = BatchNormContract.reference(toDouble(x), gamma, beta, n, c, s, null, null);
+        float[] sc = rand.uniform(size, -1, 1);
+        for (int tries = 0; minAbs(add(bn, toDouble(sc))) < 0.05; tries++) {
+            assertTrue(tries < 10000, "no draw away from the kink");
+            sc = rand.uniform(size, -1, 1);
+        }
+        float[] shortcut = sc;
+        double[] dy = toDouble(rand.uniform(size, -1, 1));
+        double[] numDx = GradCheck.numeric(v -> dot(dy, relu(add(BatchNormContract.reference(v, gamma, beta, n, c, s,
+                null, null), toDouble(shortcut)))), x, 1e-4);
+        double[] numDs = GradCheck.numeric(v -> dot(dy, relu(add(bn, v))), shortcut, 1e-4);
+        double[] numDg = GradCheck.numeric(v -> dot(dy, relu(add(BatchNormContract.reference(toDouble(x), toFloat(v),
+                beta, n, c, s, null, null), toDouble(shortcut)))), gamma, 1e-4);
+        double[] numDb = GradCheck.numeric(v -> dot(dy, relu(add(BatchNormContract.reference(toDouble(x), gamma,
+                toFloat(v), n, c, s, null, null), toDouble(shortcut)))), beta, 1e-4);
+
+        int[] dims = {n, c, 2, 3};
+        Tensor tx = t(x, dims);
+        Tensor tg = t(gamma, c);
+        Tensor y = zeros(dims);
+        Tensor sm = zeros(c);
+        Tensor si = zeros(c);
+        backend.batchNormAddReluForwardTraining(y, tx, t(shortcut, dims), tg, t(beta, c), zeros(c), t(ones(c), c), sm,
+                si, 0.1f, 1e-5f);
+        assertClose("y", relu(add(bn, toDouble(shortcut))), get(y), ATOL, RTOL);
+        Tensor dx = zeros(dims);
+        Tensor dg = zeros(c);
+        Tensor db = zeros(c);
+        Tensor tdy = t(toFloat(dy), dims);
+        // dz may be dy itself
+        backend.batchNormReluBackward(dx, dg, db, tdy, tdy, tx, y, tg, sm, si, 1e-5f);
+        // The batch norm contract's finite-difference tolerances (its backward sums in fp32 outputs).
+        assertClose("dx vs finite differences", numDx, get(dx), 1e-4, 1e-3);
+        assertClose("dz = shortcut gradient vs finite differences", numDs, get(tdy), 1e-4, 1e-3);
+        assertClose("dGamma vs finite differences", numDg, get(dg), 1e-4, 1e-3);
+        assertClose("dBeta vs finite differences", numDb, get(db), 1e-4, 1e-3);
+    }
+
+    @Test
+    void batchNormAddReluByHand() {
+        // One channel, x = [1, 3]: mean 2, variance 1, x̂ = [-1, 1] (eps 1e-5 moves it by 5e-6);
+        // gamma 2, beta 0.5: bn = [-1.5, 2.5]; shortcut [1, -3]: sum [-0.5, -0.5] → y = [0, 0];
+        // shortcut [2, -2]: sum [0.5, 0.5] → y = [0.5, 0.5].
+        Tensor x = t(new float[] {1, 3}, 2, 1);
+        Tensor y = zeros(2, 1);
+        backend.batchNormAddReluForwardTraining(y, x, t(new float[] {1, -3}, 2, 1), t(new float[] {2}, 1),
+                t(new float[] {0.5f}, 1), zeros(1), t(new float[] {1}, 1), zeros(1), zeros(1), 0.1f, 1e-5f);
+        assertArrayEquals(new float[] {0, 0}, get(y));
+        backend.batchNormAddReluForwardTraining(y, x, t(new float[] {2, -2}, 2, 1), t(new float[] {2}, 1),
+                t(new float[] {0.5f}, 1), zeros(1), t(new float[] {1}, 1), zeros(1), zeros(1), 0.1f, 1e-5f);
+        assertClose("y", new double[] {0.5, 0.5}, get(y), 1e-4, 0);
+    }
+
+    @Test
     void wrongShapesNameTheFusedOp() {
         Tensor x = zeros(1, 2, 4, 4);
         Tensor w = zeros(3, 2, 3, 3);
@@ -244,6 +376,19 @@ public abstract class FusedContract extends ContractBase {
         e = assertThrows(IllegalArgumentException.class,
                 () -> backend.denseBiasReluForward(zeros(1, 4), zeros(1, 5), zeros(3, 5), null));
         assertTrue(e.getMessage().contains("denseBiasReluForward"), e.getMessage());
+        Tensor bx = zeros(2, 3, 2, 2);
+        Tensor c3 = zeros(3);
+        e = assertThrows(IllegalArgumentException.class, () -> backend.batchNormAddReluForwardTraining(zeros(2, 3, 2, 2),
+                bx, zeros(2, 3, 2, 1), c3, c3, c3, c3, c3, c3, 0.1f, 1e-5f));
+        assertTrue(e.getMessage().contains("batchNormAddReluForwardTraining") && e.getMessage().contains("shortcut"),
+                e.getMessage());
+        Tensor sc = zeros(2, 3, 2, 2);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> backend.batchNormAddReluForwardInference(sc, bx, sc, c3, c3, c3, c3, 1e-5f));
+        assertTrue(e.getMessage().contains("batchNormAddReluForwardInference"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> backend.batchNormReluBackward(zeros(2, 3, 2, 2), c3, c3,
+                zeros(2, 3, 2, 2), zeros(2, 3, 2, 2), bx, zeros(2, 3, 4), c3, c3, c3, 1e-5f));
+        assertTrue(e.getMessage().contains("batchNormReluBackward"), e.getMessage());
     }
 
     private static double minAbs(double[] a) {
@@ -252,6 +397,28 @@ public abstract class FusedContract extends ContractBase {
             m = Math.min(m, Math.abs(v));
         }
         return m;
+    }
+
+    private static double[] add(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] + b[i];
+        }
+        return r;
+    }
+
+    private static float[] toFloat(double[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = (float) a[i];
+        }
+        return r;
+    }
+
+    private static float[] ones(int n) {
+        float[] r = new float[n];
+        java.util.Arrays.fill(r, 1f);
+        return r;
     }
 
     private static double[] relu(double[] a) {

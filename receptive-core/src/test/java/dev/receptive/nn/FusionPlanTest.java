@@ -1,6 +1,7 @@
 package dev.receptive.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,9 +16,10 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * The planning pass that runs a convolution or dense layer and the ReLU reading it as one fused
- * op: which pairs it finds, and that a fused workspace computes the bits of an unfused one on the
- * CPU (forward, training with dropout, every parameter and input gradient).
+ * The planning passes that run a convolution, dense or batch norm layer and the ReLU reading it
+ * as one fused op, and a batch norm, the add of a residual shortcut and the ReLU after it as one:
+ * which ones they find, and that a fused workspace computes the bits of an unfused one on the CPU
+ * (forward, training with dropout, every parameter gradient and buffer).
  */
 class FusionPlanTest {
 
@@ -56,8 +58,62 @@ class FusionPlanTest {
                 .add("flat", new Flatten(), "relu")
                 .add("dense", Dense.builder().units(6).build(), "flat")
                 .add("out", new ReLU(), "dense").output("out").seed(2).build(cpu), images, Shape.of(13, 6));
-        // resnet8: batch norm + ReLU pairs (training statistics, running statistics in evaluation).
+        // resnet8 and resnet14: batch norm + ReLU pairs and batch norm + add + ReLU tails, with
+        // identity and projection shortcuts (training statistics, running statistics in evaluation).
         check(cpu -> Zoo.build("resnet8", Shape.of(1, 28, 28), 10, cpu, 5), images, Shape.of(13, 10));
+        check(cpu -> Zoo.build("resnet14", Shape.of(1, 28, 28), 10, cpu, 6), images, Shape.of(13, 10));
+        // A tail whose shortcut is the model's input and whose batch norm is the add's second input.
+        check(cpu -> Graph.builder().input(1, 28, 28)
+                .add("bn", new BatchNorm2d(), Model.INPUT)
+                .add("add", new Add(), Model.INPUT, "bn")
+                .add("relu", new ReLU(), "add")
+                .add("flat", new Flatten(), "relu")
+                .add("fc", Dense.builder().units(10).build(), "flat").output("fc").seed(3).build(cpu),
+                images, Shape.of(13, 10));
+    }
+
+    @Test
+    void everyResidualTailOfResnet14Fuses() {
+        try (CpuBackend cpu = new CpuBackend(1); Model model = Zoo.build("resnet14", Shape.of(1, 28, 28), 10, cpu, 5)) {
+            int[] tails = model.addReluFusions();
+            java.util.List<String> fused = new java.util.ArrayList<>();
+            for (int j = 0; j < tails.length; j++) {
+                if (tails[j] >= 0) {
+                    fused.add(model.nodes().get(tails[j]).name() + "+" + model.nodes().get(j).name());
+                }
+            }
+            // Six basic blocks; in the projection blocks (layer2.0, layer3.0) the second batch norm
+            // fuses, the shortcut's own batch norm stays on its own.
+            assertEquals(java.util.List.of("layer1.0.bn2+layer1.0.relu2", "layer1.1.bn2+layer1.1.relu2",
+                    "layer2.0.bn2+layer2.0.relu2", "layer2.1.bn2+layer2.1.relu2", "layer3.0.bn2+layer3.0.relu2",
+                    "layer3.1.bn2+layer3.1.relu2"), fused);
+        }
+    }
+
+    @Test
+    void aTailIsNotFusedWhenAValueInsideItHasAnotherReader() {
+        try (CpuBackend cpu = new CpuBackend(1);
+                Model model = Graph.builder().input(2, 5, 5)
+                        .add("bn", new BatchNorm2d(), Model.INPUT)
+                        .add("add", new Add(), "bn", Model.INPUT)
+                        .add("relu", new ReLU(), "add")
+                        .add("bn2", new BatchNorm2d(), "relu")
+                        .add("add2", new Add(), "bn2", "relu")
+                        .add("relu2", new ReLU(), "add2")
+                        .add("again", new Add(), "add2", "bn2") // add2 and bn2 have a second reader
+                        .add("bn3", new BatchNorm2d(), "again")
+                        .add("add3", new Add(), "bn3", "bn3") // one node twice
+                        .add("relu3", new ReLU(), "add3")
+                        .add("sum", new Add(), "relu3", "relu2").output("sum").seed(1).build(cpu)) {
+            int[] tails = model.addReluFusions();
+            java.util.List<String> fused = new java.util.ArrayList<>();
+            for (int j = 0; j < tails.length; j++) {
+                if (tails[j] >= 0) {
+                    fused.add(model.nodes().get(tails[j]).name() + "+" + model.nodes().get(j).name());
+                }
+            }
+            assertEquals(java.util.List.of("bn+relu"), fused);
+        }
     }
 
     @Test
@@ -98,6 +154,9 @@ class FusionPlanTest {
             ws.backward(dOutput);
             for (Parameter p : model.parameters()) {
                 result.put(p.name(), p.grad().toArray());
+            }
+            for (Buffer b : model.buffers()) {
+                result.put(b.name(), b.value().toArray());
             }
             return result;
         }

@@ -174,33 +174,53 @@ public final class CpuBackend extends AbstractBackend {
     @Override
     protected void batchNormForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
-        Shape s = x.shape();
-        kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, false);
+        batchNormTraining(y, x, null, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps, false);
     }
 
     @Override
     protected void batchNormReluForwardTrainingImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormTraining(y, x, null, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps, true);
+    }
+
+    @Override
+    protected void batchNormAddReluForwardTrainingImpl(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps) {
+        batchNormTraining(y, x, shortcut, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, momentum, eps,
+                true);
+    }
+
+    private void batchNormTraining(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float momentum, float eps, boolean relu) {
         Shape s = x.shape();
-        kernels.batchNormForwardTraining(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(saveMean),
-                d(saveInvStd), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), momentum, eps, true);
+        kernels.batchNormForwardTraining(d(y), d(x), shortcut == null ? null : d(shortcut), d(gamma), d(beta),
+                d(runningMean), d(runningVar), d(saveMean), d(saveInvStd), s.dim(0), s.dim(1),
+                s.sizePerItem() / s.dim(1), momentum, eps, relu);
     }
 
     @Override
     protected void batchNormForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, float eps) {
-        Shape s = x.shape();
-        kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
-                s.dim(1), s.sizePerItem() / s.dim(1), eps, false);
+        batchNormInference(y, x, null, gamma, beta, runningMean, runningVar, eps, false);
     }
 
     @Override
     protected void batchNormReluForwardInferenceImpl(Tensor y, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
             Tensor runningVar, float eps) {
+        batchNormInference(y, x, null, gamma, beta, runningMean, runningVar, eps, true);
+    }
+
+    @Override
+    protected void batchNormAddReluForwardInferenceImpl(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta,
+            Tensor runningMean, Tensor runningVar, float eps) {
+        batchNormInference(y, x, shortcut, gamma, beta, runningMean, runningVar, eps, true);
+    }
+
+    private void batchNormInference(Tensor y, Tensor x, Tensor shortcut, Tensor gamma, Tensor beta, Tensor runningMean,
+            Tensor runningVar, float eps, boolean relu) {
         Shape s = x.shape();
-        kernels.batchNormForwardInference(d(y), d(x), d(gamma), d(beta), d(runningMean), d(runningVar), s.dim(0),
-                s.dim(1), s.sizePerItem() / s.dim(1), eps, true);
+        kernels.batchNormForwardInference(d(y), d(x), shortcut == null ? null : d(shortcut), d(gamma), d(beta),
+                d(runningMean), d(runningVar), s.dim(0), s.dim(1), s.sizePerItem() / s.dim(1), eps, relu);
     }
 
     @Override

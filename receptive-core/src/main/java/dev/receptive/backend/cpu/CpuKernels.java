@@ -71,14 +71,16 @@ interface CpuKernels {
     void pool2dBackward(PoolMode mode, float[] dx, float[] dy, float[] x, float[] y, Shape xs, Shape ys,
             Pool2dParams p);
 
-    // y, x: (n, c, s); gamma, beta, running*, save*: (c); then y = max(y, 0) with relu
-    void batchNormForwardTraining(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps,
-            boolean relu);
+    // y, x, shortcut: (n, c, s); gamma, beta, running*, save*: (c); then y += shortcut unless it is null,
+    // then y = max(y, 0) with relu
+    void batchNormForwardTraining(float[] y, float[] x, float[] shortcut, float[] gamma, float[] beta,
+            float[] runningMean, float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s,
+            float momentum, float eps, boolean relu);
 
-    // y, x: (n, c, s); gamma, beta, running*: (c); then y = max(y, 0) with relu
-    void batchNormForwardInference(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, int n, int c, int s, float eps, boolean relu);
+    // y, x, shortcut: (n, c, s); gamma, beta, running*: (c); then y += shortcut unless it is null, then
+    // y = max(y, 0) with relu
+    void batchNormForwardInference(float[] y, float[] x, float[] shortcut, float[] gamma, float[] beta,
+            float[] runningMean, float[] runningVar, int n, int c, int s, float eps, boolean relu);
 
     // dx, dy, x: (n, c, s); dGamma, dBeta, gamma, save*: (c)
     void batchNormBackward(float[] dx, float[] dGamma, float[] dBeta, float[] dy, float[] x, float[] gamma,

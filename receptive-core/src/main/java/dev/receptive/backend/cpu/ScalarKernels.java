@@ -75,17 +75,17 @@ class ScalarKernels implements CpuKernels {
     }
 
     @Override
-    public void batchNormForwardTraining(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s, float momentum, float eps,
-            boolean relu) {
-        CpuBatchNorm.forwardTraining(par, y, x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, n, c, s,
-                momentum, eps, relu);
+    public void batchNormForwardTraining(float[] y, float[] x, float[] shortcut, float[] gamma, float[] beta,
+            float[] runningMean, float[] runningVar, float[] saveMean, float[] saveInvStd, int n, int c, int s,
+            float momentum, float eps, boolean relu) {
+        CpuBatchNorm.forwardTraining(par, y, x, shortcut, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, n,
+                c, s, momentum, eps, relu);
     }
 
     @Override
-    public void batchNormForwardInference(float[] y, float[] x, float[] gamma, float[] beta, float[] runningMean,
-            float[] runningVar, int n, int c, int s, float eps, boolean relu) {
-        CpuBatchNorm.forwardInference(par, y, x, gamma, beta, runningMean, runningVar, n, c, s, eps, relu);
+    public void batchNormForwardInference(float[] y, float[] x, float[] shortcut, float[] gamma, float[] beta,
+            float[] runningMean, float[] runningVar, int n, int c, int s, float eps, boolean relu) {
+        CpuBatchNorm.forwardInference(par, y, x, shortcut, gamma, beta, runningMean, runningVar, n, c, s, eps, relu);
     }
 
     @Override
