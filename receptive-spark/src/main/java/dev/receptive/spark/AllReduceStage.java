@@ -79,7 +79,7 @@ final class AllReduceStage {
      * @param optimizerStep the optimizer's steps at the end
      * @param dataFingerprint the fingerprint of the data the executor read
      * @param samples the samples of every step's shard, summed
-     * @param bytesSent bytes the task sent to its peers
+     * @param bytesSent bytes the task sent to its peers in the stage's steps
      * @param exchangeSeconds the time the task spent in the two collectives
      * @param computeSeconds the time the task spent in forward and backward passes
      * @param readBroadcast whether the task started from the broadcast (else from what its replica kept)
@@ -164,20 +164,31 @@ final class AllReduceStage {
                 ExecutorResources.LoadedData loaded) throws IOException {
             int rank = group.rank();
             int size = group.size();
-            // The stage's start: what this replica kept at the end of the last stage when that is
+            // The stage's start: what the replicas kept at the end of the last stage, when that is
             // exactly where this one starts (the driver's version), else the broadcast.
-            Replica.Kept kept = replica.take(versions.start(), rank, size);
+            Replica.Kept kept = replica.take(versions.start(), size);
+            int[] holders = holders(group, kept);
             float[] weights;
             float[][] state = null;
             int optimizerStep;
-            if (kept != null) {
+            boolean fromBroadcast;
+            if (holders != null) {
+                // Every rank's chunk is held by one task (ranks may have moved to other executors):
+                // the weights are every replica's, and each chunk goes to its rank over the mesh.
+                weights = replica.flatten(true);
+                state = handOver(group, kept, holders, weights.length);
+                optimizerStep = kept.optimizerStep();
+                fromBroadcast = false;
+            } else if (kept != null && kept.rank() == rank) {
                 weights = replica.flatten(true);
                 state = kept.state();
                 optimizerStep = kept.optimizerStep();
+                fromBroadcast = false;
             } else {
                 Start s = start.value();
                 weights = replica.loadFlat(start.id(), s.weights());
                 optimizerStep = s.optimizerStep();
+                fromBroadcast = true;
                 if (s.state() != null) {
                     int from = PeerGroup.chunkStart(weights.length, size, rank);
                     int to = PeerGroup.chunkStart(weights.length, size, rank + 1);
@@ -187,6 +198,7 @@ final class AllReduceStage {
                     }
                 }
             }
+            long sentAtStart = group.bytesSent(); // the steps' bytes are reported, not the start's
             int m = weights.length;
             int from = PeerGroup.chunkStart(m, size, rank);
             int to = PeerGroup.chunkStart(m, size, rank + 1);
@@ -242,12 +254,66 @@ final class AllReduceStage {
                 replica.keep(new Replica.Kept(versions.end(), rank, size, endState, optimizer.stepCount()));
                 return new Result(rank, done, java.util.Arrays.copyOf(lossSums, reported),
                         java.util.Arrays.copyOf(correct, reported), java.util.Arrays.copyOfRange(weights, from, to),
-                        endState, replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent(),
-                        exchangeNanos / 1e9, computeNanos / 1e9, kept == null);
+                        endState, replica.buffers(), optimizer.stepCount(), loaded.fingerprint(), samples, group.bytesSent() - sentAtStart,
+                        exchangeNanos / 1e9, computeNanos / 1e9, fromBroadcast);
             } finally {
                 replica.synchronize(null);
             }
         }
+    }
+
+    /**
+     * {@return which task holds each rank's kept chunk (holders[r] = that task's rank), when every
+     * task kept the stage's starting state and the chunks they kept are all P ranks; else null}
+     * Every task gets the same answer: the counts are summed over the group in rank order.
+     */
+    static int[] holders(PeerGroup group, Replica.Kept kept) throws IOException {
+        int size = group.size();
+        double[] v = new double[2 * size]; // per chunk: 1 + its holder's rank, and how many hold it
+        if (kept != null) {
+            v[kept.rank()] = group.rank() + 1;
+            v[size + kept.rank()] = 1;
+        }
+        group.allReduce(v);
+        int[] holders = new int[size];
+        for (int r = 0; r < size; r++) {
+            if (v[size + r] != 1) {
+                return null;
+            }
+            holders[r] = (int) v[r] - 1;
+        }
+        return holders;
+    }
+
+    /**
+     * Sends this task's kept chunk of every optimizer slot to the rank it belongs to and receives
+     * its own rank's chunk from its holder ({@link #holders}).
+     *
+     * @return per slot, this rank's chunk
+     */
+    static float[][] handOver(PeerGroup group, Replica.Kept kept, int[] holders, int m) throws IOException {
+        int rank = group.rank();
+        int size = group.size();
+        float[][] mine = kept.state();
+        if (mine == null) {
+            return null;
+        }
+        int slots = mine.length;
+        int keptLength = PeerGroup.chunkStart(m, size, kept.rank() + 1) - PeerGroup.chunkStart(m, size, kept.rank());
+        float[] out = new float[slots * keptLength];
+        for (int k = 0; k < slots; k++) {
+            System.arraycopy(mine[k], 0, out, k * keptLength, keptLength);
+        }
+        int own = PeerGroup.chunkStart(m, size, rank + 1) - PeerGroup.chunkStart(m, size, rank);
+        float[] got = group.swap(out, kept.rank(), holders[rank], slots * own);
+        if (got == null) {
+            return mine; // this task kept its own rank's chunk
+        }
+        float[][] state = new float[slots][];
+        for (int k = 0; k < slots; k++) {
+            state[k] = java.util.Arrays.copyOfRange(got, k * own, (k + 1) * own);
+        }
+        return state;
     }
 
     /** The gradients of every parameter end to end. */

@@ -178,6 +178,12 @@ public final class ExecutorResources {
     // ---- training replicas -------------------------------------------------------------------
 
     /**
+     * Tests set this to have every all-reduce task take an idle replica that kept another rank's
+     * state, as when Spark places a stage's ranks on other executors than the stage before.
+     */
+    static volatile boolean swapRanks;
+
+    /**
      * A replica of training run {@code run} that no other task is using, made by {@code make}
      * (outside the lock) when none is idle. Replicas of other runs are closed: one training run at
      * a time per executor. Give it back with {@link #release}.
@@ -202,7 +208,8 @@ public final class ExecutorResources {
                 }
             }
             Deque<Replica> pool = REPLICAS.computeIfAbsent(run, k -> new ArrayDeque<>());
-            idle = pool.stream().filter(r -> rank >= 0 && r.keptRank() == rank).findFirst().orElse(pool.peekFirst());
+            idle = pool.stream().filter(r -> rank >= 0 && (r.keptRank() == rank) != swapRanks).findFirst()
+                    .orElse(pool.peekFirst());
             if (idle != null) {
                 pool.remove(idle);
             }

@@ -272,6 +272,26 @@ final class PeerGroup implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves one vector between two peers: sends {@code mine} to rank {@code to} and receives
+     * {@code expected} floats from rank {@code from}; either may be this task's rank, for which
+     * nothing moves (the stages' hand-over of optimizer-state chunks among tasks that changed
+     * executors).
+     *
+     * @return what {@code from} sent, or null when from is this rank
+     * @throws IOException when a peer fails, sends something else or the wait times out
+     */
+    float[] swap(float[] mine, int to, int from, int expected) throws IOException {
+        double[] none = new double[0];
+        exchange(q -> q == to, q -> q == from, q -> none, mine, q -> 0, q -> mine.length, 0, q -> expected);
+        if (from == rank) {
+            return null;
+        }
+        float[] got = new float[expected];
+        bodies[from].asFloatBuffer().get(got);
+        return got;
+    }
+
     private interface HeaderFor {
         double[] to(int peer);
     }
@@ -285,9 +305,27 @@ final class PeerGroup implements AutoCloseable {
      */
     private void exchange(HeaderFor header, float[] values, IntUnaryOperator from, IntUnaryOperator to,
             int headerCount, IntUnaryOperator expectedValues) throws IOException {
+        exchange(q -> q != rank, q -> q != rank, header, values, from, to, headerCount, expectedValues);
+    }
+
+    /** As above, sending only to the peers {@code sendTo} accepts and receiving only from those {@code receiveFrom} does. */
+    private void exchange(java.util.function.IntPredicate sendTo, java.util.function.IntPredicate receiveFrom,
+            HeaderFor header, float[] values, IntUnaryOperator from, IntUnaryOperator to, int headerCount,
+            IntUnaryOperator expectedValues) throws IOException {
         int pending = 0;
         for (int q = 0; q < size; q++) {
             if (q == rank) {
+                continue;
+            }
+            int ops = 0;
+            if (receiveFrom.test(q)) {
+                heads[q].clear();
+                inBody[q] = false;
+                ops |= SelectionKey.OP_READ;
+                pending++;
+            }
+            if (!sendTo.test(q)) {
+                keys[q].interestOps(ops);
                 continue;
             }
             double[] h = header.to(q);
@@ -306,10 +344,8 @@ final class PeerGroup implements AutoCloseable {
             }
             b.asFloatBuffer().put(values, f, vc);
             b.position(b.position() + 4 * vc).flip();
-            heads[q].clear();
-            inBody[q] = false;
-            keys[q].interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
-            pending += 2;
+            keys[q].interestOps(ops | SelectionKey.OP_WRITE);
+            pending++;
         }
         long lastProgress = System.currentTimeMillis();
         while (pending > 0) {

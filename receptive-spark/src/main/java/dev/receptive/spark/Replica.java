@@ -79,14 +79,14 @@ final class Replica implements AutoCloseable {
     }
 
     /**
-     * {@return what the replica kept, when it is the state of {@code version} for rank {@code rank}
-     * of {@code size}; else null} Either way the replica keeps nothing afterwards: the stage now
-     * running changes its weights.
+     * {@return what the replica kept, when it is the state of {@code version} in a stage of
+     * {@code size} tasks (of whichever rank); else null} Either way the replica keeps nothing
+     * afterwards: the stage now running changes its weights.
      */
-    Kept take(long version, int rank, int size) {
+    Kept take(long version, int size) {
         Kept k = kept;
         kept = null;
-        return k != null && k.version() == version && k.rank() == rank && k.size() == size ? k : null;
+        return k != null && k.version() == version && k.size() == size ? k : null;
     }
 
     /**

@@ -632,7 +632,7 @@ public final class SparkTrainer implements AutoCloseable {
      * @param seconds its wall time on the driver, from planning to the weights applied
      * @param exchangeSeconds the longest time a task spent in the collectives
      * @param computeSeconds the longest time a task spent computing (passes and its share of the update)
-     * @param bytesSent the bytes task 0 sent to its peers
+     * @param bytesSent the bytes task 0 sent to its peers in the stage's steps (not its start's hand-over)
      * @param broadcastReads how many tasks read the stage's broadcast; the others started from the state
      *     their executor's replica kept from the stage before
      */
