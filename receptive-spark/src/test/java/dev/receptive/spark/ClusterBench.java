@@ -15,7 +15,6 @@ import dev.receptive.nn.optim.LrSchedule;
 import dev.receptive.nn.optim.Optimizer;
 import dev.receptive.train.TrainingStep;
 import dev.receptive.zoo.Zoo;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,19 +91,7 @@ public final class ClusterBench {
     }
 
     private static SparkSession session(LocalStandaloneCluster cluster) {
-        SparkSession spark = SparkSession.builder().master(cluster.url()).appName("receptive-cluster-bench")
-                .config("spark.plugins", ReceptivePlugin.class.getName())
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.executor.memory", "4g")
-                .config("spark.executor.cores", "1")
-                .config("spark.executor.extraClassPath", String.join(File.pathSeparator, cluster.classDirs()))
-                .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
-                .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
-                .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
-                .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
-                .getOrCreate();
+        SparkSession spark = cluster.driverSession("receptive-cluster-bench", "4g");
         spark.sparkContext().setLogLevel("WARN");
         return spark;
     }

@@ -88,6 +88,27 @@ final class LocalStandaloneCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * {@return a Spark session of this JVM as the cluster's driver (client mode) on 127.0.0.1}
+     * Executors of one core and {@code executorMemory} get the test class path's class folders and
+     * the Vector API module; the first job waits until both workers' executors have registered.
+     */
+    org.apache.spark.sql.SparkSession driverSession(String appName, String executorMemory) {
+        return org.apache.spark.sql.SparkSession.builder().master(url).appName(appName)
+                .config("spark.plugins", ReceptivePlugin.class.getName())
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.executor.memory", executorMemory)
+                .config("spark.executor.cores", "1")
+                .config("spark.executor.extraClassPath", String.join(File.pathSeparator, classDirs))
+                .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
+                .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
+                .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
+                .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+                .getOrCreate();
+    }
+
     /** {@return the master's URL} */
     String url() {
         return url;

@@ -13,7 +13,6 @@ import dev.receptive.nn.HostTensor;
 import dev.receptive.nn.Model;
 import dev.receptive.nn.Predictor;
 import dev.receptive.nn.optim.Optimizer;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,20 +49,7 @@ class StandaloneClusterTest {
     void trainsThroughAKilledExecutorAndPredictsOnAStandaloneCluster() throws Exception {
         SharedSpark.stop(); // one SparkContext per JVM: this test's driver is the cluster's
         try (LocalStandaloneCluster cluster = LocalStandaloneCluster.start(dir, 2, "1g")) {
-            String url = cluster.url();
-            SparkSession spark = SparkSession.builder().master(url).appName("receptive-cluster-test")
-                    .config("spark.plugins", ReceptivePlugin.class.getName())
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.driver.host", "127.0.0.1")
-                    .config("spark.driver.bindAddress", "127.0.0.1")
-                    .config("spark.executor.memory", "700m")
-                    .config("spark.executor.cores", "1")
-                    .config("spark.executor.extraClassPath", String.join(File.pathSeparator, cluster.classDirs()))
-                    .config("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector")
-                    .config("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
-                    .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s")
-                    .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
-                    .getOrCreate();
+            SparkSession spark = cluster.driverSession("receptive-cluster-test", "700m");
             try {
                 train(spark, cluster);
                 predict(spark);
