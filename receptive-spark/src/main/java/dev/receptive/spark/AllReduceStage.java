@@ -41,12 +41,13 @@ final class AllReduceStage {
     }
 
     /**
-     * Which state a stage starts from and ends in, so that a replica can carry its state from one
-     * stage to the next without the broadcast: at the end of a task, its replica keeps its chunk
-     * of the optimizer state under {@code end}; the next stage's task on that executor, with the
-     * same rank, uses it when the driver's {@code start} is that version (the driver holds what
-     * the tasks returned, unchanged). Anything else (another rank, a new executor, a stage that
-     * failed, a model changed on the driver) reads the broadcast.
+     * Which state a stage starts from and ends in, so that the replicas can carry their state from
+     * one stage to the next without the broadcast: at the end of a task, its replica keeps its
+     * chunk of the optimizer state under {@code end}; when the next stage's {@code start} is that
+     * version (the driver holds what the tasks returned, unchanged) and every task's replica kept
+     * it, the tasks hand the chunks to their ranks over the mesh. Otherwise (a new executor, a
+     * stage that failed, a model changed on the driver) a task reads the broadcast, unless its
+     * replica kept its own rank's chunk of that version.
      *
      * @param start the version of the stage's starting state
      * @param end the version its end state gets

@@ -34,8 +34,8 @@ import java.util.function.IntUnaryOperator;
  * <p>The sockets are non-blocking channels served by one selector on the calling thread: every
  * send and every receive of a collective progress together (no pair of large writes can block
  * each other, and no thread is handed work), from direct buffers kept per peer and grown to the
- * largest message, so a step allocates nothing and the floats go to and from the socket in bulk
- * copies. A wait asks {@code cancelled} every second (a killed task) and gives up when no byte
+ * largest message, so the socket buffers are allocated once (a collective allocates only the
+ * arrays it returns) and the floats go to and from the socket in bulk copies. A wait asks {@code cancelled} every second (a killed task) and gives up when no byte
  * has moved for the group's timeout.
  *
  * <p>Not thread-safe: one task uses its group.

@@ -350,7 +350,7 @@ public final class SparkTrainer implements AutoCloseable {
         float[][] state = exportedState(params, slotNames);
         // The replicas kept the last stage's end state: when the model and optimizer here are still
         // exactly that state, the tasks start from it and leave the broadcast unread.
-        long held = stateFingerprint(flatValues(params), state, model.buffers(), optimizer.stepCount());
+        long held = stateFingerprint(flatValues(params), state, bufferValues(), optimizer.stepCount());
         AllReduceStage.Versions versions = new AllReduceStage.Versions(
                 keptVersion != 0 && held == keptFingerprint ? keptVersion : newVersion(), newVersion(),
                 optimizerSpec);
@@ -408,9 +408,11 @@ public final class SparkTrainer implements AutoCloseable {
                 model.backend().upload(buffers.get(i).value(), first.buffers()[i]);
             }
         }
+        // What the driver holds now: the tasks' end state it just applied (or, when no step was
+        // applied, the state it started from), which is what every replica kept.
         keptVersion = versions.end();
-        keptFingerprint = stateFingerprint(flatValues(params), exportedState(params, slotNames), model.buffers(),
-                optimizer.stepCount());
+        keptFingerprint = first.steps() > 0 ? stateFingerprint(weights, newState, first.buffers(), first.optimizerStep())
+                : held;
         double seconds = (System.nanoTime() - start) / 1e9;
         lastStage = new StageStats(first.steps(), seconds, maxOf(results, true), maxOf(results, false),
                 first.bytesSent(), (int) results.stream().filter(AllReduceStage.Result::readBroadcast).count());
@@ -565,7 +567,7 @@ public final class SparkTrainer implements AutoCloseable {
      * A 64-bit fingerprint of a training state (CRC32C and Adler-32 of every float's bits, and the
      * optimizer's step): equal fingerprints mean the driver still holds what the tasks kept.
      */
-    private long stateFingerprint(float[] weights, float[][] state, List<dev.receptive.nn.Buffer> buffers, int optimizerStep) {
+    private static long stateFingerprint(float[] weights, float[][] state, float[][] buffers, int optimizerStep) {
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         java.util.zip.Adler32 adler = new java.util.zip.Adler32();
         List<float[]> all = new ArrayList<>();
@@ -573,9 +575,7 @@ public final class SparkTrainer implements AutoCloseable {
         if (state != null) {
             all.addAll(Arrays.asList(state));
         }
-        for (dev.receptive.nn.Buffer b : buffers) {
-            all.add(model.backend().download(b.value()));
-        }
+        all.addAll(Arrays.asList(buffers));
         all.add(new float[] {Float.intBitsToFloat(optimizerStep)});
         for (float[] a : all) {
             java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * a.length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -585,6 +585,16 @@ public final class SparkTrainer implements AutoCloseable {
             adler.update(bytes.array());
         }
         return crc.getValue() << 32 | adler.getValue();
+    }
+
+    /** {@return every buffer's values (batch norm's running statistics), in the model's order} */
+    private float[][] bufferValues() {
+        List<dev.receptive.nn.Buffer> buffers = model.buffers();
+        float[][] values = new float[buffers.size()][];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = model.backend().download(buffers.get(i).value());
+        }
+        return values;
     }
 
     private static long newVersion() {
